@@ -1,0 +1,138 @@
+// Package app wires the demo together: configuration, database, the
+// relying party, the domain handlers, the route table with its gates, the
+// middleware stack, and the server's lifecycle.
+package app
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/scalekit-samples/go-rbac-projects/auth"
+	"github.com/scalekit-samples/go-rbac-projects/members"
+	"github.com/scalekit-samples/go-rbac-projects/projects"
+	"github.com/scalekit-samples/go-rbac-projects/rbac"
+	"github.com/scalekit-samples/go-rbac-projects/render"
+	"github.com/scalekit-samples/go-rbac-projects/tasks"
+	"github.com/scalekit-samples/go-rbac-projects/templates"
+)
+
+// SessionLifetime bounds a browser session, whatever the tokens allow.
+const SessionLifetime = 8 * time.Hour
+
+// App is the running application.
+type App struct {
+	cfg     Config
+	log     *slog.Logger
+	db      *sql.DB
+	model   *rbac.Model
+	rp      *auth.RelyingParty
+	render  *render.Renderer
+	routes  []Route
+	handler http.Handler
+}
+
+// New builds the app: it opens the database, discovers the IdP (retrying
+// until ctx ends if it is not up yet) and installs the routes.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
+	a := &App{cfg: cfg, log: log}
+	var err error
+	if a.model, err = rbac.Load(cfg.SeedFile); err != nil {
+		return nil, fmt.Errorf("RBAC_SEED_FILE: %w", err)
+	}
+	if a.render, err = render.New(templates.FS, log); err != nil {
+		return nil, fmt.Errorf("templates: %w", err)
+	}
+	if a.db, err = OpenDB(ctx, cfg.DatabasePath); err != nil {
+		return nil, err
+	}
+	if err := a.build(ctx); err != nil {
+		a.db.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *App) build(ctx context.Context) error {
+	sessions, err := auth.NewSessionStore(ctx, a.db, a.cfg.SessionSecret, SessionLifetime, isHTTPS(a.cfg.BaseURL))
+	if err != nil {
+		return fmt.Errorf("sessions: %w", err)
+	}
+	dir, err := members.NewDirectory(ctx, a.db)
+	if err != nil {
+		return err
+	}
+	projectStore, err := projects.NewSQLite(ctx, a.db)
+	if err != nil {
+		return err
+	}
+	taskStore, err := tasks.NewSQLite(ctx, a.db)
+	if err != nil {
+		return err
+	}
+	a.rp, err = auth.NewRelyingParty(ctx, auth.Config{
+		Issuer:       a.cfg.Issuer,
+		ClientID:     a.cfg.ClientID,
+		ClientSecret: a.cfg.ClientSecret,
+		BaseURL:      a.cfg.BaseURL,
+		Sessions:     sessions,
+		HTTPClient:   &http.Client{Timeout: 10 * time.Second},
+		Logger:       a.log,
+		OnSignIn:     dir.Remember,
+	})
+	if err != nil {
+		return fmt.Errorf("identity provider: %w", err)
+	}
+	a.routes = a.routeTable(
+		projects.NewHandler(projectStore, taskStore, dir, a.render),
+		tasks.NewHandler(taskStore, dir, a.render),
+		members.NewHandler(dir, a.render),
+	)
+	a.handler, err = a.install(a.routes)
+	return err
+}
+
+// Handler returns the app's HTTP handler.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// Routes returns the route table, for tests that check every route.
+func (a *App) Routes() []Route { return a.routes }
+
+// Close releases the database.
+func (a *App) Close() error { return a.db.Close() }
+
+// Serve serves h on ln until ctx ends, then shuts down gracefully: requests
+// in flight get up to 10 seconds to finish.
+func Serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func isHTTPS(u string) bool { return len(u) > 8 && u[:8] == "https://" }

@@ -1,0 +1,99 @@
+package app
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+)
+
+// Config is the app's configuration, read from the environment (see the
+// table in README.md).
+type Config struct {
+	Issuer        string // SCALEKIT_ENVIRONMENT_URL; empty: start the built-in mock IdP
+	ClientID      string // SCALEKIT_CLIENT_ID
+	ClientSecret  string // SCALEKIT_CLIENT_SECRET
+	BaseURL       string // APP_BASE_URL
+	Addr          string // ADDR
+	SessionSecret []byte // SESSION_SECRET
+	DatabasePath  string // DATABASE_PATH
+	SeedFile      string // RBAC_SEED_FILE
+	MockIdPAddr   string // MOCK_IDP_ADDR, used only without SCALEKIT_ENVIRONMENT_URL
+
+	// GeneratedSecret is set when SessionSecret was made up at start-up.
+	GeneratedSecret bool
+}
+
+// MockMode reports whether the app runs against the built-in mock IdP.
+func (c Config) MockMode() bool { return c.Issuer == "" }
+
+// LoadConfig reads the configuration through getenv. Its errors name the
+// variable and what is wrong with it, in one line.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	c := Config{
+		Issuer:       strings.TrimRight(getenv("SCALEKIT_ENVIRONMENT_URL"), "/"),
+		ClientID:     getenv("SCALEKIT_CLIENT_ID"),
+		ClientSecret: getenv("SCALEKIT_CLIENT_SECRET"),
+		BaseURL:      strings.TrimRight(or(getenv("APP_BASE_URL"), "http://localhost:8080"), "/"),
+		Addr:         getenv("ADDR"),
+		DatabasePath: or(getenv("DATABASE_PATH"), "data/app.db"),
+		SeedFile:     or(getenv("RBAC_SEED_FILE"), "rbac.seed.json"),
+		MockIdPAddr:  getenv("MOCK_IDP_ADDR"),
+	}
+	base, err := url.Parse(c.BaseURL)
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" || base.Path != "" || base.RawQuery != "" {
+		return c, fmt.Errorf("APP_BASE_URL=%q: want an absolute http(s) URL without a path, like http://localhost:8080", c.BaseURL)
+	}
+	if c.Addr == "" {
+		c.Addr = ":" + or(base.Port(), "8080") // behind a proxy, https://app.example.com still listens on 8080
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return c, fmt.Errorf("ADDR=%q: want host:port or :port, like :8080", c.Addr)
+	}
+
+	if c.Issuer != "" {
+		iss, err := url.Parse(c.Issuer)
+		if err != nil || (iss.Scheme != "https" && !isLoopback(iss.Hostname())) || iss.Host == "" {
+			return c, fmt.Errorf("SCALEKIT_ENVIRONMENT_URL=%q: want your environment's https URL, like https://yourapp.scalekit.dev", c.Issuer)
+		}
+		if c.ClientID == "" {
+			return c, errors.New("SCALEKIT_CLIENT_ID is not set: copy it from the Scalekit dashboard (API credentials)")
+		}
+		if c.ClientSecret == "" {
+			return c, errors.New("SCALEKIT_CLIENT_SECRET is not set: copy it from the Scalekit dashboard (API credentials)")
+		}
+	} else if c.ClientID != "" || c.ClientSecret != "" {
+		return c, errors.New("SCALEKIT_ENVIRONMENT_URL is not set but SCALEKIT_CLIENT_ID or SCALEKIT_CLIENT_SECRET is: set all three to use Scalekit, or none for the mock IdP")
+	}
+
+	switch secret := getenv("SESSION_SECRET"); {
+	case secret != "" && len(secret) < 32:
+		return c, fmt.Errorf("SESSION_SECRET is %d characters: use at least 32 random characters (openssl rand -hex 32)", len(secret))
+	case secret != "":
+		c.SessionSecret = []byte(secret)
+	case !c.MockMode():
+		return c, errors.New("SESSION_SECRET is not set: it is required with an external IdP (openssl rand -hex 32)")
+	default:
+		c.SessionSecret = make([]byte, 32)
+		_, _ = rand.Read(c.SessionSecret)
+		c.GeneratedSecret = true
+	}
+	return c, nil
+}
+
+func or(v, fallback string) string {
+	if v != "" {
+		return v
+	}
+	return fallback
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,286 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+	"github.com/stretchr/testify/require"
+
+	"github.com/scalekit-samples/go-rbac-projects/app"
+	"github.com/scalekit-samples/go-rbac-projects/mockidp"
+	"github.com/scalekit-samples/go-rbac-projects/rbac"
+)
+
+// env is the real app and the mock IdP, each on a random loopback port.
+type env struct {
+	t     testing.TB
+	URL   string
+	App   *app.App
+	IdP   *mockidp.Server
+	Model *rbac.Model
+	Logs  *syncBuffer
+}
+
+type envOptions struct {
+	accessTokenTTL time.Duration
+}
+
+func startEnv(t testing.TB, opts envOptions) *env {
+	t.Helper()
+	model, err := rbac.Load("../rbac.seed.json")
+	require.NoError(t, err)
+	idp := mockidp.StartTest(t, mockidp.Config{Model: model, AccessTokenTTL: opts.accessTokenTTL})
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	base := "http://" + ln.Addr().String()
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	cfg := app.Config{
+		Issuer:        idp.URL(),
+		ClientID:      mockidp.DemoClientID,
+		ClientSecret:  mockidp.DemoClientSecret,
+		BaseURL:       base,
+		Addr:          ln.Addr().String(),
+		SessionSecret: bytes.Repeat([]byte("k"), 32),
+		DatabasePath:  t.TempDir() + "/app.db",
+		SeedFile:      "../rbac.seed.json",
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := app.New(ctx, cfg, log)
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- app.Serve(ctx, ln, a.Handler(), log) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+		a.Close()
+		if t.Failed() {
+			t.Logf("app logs:\n%s", logs.String())
+		}
+	})
+	return &env{t: t, URL: base, App: a, IdP: idp, Model: model, Logs: logs}
+}
+
+// user returns the demo user with the given email.
+func (e *env) user(email string) mockidp.User {
+	e.t.Helper()
+	for _, u := range e.IdP.Users() {
+		if u.Email == email {
+			return u
+		}
+	}
+	e.t.Fatalf("no demo user %s", email)
+	return mockidp.User{}
+}
+
+// browser is a cookie-jar client that does not follow redirects, so tests
+// see every status; signIn follows them by hand, like a browser would.
+type browser struct {
+	t      testing.TB
+	e      *env
+	client *http.Client
+}
+
+func (e *env) newBrowser() *browser {
+	jar, err := cookiejar.New(nil)
+	require.NoError(e.t, err)
+	return &browser{t: e.t, e: e, client: &http.Client{
+		Jar:           jar,
+		Timeout:       10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+// signIn goes through the real redirects: app /login -> IdP picker ->
+// pick the user -> app callback -> landing page. It returns the browser.
+func (e *env) signIn(u mockidp.User) *browser {
+	e.t.Helper()
+	b := e.newBrowser()
+	b.mustSignIn(u, "/")
+	return b
+}
+
+func (b *browser) mustSignIn(u mockidp.User, returnTo string) {
+	b.t.Helper()
+	resp := b.get("/login?return_to=" + url.QueryEscape(returnTo))
+	require.Equal(b.t, http.StatusFound, resp.StatusCode, "GET /login")
+	b.finishSignIn(u, resp, returnTo)
+}
+
+// finishSignIn continues from the app's redirect to the IdP: it picks the
+// user and follows the callback, which must land on wantPath.
+func (b *browser) finishSignIn(u mockidp.User, login response, wantPath string) {
+	b.t.Helper()
+	resp := b.pickUser(u, login)
+	callback := resp.Header.Get("Location")
+	require.True(b.t, strings.HasPrefix(callback, b.e.URL+"/auth/callback"), "IdP redirects to the callback, got %s", callback)
+	resp = b.do("GET", callback, nil, "")
+	require.Equal(b.t, http.StatusSeeOther, resp.StatusCode, "callback: %s", resp.Body)
+	require.Equal(b.t, wantPath, resp.Header.Get("Location"))
+}
+
+// pickUser opens the IdP's picker that login redirected to and picks u; it
+// returns the IdP's answer (a redirect to the callback).
+func (b *browser) pickUser(u mockidp.User, login response) response {
+	b.t.Helper()
+	authorize, err := url.Parse(login.Header.Get("Location"))
+	require.NoError(b.t, err)
+	require.True(b.t, strings.HasPrefix(authorize.String(), b.e.IdP.URL()), "login redirects to the IdP")
+
+	// The picker page is a form that posts the request back with user_id.
+	resp := b.do("GET", authorize.String(), nil, "")
+	require.Equal(b.t, http.StatusOK, resp.StatusCode, "IdP picker")
+	form := authorize.Query()
+	form.Set("user_id", u.ID)
+	resp = b.do("POST", b.e.IdP.URL()+"/oauth/authorize", strings.NewReader(form.Encode()), "application/x-www-form-urlencoded")
+	require.Equal(b.t, http.StatusFound, resp.StatusCode, "picker submit")
+	return resp
+}
+
+// response is a read response: status, headers, body.
+type response struct {
+	StatusCode int
+	Header     http.Header
+	Body       string
+}
+
+func (b *browser) get(path string) response { return b.do("GET", b.e.URL+path, nil, "") }
+
+// post submits a form, as the app's pages do.
+func (b *browser) post(path string, form url.Values) response {
+	return b.do("POST", b.e.URL+path, strings.NewReader(form.Encode()), "application/x-www-form-urlencoded")
+}
+
+func (b *browser) do(method, u string, body io.Reader, contentType string) response {
+	b.t.Helper()
+	req, err := http.NewRequest(method, u, body)
+	require.NoError(b.t, err)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	return send(b.t, b.client, req)
+}
+
+func send(t testing.TB, c *http.Client, req *http.Request) response {
+	t.Helper()
+	resp, err := c.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return response{StatusCode: resp.StatusCode, Header: resp.Header, Body: string(data)}
+}
+
+// api calls the JSON API with a bearer token ("" sends none).
+func (e *env) api(token, method, path string, body any) response {
+	e.t.Helper()
+	var r io.Reader
+	if body != nil {
+		data, err := json.Marshal(body)
+		require.NoError(e.t, err)
+		r = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, e.URL+path, r)
+	require.NoError(e.t, err)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	return send(e.t, http.DefaultClient, req)
+}
+
+// token mints an access token for the demo user, as the IdP's token
+// endpoint would.
+func (e *env) token(u mockidp.User) string {
+	e.t.Helper()
+	tok, err := e.IdP.AccessToken(u.ID, mockidp.DemoClientID)
+	require.NoError(e.t, err)
+	return tok
+}
+
+// decode parses a JSON response body.
+func decode[T any](t testing.TB, r response) T {
+	t.Helper()
+	var v T
+	require.NoError(t, json.Unmarshal([]byte(r.Body), &v), "body: %s", r.Body)
+	return v
+}
+
+// syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.String()
+}
+
+// parseHTML parses a page for CSS-selector checks.
+func parseHTML(t testing.TB, body string) *goquery.Document {
+	t.Helper()
+	doc, err := goquery.NewDocumentFromReader(strings.NewReader(body))
+	require.NoError(t, err)
+	return doc
+}
+
+// text is the trimmed text of the elements matching selector.
+func text(doc *goquery.Document, selector string) string {
+	return strings.TrimSpace(doc.Find(selector).Text())
+}
+
+func cookie(t testing.TB, h http.Header, name string) *http.Cookie {
+	t.Helper()
+	for _, c := range (&http.Response{Header: h}).Cookies() {
+		if c.Name == name {
+			return c
+		}
+	}
+	t.Fatalf("no cookie %q in %v", name, h.Values("Set-Cookie"))
+	return nil
+}
+
+func mustURL(t testing.TB, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	require.NoError(t, err)
+	return u
+}
+
+func errorsAs[T error](err error, target *T) bool { return errors.As(err, target) }
+
+func mustJSON(v any) string {
+	data, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(data)
+}
+
+type goquerySelection = goquery.Selection

@@ -1,0 +1,137 @@
+package app
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/scalekit-samples/go-rbac-projects/auth"
+	"github.com/scalekit-samples/go-rbac-projects/problem"
+	"github.com/scalekit-samples/go-rbac-projects/render"
+)
+
+var (
+	errCrossOrigin      = errors.New("cross-origin request refused")
+	errMethodNotAllowed = errors.New("method not allowed")
+	errPanic            = errors.New("internal error")
+)
+
+// apiError is the JSON error body, shaped like Scalekit's OAuth errors.
+type apiError struct {
+	Error              string `json:"error"`
+	Description        string `json:"error_description"`
+	RequiredPermission string `json:"required_permission,omitempty"`
+	Field              string `json:"field,omitempty"`
+}
+
+// errorPage is the data of the error page.
+type errorPage struct {
+	Status      int
+	Heading     string
+	Message     string
+	Requirement string   // what a denied gate wanted, in words
+	Roles       []string // the caller's roles, for a 403
+	SignIn      string   // a sign-in link, when signing in would help
+}
+
+// fail is the one place where errors become responses: a JSON body for the
+// API, a page for the browser. Messages are written here, for the user;
+// err.Error() never reaches a response, and details of unexpected errors
+// go only to the log.
+func (a *App) fail(w http.ResponseWriter, r *http.Request, err error) {
+	api := strings.HasPrefix(r.URL.Path, "/api/")
+	var (
+		denied  *auth.DeniedError
+		tokErr  *auth.TokenError
+		input   *problem.InputError
+		signIn  *auth.SignInError
+		status  int
+		code    string
+		page    = errorPage{}
+		apiBody apiError
+	)
+	switch {
+	case errors.As(err, &denied):
+		status, code = http.StatusForbidden, "insufficient_scope"
+		page.Heading = "You don't have access to this"
+		page.Message = "This action requires " + denied.Requirement() + ". Ask an admin of your organization for a role that grants it."
+		page.Requirement, page.Roles = denied.Requirement(), denied.Have
+		apiBody.RequiredPermission = denied.Permission
+		if denied.Permission != "" {
+			w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope", scope="`+denied.Permission+`"`)
+		}
+	case errors.As(err, &tokErr):
+		status, code = http.StatusUnauthorized, "invalid_token"
+		page.Heading, page.Message = "Please sign in again", "Your session has ended."
+		apiBody.Description = tokErr.Reason
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="`+tokErr.Reason+`"`)
+	case errors.Is(err, auth.ErrUnauthenticated):
+		if !api && r.Method == http.MethodGet {
+			// A signed-out visitor of a protected page signs in and comes back.
+			http.Redirect(w, r, "/login?return_to="+url.QueryEscape(r.URL.RequestURI()), http.StatusFound)
+			return
+		}
+		status, code = http.StatusUnauthorized, "unauthorized"
+		page.Heading, page.Message = "Please sign in", "You need to be signed in to do this."
+		w.Header().Set("WWW-Authenticate", `Bearer realm="api"`)
+	case errors.Is(err, auth.ErrMalformedAuthorization):
+		status, code = http.StatusBadRequest, "invalid_request"
+		page.Heading, page.Message = "Bad request", err.Error()
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_request"`)
+	case errors.As(err, &signIn):
+		status, code = http.StatusBadRequest, "sign_in_failed"
+		page.Heading, page.Message = "Sign-in failed", signIn.Reason
+		a.log.InfoContext(r.Context(), "sign-in failed", "reason", signIn.Reason, "err", signIn.Err)
+	case errors.Is(err, auth.ErrIdPUnreachable):
+		status, code = http.StatusServiceUnavailable, "temporarily_unavailable"
+		page.Heading = "Identity provider unreachable"
+		page.Message = "We cannot reach the identity provider right now, so we cannot sign you in or renew your session. Try again in a minute."
+		a.log.WarnContext(r.Context(), "identity provider unreachable", "err", err)
+	case errors.As(err, &input):
+		status, code = http.StatusBadRequest, "invalid_request"
+		page.Heading, page.Message = "That didn't work", input.Message
+		apiBody.Field = input.Field
+	case errors.Is(err, problem.ErrNotFound):
+		status, code = http.StatusNotFound, "not_found"
+		page.Heading, page.Message = "Not found", "There is nothing here, or it belongs to another organization."
+	case errors.Is(err, problem.ErrConflict):
+		status, code = http.StatusConflict, "conflict"
+		page.Heading, page.Message = "Conflict", "The request conflicts with the current state; reload and try again."
+	case errors.Is(err, errCrossOrigin):
+		status, code = http.StatusForbidden, "cross_origin_request"
+		page.Heading, page.Message = "Request refused", "This form was submitted from another site, so it was refused. Use the app's own pages."
+	case errors.Is(err, errMethodNotAllowed):
+		status, code = http.StatusMethodNotAllowed, "method_not_allowed"
+		page.Heading, page.Message = "Method not allowed", "This address does not accept "+r.Method+"."
+	default:
+		status, code = http.StatusInternalServerError, "server_error"
+		page.Heading, page.Message = "Something went wrong", "An unexpected error occurred. It has been logged; please try again."
+		a.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if api {
+		apiBody.Error = code
+		if apiBody.Description == "" {
+			apiBody.Description = page.Message
+		}
+		_ = render.WriteJSON(w, status, apiBody)
+		return
+	}
+	page.Status = status
+	if status == http.StatusUnauthorized || errors.As(err, &signIn) {
+		page.SignIn = "/login"
+	}
+	if err := a.render.Page(w, r, status, "error", page.Heading, page); err != nil {
+		a.log.ErrorContext(r.Context(), "render error page", "err", err)
+		http.Error(w, page.Message, status)
+	}
+}
+
+// levelFor picks the access-log level of a status.
+func levelFor(status int) slog.Level {
+	if status >= 500 {
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}

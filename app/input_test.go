@@ -1,0 +1,124 @@
+package app_test
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestBadFormInputRerendersTheFormAndWritesNothing(t *testing.T) {
+	e := startEnv(t, envOptions{})
+	alice := e.user("alice@acme.example")
+	b := e.signIn(alice)
+	projectID, _ := e.fixture(alice)
+
+	tests := []struct {
+		name, path string
+		form       url.Values
+		field      string
+	}{
+		{"an empty project name", "/projects", url.Values{"name": {"   "}}, "Give the project a name."},
+		{"an oversized project name", "/projects", url.Values{"name": {strings.Repeat("x", 101)}}, "The name is too long: at most 100 characters."},
+		{"an oversized description", "/projects", url.Values{"name": {"ok"}, "description": {strings.Repeat("x", 2001)}}, "The description is too long: at most 2000 characters."},
+		{"an empty new name on edit", fmt.Sprintf("/projects/%d", projectID), url.Values{"name": {""}}, "Give the project a name."},
+		{"an empty task title", fmt.Sprintf("/projects/%d/tasks", projectID), url.Values{"title": {""}}, "Give the task a title."},
+		{"an oversized task title", fmt.Sprintf("/projects/%d/tasks", projectID), url.Values{"title": {strings.Repeat("x", 201)}}, "The title is too long: at most 200 characters."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := e.api(e.token(alice), "GET", "/api/projects", nil).Body
+			resp := b.post(tt.path, tt.form)
+			require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+			doc := parseHTML(t, resp.Body)
+			assert.Equal(t, tt.field, text(doc, `.form-error`), "the form says what to fix")
+			assert.Equal(t, 1, doc.Find("form .form-error").Length(), "inside the form")
+			assert.Equal(t, before, e.api(e.token(alice), "GET", "/api/projects", nil).Body, "nothing written")
+		})
+	}
+	tasks := e.api(e.token(alice), "GET", fmt.Sprintf("/api/projects/%d/tasks", projectID), nil)
+	assert.Equal(t, 1, strings.Count(tasks.Body, `"title"`), "no task was added")
+}
+
+func TestBadJSONInputIsA400ThatExplains(t *testing.T) {
+	e := startEnv(t, envOptions{})
+	alice := e.user("alice@acme.example")
+	token := e.token(alice)
+	projectID, taskID := e.fixture(alice)
+	tests := []struct {
+		name, method, path, body string
+		want                     int
+	}{
+		{"not JSON", "POST", "/api/projects", `{"name":`, http.StatusBadRequest},
+		{"an empty body", "POST", "/api/projects", ``, http.StatusBadRequest},
+		{"an unknown field", "POST", "/api/projects", `{"name":"x","org_id":"org_200000000000000001"}`, http.StatusBadRequest},
+		{"two JSON values", "POST", "/api/projects", `{"name":"x"}{"name":"y"}`, http.StatusBadRequest},
+		{"a body over 64 KB", "POST", "/api/projects", `{"name":"x","description":"` + strings.Repeat("x", 70<<10) + `"}`, http.StatusBadRequest},
+		{"an empty name", "POST", "/api/projects", `{"name":""}`, http.StatusBadRequest},
+		{"a patch with nothing to change", "PATCH", fmt.Sprintf("/api/projects/%d", projectID), `{}`, http.StatusBadRequest},
+		{"a task without title", "POST", fmt.Sprintf("/api/projects/%d/tasks", projectID), `{}`, http.StatusBadRequest},
+		{"done that is not a boolean", "PATCH", fmt.Sprintf("/api/tasks/%d", taskID), `{"done":"yes"}`, http.StatusBadRequest},
+		{"assign without assignee", "POST", fmt.Sprintf("/api/tasks/%d/assign", taskID), `{}`, http.StatusBadRequest},
+		{"an unknown project id", "GET", "/api/projects/424242", ``, http.StatusNotFound},
+		{"a project id that is not a number", "GET", "/api/projects/abc", ``, http.StatusNotFound},
+		{"an unknown task id", "PATCH", "/api/tasks/424242", `{"done":true}`, http.StatusNotFound},
+		{"an unknown route", "GET", "/api/nothing", ``, http.StatusNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := e.api(token, "GET", "/api/projects", nil).Body
+			req, err := http.NewRequest(tt.method, e.URL+tt.path, bytes.NewBufferString(tt.body))
+			require.NoError(t, err)
+			req.Header.Set("Authorization", "Bearer "+token)
+			resp := send(t, http.DefaultClient, req)
+			assert.Equal(t, tt.want, resp.StatusCode, resp.Body)
+			body := decode[map[string]string](t, resp)
+			assert.NotEmpty(t, body["error"])
+			assert.NotEmpty(t, body["error_description"])
+			assert.Equal(t, before, e.api(token, "GET", "/api/projects", nil).Body, "nothing written")
+		})
+	}
+}
+
+func TestCrossSitePostIsRefusedAndChangesNothing(t *testing.T) {
+	e := startEnv(t, envOptions{})
+	alice := e.user("alice@acme.example")
+	b := e.signIn(alice)
+	before := e.api(e.token(alice), "GET", "/api/projects", nil).Body
+
+	req, err := http.NewRequest("POST", e.URL+"/projects", strings.NewReader("name=Forged"))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	resp := send(t, b.client, req)
+	assert.Equal(t, http.StatusForbidden, resp.StatusCode)
+
+	req, err = http.NewRequest("POST", e.URL+"/projects", strings.NewReader("name=Forged"))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "https://evil.example")
+	resp = send(t, b.client, req)
+	assert.Equal(t, http.StatusForbidden, resp.StatusCode)
+
+	assert.Equal(t, before, e.api(e.token(alice), "GET", "/api/projects", nil).Body)
+}
+
+func TestSecurityHeadersOnEveryPage(t *testing.T) {
+	e := startEnv(t, envOptions{})
+	b := e.signIn(e.user("alice@acme.example"))
+	for _, path := range []string{"/", "/projects", "/me", "/nope", "/healthz"} {
+		resp := b.get(path)
+		csp := resp.Header.Get("Content-Security-Policy")
+		assert.Contains(t, csp, "default-src 'none'", path)
+		assert.NotContains(t, csp, "unsafe-inline", path)
+		assert.Contains(t, csp, "frame-ancestors 'none'", path)
+		assert.Equal(t, "DENY", resp.Header.Get("X-Frame-Options"), path)
+		assert.Equal(t, "nosniff", resp.Header.Get("X-Content-Type-Options"), path)
+		assert.Equal(t, "same-origin", resp.Header.Get("Referrer-Policy"), path)
+	}
+}

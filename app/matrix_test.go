@@ -1,0 +1,147 @@
+package app_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/scalekit-samples/go-rbac-projects/app"
+	"github.com/scalekit-samples/go-rbac-projects/auth"
+	"github.com/scalekit-samples/go-rbac-projects/mockidp"
+)
+
+// TestAuthorizationMatrix calls every route of the route table as every
+// demo user (and as nobody), through the real sign-in for pages and with
+// real bearer tokens for the API. The expected outcome is computed from
+// rbac.seed.json and the route's gate, never typed in per case, so a new
+// route or a changed role shows up here by itself.
+func TestAuthorizationMatrix(t *testing.T) {
+	e := startEnv(t, envOptions{})
+	users := e.IdP.Users()
+	for _, u := range users {
+		e.signIn(u) // members appear once they have signed in; assignment needs that
+	}
+	var allowed, denied int
+	for _, rt := range e.App.Routes() {
+		require.True(t, rt.Gate.Valid(), "%s %s has a gate", rt.Method, rt.Pattern)
+		for _, u := range append([]mockidp.User{{Name: "nobody"}}, users...) {
+			name := fmt.Sprintf("%s %s/%s %v", rt.Method, rt.Pattern, u.Name, u.Roles)
+			t.Run(name, func(t *testing.T) {
+				var p *auth.Principal // what the token says, computed from the model
+				if u.ID != "" {
+					p = &auth.Principal{Subject: u.ID, OrgID: u.OrgID, Roles: u.Roles, Permissions: e.Model.Effective(u.Roles...)}
+				}
+				want := rt.Gate.Check(p)
+				got := e.call(t, rt, u)
+				e.assertOutcome(t, rt, want, got)
+				if want == nil {
+					allowed++
+				} else {
+					denied++
+				}
+			})
+		}
+	}
+	// Guard the guard: a matrix where everything passes (or fails) proves nothing.
+	assert.Greater(t, allowed, 40)
+	assert.Greater(t, denied, 40)
+}
+
+// assertOutcome checks a response against the gate's verdict.
+func (e *env) assertOutcome(t *testing.T, rt app.Route, want error, got response) {
+	t.Helper()
+	var d *auth.DeniedError
+	switch {
+	case want == nil && rt.Pattern == "/auth/callback":
+		assert.Equal(t, http.StatusBadRequest, got.StatusCode, "no sign-in in progress: %s", got.Body)
+	case want == nil:
+		assert.Less(t, got.StatusCode, 400, "allowed, body: %s", got.Body)
+	case errorsAs(want, &d) && rt.API():
+		require.Equal(t, http.StatusForbidden, got.StatusCode, got.Body)
+		body := decode[map[string]string](t, got)
+		assert.Equal(t, "insufficient_scope", body["error"])
+		assert.Equal(t, d.Permission, body["required_permission"])
+		assert.Contains(t, got.Header.Get("WWW-Authenticate"), `error="insufficient_scope"`)
+	case errorsAs(want, &d):
+		require.Equal(t, http.StatusForbidden, got.StatusCode, got.Body)
+		doc := parseHTML(t, got.Body)
+		assert.Equal(t, d.Requirement(), text(doc, `[data-testid="required"]`), "the 403 page names what is missing")
+	case rt.API():
+		assert.Equal(t, http.StatusUnauthorized, got.StatusCode)
+		assert.Contains(t, got.Header.Get("WWW-Authenticate"), "Bearer")
+	case rt.Method == http.MethodGet:
+		assert.Equal(t, http.StatusFound, got.StatusCode)
+		assert.True(t, strings.HasPrefix(got.Header.Get("Location"), "/login?return_to="), "signed-out visitors are sent to sign in")
+	default:
+		assert.Equal(t, http.StatusUnauthorized, got.StatusCode)
+	}
+}
+
+// call makes the route's request as u (an empty ID means nobody), on fresh
+// fixtures of u's organization, with a valid body.
+func (e *env) call(t *testing.T, rt app.Route, u mockidp.User) response {
+	t.Helper()
+	orgAdmin := e.user("alice@acme.example")
+	if u.OrgID == "org_200000000000000001" {
+		orgAdmin = e.user("erin@globex.example")
+	}
+	path := rt.Pattern
+	if strings.Contains(path, "{id}") {
+		projectID, taskID := e.fixture(orgAdmin)
+		id := projectID
+		if strings.Contains(path, "/tasks/{id}") {
+			id = taskID
+		}
+		path = strings.Replace(path, "{id}", strconv.FormatInt(id, 10), 1)
+	}
+	assignee := u.ID
+	if assignee == "" {
+		assignee = orgAdmin.ID
+	}
+	if rt.API() {
+		body := map[string]map[string]any{
+			"POST /api/projects":            {"name": "Matrix project"},
+			"PATCH /api/projects/{id}":      {"name": "Renamed"},
+			"POST /api/projects/{id}/tasks": {"title": "Matrix task"},
+			"POST /api/tasks/{id}/assign":   {"assignee": assignee},
+			"PATCH /api/tasks/{id}":         {"done": true},
+		}[rt.Method+" "+rt.Pattern]
+		token := ""
+		if u.ID != "" {
+			token = e.token(u)
+		}
+		if body == nil {
+			return e.api(token, rt.Method, path, nil)
+		}
+		return e.api(token, rt.Method, path, body)
+	}
+	b := e.newBrowser()
+	if u.ID != "" {
+		b.mustSignIn(u, "/")
+	}
+	if rt.Method == http.MethodGet {
+		return b.get(path)
+	}
+	return b.post(path, url.Values{
+		"name": {"Matrix project"}, "title": {"Matrix task"}, "assignee": {assignee}, "done": {"true"},
+	})
+}
+
+// fixture creates a project with one task in the admin's organization.
+func (e *env) fixture(admin mockidp.User) (projectID, taskID int64) {
+	e.t.Helper()
+	tok := e.token(admin)
+	resp := e.api(tok, "POST", "/api/projects", map[string]string{"name": "Fixture"})
+	require.Equal(e.t, http.StatusCreated, resp.StatusCode, resp.Body)
+	projectID = decode[struct{ Project struct{ ID int64 } }](e.t, resp).Project.ID
+	resp = e.api(tok, "POST", fmt.Sprintf("/api/projects/%d/tasks", projectID), map[string]string{"title": "Fixture task"})
+	require.Equal(e.t, http.StatusCreated, resp.StatusCode, resp.Body)
+	taskID = decode[struct{ Task struct{ ID int64 } }](e.t, resp).Task.ID
+	return projectID, taskID
+}

@@ -1,0 +1,92 @@
+package app
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/scalekit-samples/go-rbac-projects/auth"
+)
+
+// home is the landing page, or the dashboard when signed in.
+func (a *App) home(w http.ResponseWriter, r *http.Request) error {
+	return a.render.Page(w, r, http.StatusOK, "home", "Home", nil)
+}
+
+// permissionView is one row of /me: a permission of the model, whether the
+// caller's token grants it, and the routes it opens.
+type permissionView struct {
+	Name        string
+	Description string
+	Granted     bool
+	Routes      []string
+}
+
+type mePage struct {
+	Permissions  []permissionView
+	AccessClaims string
+	IDClaims     string
+}
+
+// me shows the decoded claims of the session's tokens and what each
+// permission unlocks here: the tutorial's "aha" page.
+func (a *App) me(w http.ResponseWriter, r *http.Request) error {
+	p := auth.PrincipalFrom(r.Context())
+	claims, err := a.rp.Claims(r)
+	if err != nil {
+		return err
+	}
+	page := mePage{
+		Permissions:  a.unlocks(p),
+		AccessClaims: indent(claims.Access),
+		IDClaims:     indent(claims.ID),
+	}
+	return a.render.Page(w, r, http.StatusOK, "me", "My access", page)
+}
+
+// unlocks lists every permission of the model with the routes that
+// permission alone opens, read from the route table itself.
+func (a *App) unlocks(p *auth.Principal) []permissionView {
+	views := make([]permissionView, 0, len(a.model.Permissions))
+	for _, perm := range a.model.Permissions {
+		only := &auth.Principal{Permissions: []string{perm.Name}}
+		nobody := &auth.Principal{}
+		v := permissionView{Name: perm.Name, Description: perm.Description, Granted: p.Can(perm.Name)}
+		for _, rt := range a.routes {
+			if rt.Gate.Allows(only) && !rt.Gate.Allows(nobody) {
+				v.Routes = append(v.Routes, rt.Method+" "+rt.Pattern)
+			}
+		}
+		views = append(views, v)
+	}
+	return views
+}
+
+// apiMe answers the caller's principal as the API sees it.
+func (a *App) apiMe(w http.ResponseWriter, r *http.Request) error {
+	p := auth.PrincipalFrom(r.Context())
+	return a.render.JSON(w, http.StatusOK, map[string]any{
+		"sub":         p.Subject,
+		"oid":         p.OrgID,
+		"roles":       nonNil(p.Roles),
+		"permissions": nonNil(p.Permissions),
+		"expires_at":  p.ExpiresAt,
+	})
+}
+
+func indent(m map[string]any) string {
+	if m == nil {
+		return "(none)"
+	}
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return "(unreadable)"
+	}
+	return string(b)
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

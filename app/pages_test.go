@@ -1,0 +1,145 @@
+package app_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestPagesShowOnlyWhatTheTokenAllows checks, by CSS selector, that each
+// role sees the controls its permissions allow and, instead of the others,
+// the name of the permission it would need.
+func TestPagesShowOnlyWhatTheTokenAllows(t *testing.T) {
+	e := startEnv(t, envOptions{})
+	projectID, _ := e.fixture(e.user("alice@acme.example"))
+	project := fmt.Sprintf("/projects/%d", projectID)
+
+	tests := []struct {
+		email string
+		shown []string // selectors present
+		gone  []string // selectors absent
+		needs []string // permissions named in place of missing controls
+	}{
+		{"alice@acme.example",
+			[]string{`[data-testid="new-project"]`, `[data-testid="edit-project"]`, `[data-testid="delete-project"]`, `[data-testid="new-task"]`, `[data-testid="assign-form"]`},
+			nil, nil},
+		{"bob@acme.example",
+			[]string{`[data-testid="new-project"]`, `[data-testid="edit-project"]`, `[data-testid="new-task"]`, `[data-testid="assign-form"]`},
+			[]string{`[data-testid="delete-project"]`}, []string{"projects:delete"}},
+		{"carol@acme.example",
+			[]string{`[data-testid="task-list"]`},
+			[]string{`[data-testid="new-project"]`, `[data-testid="edit-project"]`, `[data-testid="delete-project"]`, `[data-testid="new-task"]`, `[data-testid="assign-form"]`},
+			[]string{"projects:create", "projects:update", "projects:delete", "tasks:create"}},
+		{"dave@acme.example",
+			[]string{`[data-testid="task-list"]`},
+			[]string{`[data-testid="new-project"]`, `[data-testid="new-task"]`, `[data-testid="assign-form"]`},
+			[]string{"projects:create", "tasks:create"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.email, func(t *testing.T) {
+			b := e.signIn(e.user(tt.email))
+			list := b.get("/projects")
+			require.Equal(t, http.StatusOK, list.StatusCode)
+			show := b.get(project)
+			require.Equal(t, http.StatusOK, show.StatusCode)
+			html := list.Body + show.Body
+			doc := parseHTML(t, html)
+			for _, sel := range tt.shown {
+				assert.Equal(t, 1, doc.Find(sel).Length(), "shows %s", sel)
+			}
+			for _, sel := range tt.gone {
+				assert.Zero(t, doc.Find(sel).Length(), "hides %s", sel)
+			}
+			needs := doc.Find(`[data-testid="needs"] code`).Map(func(_ int, s *goquerySelection) string { return s.Text() })
+			for _, perm := range tt.needs {
+				assert.Contains(t, needs, perm)
+			}
+		})
+	}
+}
+
+func TestTeamMemberIsRefusedEvenWhenPostingDirectly(t *testing.T) {
+	e := startEnv(t, envOptions{})
+	carol := e.user("carol@acme.example")
+	b := e.signIn(carol)
+	resp := b.post("/projects", url.Values{"name": {"Sneaky"}})
+	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+	doc := parseHTML(t, resp.Body)
+	assert.Equal(t, "the projects:create permission", text(doc, `[data-testid="required"]`))
+	assert.Contains(t, text(doc, `.error-page`), "team_member", "the 403 page shows the user's roles")
+	assert.Equal(t, `{"projects":[]}`, strings.TrimSpace(e.api(e.token(carol), "GET", "/api/projects", nil).Body))
+}
+
+func TestProjectLifecycleInTheBrowser(t *testing.T) {
+	e := startEnv(t, envOptions{})
+	alice, carol := e.user("alice@acme.example"), e.user("carol@acme.example")
+	e.signIn(carol)
+	b := e.signIn(alice)
+
+	empty := parseHTML(t, b.get("/projects").Body)
+	assert.Equal(t, 1, empty.Find(`[data-testid="empty"]`).Length(), "an empty state, not an empty list")
+
+	resp := b.post("/projects", url.Values{"name": {"Launch"}, "description": {"Ship v1"}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	project := resp.Header.Get("Location")
+	require.Regexp(t, `^/projects/\d+$`, project)
+
+	require.Equal(t, http.StatusSeeOther, b.post(project+"/tasks", url.Values{"title": {"Write docs"}}).StatusCode)
+	doc := parseHTML(t, b.get(project).Body)
+	taskForm, ok := doc.Find(`[data-testid="assign-form"]`).Attr("action")
+	require.True(t, ok)
+	options := doc.Find(`[data-testid="assign-form"] option`).Map(func(_ int, s *goquerySelection) string { return s.Text() })
+	assert.Contains(t, options, "Carol Member", "signed-in members can be picked")
+
+	require.Equal(t, http.StatusSeeOther, b.post(taskForm, url.Values{"assignee": {carol.ID}}).StatusCode)
+	doneURL := strings.Replace(taskForm, "/assign", "/done", 1)
+	require.Equal(t, http.StatusSeeOther, b.post(doneURL, url.Values{"done": {"true"}}).StatusCode)
+
+	doc = parseHTML(t, b.get(project).Body)
+	assert.Contains(t, text(doc, `[data-testid="task-list"]`), "Carol Member")
+	assert.Equal(t, 1, doc.Find(`.task.done`).Length())
+
+	require.Equal(t, http.StatusSeeOther, b.post(project, url.Values{"name": {"Launch 2"}}).StatusCode)
+	assert.Equal(t, "Launch 2", text(parseHTML(t, b.get(project).Body), `[data-testid="project-name"]`))
+
+	require.Equal(t, http.StatusSeeOther, b.post(project+"/delete", nil).StatusCode)
+	assert.Equal(t, http.StatusNotFound, b.get(project).StatusCode)
+}
+
+func TestMePageShowsVerifiedClaimsAndWhatTheyUnlock(t *testing.T) {
+	e := startEnv(t, envOptions{})
+	bob := e.user("bob@acme.example")
+	b := e.signIn(bob)
+	resp := b.get("/me")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	doc := parseHTML(t, resp.Body)
+
+	var access, id map[string]any
+	require.NoError(t, json.Unmarshal([]byte(text(doc, `[data-testid="access-claims"]`)), &access))
+	require.NoError(t, json.Unmarshal([]byte(text(doc, `[data-testid="id-claims"]`)), &id))
+	assert.Equal(t, bob.ID, access["sub"])
+	assert.Equal(t, bob.OrgID, access["oid"])
+	assert.ElementsMatch(t, toAny(e.Model.Effective(bob.Roles...)), access["permissions"])
+	assert.Equal(t, bob.Email, id["email"])
+
+	granted := doc.Find(`[data-testid="unlocks"] tr.granted td:first-child`).Map(func(_ int, s *goquerySelection) string { return s.Text() })
+	assert.ElementsMatch(t, e.Model.Effective(bob.Roles...), granted)
+	assert.Contains(t, text(doc, `[data-testid="unlocks"]`), "POST /projects")
+
+	api := decode[map[string]any](t, e.api(e.token(bob), "GET", "/api/me", nil))
+	assert.Equal(t, bob.ID, api["sub"])
+}
+
+func toAny(s []string) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
+}

@@ -1,0 +1,98 @@
+package app_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestEveryDemoUserSignsInAndSeesTheirOrganization(t *testing.T) {
+	e := startEnv(t, envOptions{})
+	for _, u := range e.IdP.Users() {
+		t.Run(u.Name, func(t *testing.T) {
+			b := e.signIn(u)
+			home := b.get("/")
+			require.Equal(t, http.StatusOK, home.StatusCode)
+			doc := parseHTML(t, home.Body)
+			assert.Equal(t, u.Name, text(doc, `[data-testid="user-name"]`))
+			assert.Equal(t, u.OrgID, text(doc, `[data-testid="user-org"]`))
+			assert.Equal(t, strings.Join(u.Roles, ""), text(doc, `[data-testid="user-roles"]`))
+		})
+	}
+}
+
+func TestSessionCookieIsSmallOpaqueAndRenewedAtLogin(t *testing.T) {
+	e := startEnv(t, envOptions{})
+	b := e.newBrowser()
+	resp := b.get("/login")
+	require.Equal(t, http.StatusFound, resp.StatusCode)
+	before := cookie(t, resp.Header, "session")
+
+	b.mustSignIn(e.user("alice@acme.example"), "/")
+	after := b.client.Jar.Cookies(mustURL(t, e.URL))
+	require.Len(t, after, 1)
+	assert.NotEqual(t, before.Value, after[0].Value, "session id renewed at sign-in")
+	assert.Less(t, len(after[0].Value), 4096, "cookie stays under 4 KB")
+	assert.Less(t, len(after[0].Value), 200, "cookie holds only a signed id, not tokens")
+	assert.NotContains(t, after[0].Value, "eyJ", "no JWT in the cookie")
+	assert.True(t, before.HttpOnly)
+	assert.Equal(t, http.SameSiteLaxMode, before.SameSite)
+}
+
+func TestLogoutEndsTheSessionHereAndAtTheIdP(t *testing.T) {
+	e := startEnv(t, envOptions{})
+	b := e.signIn(e.user("bob@acme.example"))
+	require.Equal(t, http.StatusOK, b.get("/projects").StatusCode)
+
+	resp := b.post("/logout", nil)
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	loc := resp.Header.Get("Location")
+	assert.True(t, strings.HasPrefix(loc, e.IdP.URL()+"/oidc/logout?"), "redirects to the IdP's end-session endpoint: %s", loc)
+	assert.Contains(t, loc, "id_token_hint=")
+	idp := b.do("GET", loc, nil, "")
+	assert.Equal(t, http.StatusFound, idp.StatusCode)
+	assert.Equal(t, e.URL+"/", idp.Header.Get("Location"), "IdP sends the browser back to the landing page")
+
+	again := b.get("/projects")
+	assert.Equal(t, http.StatusFound, again.StatusCode)
+	assert.Equal(t, "/login?return_to=%2Fprojects", again.Header.Get("Location"))
+}
+
+func TestAccessTokenIsRefreshedBeforeItExpires(t *testing.T) {
+	e := startEnv(t, envOptions{accessTokenTTL: 2 * time.Second})
+	b := e.signIn(e.user("bob@acme.example"))
+	require.Equal(t, http.StatusOK, b.get("/projects").StatusCode)
+
+	time.Sleep(2500 * time.Millisecond) // past the first access token's expiry
+	for range 3 {
+		resp := b.get("/projects")
+		require.Equal(t, http.StatusOK, resp.StatusCode, "still signed in after the access token expired")
+	}
+	assert.Contains(t, e.Logs.String(), "path=/projects status=200")
+}
+
+func TestReturnToOnlyFollowsLocalPaths(t *testing.T) {
+	e := startEnv(t, envOptions{})
+	tests := []struct {
+		name, returnTo, want string
+	}{
+		{"a local path is honoured", "/projects/42?tab=tasks", "/projects/42?tab=tasks"},
+		{"an absolute URL is ignored", "https://evil.example/", "/"},
+		{"a scheme-relative URL is ignored", "//evil.example/x", "/"},
+		{"a backslash trick is ignored", "/\\evil.example", "/"},
+		{"a javascript URL is ignored", "javascript:alert(1)", "/"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := e.newBrowser()
+			resp := b.get("/login?return_to=" + url.QueryEscape(tt.returnTo))
+			require.Equal(t, http.StatusFound, resp.StatusCode)
+			b.finishSignIn(e.user("alice@acme.example"), resp, tt.want)
+		})
+	}
+}

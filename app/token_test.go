@@ -1,0 +1,171 @@
+package app_test
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/scalekit-samples/go-rbac-projects/mockidp"
+)
+
+// TestAccessTokenVerification sends hand-built tokens to the API: only a
+// token that verifies in every respect gets through.
+func TestAccessTokenVerification(t *testing.T) {
+	e := startEnv(t, envOptions{})
+	bob := e.user("bob@acme.example")
+	now := time.Now()
+	claims := func(change func(map[string]any)) map[string]any {
+		c := map[string]any{
+			"iss": e.IdP.URL(), "sub": bob.ID, "aud": []string{mockidp.DemoClientID}, "client_id": mockidp.DemoClientID,
+			"exp": now.Add(5 * time.Minute).Unix(), "iat": now.Unix(), "nbf": now.Unix(),
+			"jti": "tkn_1", "sid": "ses_1", "oid": bob.OrgID, "roles": bob.Roles,
+			"permissions": e.Model.Effective(bob.Roles...),
+		}
+		if change != nil {
+			change(c)
+		}
+		return c
+	}
+	sign := func(c map[string]any) string {
+		tok, err := e.IdP.Sign(c)
+		require.NoError(t, err)
+		return tok
+	}
+	valid := sign(claims(nil))
+
+	tests := []struct {
+		name  string
+		token string
+		want  int
+	}{
+		{"a valid token is accepted", valid, http.StatusOK},
+		{"aud as a plain string is accepted too", sign(claims(func(c map[string]any) { c["aud"] = mockidp.DemoClientID })), http.StatusOK},
+		{"a token without nbf is accepted", sign(claims(func(c map[string]any) { delete(c, "nbf") })), http.StatusOK},
+		{"alg none is refused", algNone(t, claims(nil)), http.StatusUnauthorized},
+		{"HS256 keyed with the IdP's public key is refused", hs256WithPublicKey(t, e, claims(nil)), http.StatusUnauthorized},
+		{"a bad signature is refused", tamperSignature(valid), http.StatusUnauthorized},
+		{"a changed payload is refused", swapPayload(valid, claims(func(c map[string]any) { c["permissions"] = []string{"roles:assign"} })), http.StatusUnauthorized},
+		{"a wrong issuer is refused", sign(claims(func(c map[string]any) { c["iss"] = "https://evil.example" })), http.StatusUnauthorized},
+		{"a wrong audience is refused", sign(claims(func(c map[string]any) { c["aud"] = []string{"skc_other"} })), http.StatusUnauthorized},
+		{"a token minted for another client is refused", sign(claims(func(c map[string]any) { c["client_id"] = "skc_other" })), http.StatusUnauthorized},
+		{"an expired token is refused", sign(claims(func(c map[string]any) { c["exp"] = now.Add(-time.Minute).Unix() })), http.StatusUnauthorized},
+		{"nbf in the future is refused", sign(claims(func(c map[string]any) { c["nbf"] = now.Add(2 * time.Minute).Unix() })), http.StatusUnauthorized},
+		{"iat in the future is refused", sign(claims(func(c map[string]any) { c["iat"] = now.Add(2 * time.Minute).Unix() })), http.StatusUnauthorized},
+		{"a token without sub is refused", sign(claims(func(c map[string]any) { delete(c, "sub") })), http.StatusUnauthorized},
+		{"an ID token is refused", sign(claims(func(c map[string]any) { c["nonce"] = "n" })), http.StatusUnauthorized},
+		{"an unknown kid is refused", signWithUnknownKey(t, claims(nil)), http.StatusUnauthorized},
+		{"garbage is refused", "not.a.jwt", http.StatusUnauthorized},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := e.api(tt.token, "GET", "/api/me", nil)
+			assert.Equal(t, tt.want, resp.StatusCode, resp.Body)
+			if tt.want == http.StatusUnauthorized {
+				assert.Contains(t, resp.Header.Get("WWW-Authenticate"), `Bearer error="invalid_token"`)
+				body := decode[map[string]string](t, resp)
+				assert.Equal(t, "invalid_token", body["error"])
+				assert.NotEmpty(t, body["error_description"], "the developer is told why")
+			}
+		})
+	}
+}
+
+func TestMalformedAuthorizationHeaderIsABadRequest(t *testing.T) {
+	e := startEnv(t, envOptions{})
+	for _, h := range []string{"Basic dXNlcjpwYXNz", "Bearer", "Bearer a b", "Bearer <script>"} {
+		req, err := http.NewRequest("GET", e.URL+"/api/projects", nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", h)
+		resp := send(t, http.DefaultClient, req)
+		assert.Equal(t, http.StatusBadRequest, resp.StatusCode, h)
+		assert.Equal(t, "invalid_request", decode[map[string]string](t, resp)["error"])
+	}
+}
+
+func TestMissingTokenIs401WithAChallenge(t *testing.T) {
+	e := startEnv(t, envOptions{})
+	resp := e.api("", "GET", "/api/projects", nil)
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	assert.Equal(t, `Bearer realm="api"`, resp.Header.Get("WWW-Authenticate"))
+}
+
+func algNone(t *testing.T, claims map[string]any) string {
+	t.Helper()
+	header := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`))
+	return header + "." + payload(t, claims) + "."
+}
+
+func hs256WithPublicKey(t *testing.T, e *env, claims map[string]any) string {
+	t.Helper()
+	resp := send(t, http.DefaultClient, mustRequest(t, "GET", e.IdP.URL()+"/keys"))
+	jwks := decode[jose.JSONWebKeySet](t, resp)
+	require.NotEmpty(t, jwks.Keys)
+	der, err := x509.MarshalPKIXPublicKey(jwks.Keys[0].Key)
+	require.NoError(t, err)
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.HS256, Key: der},
+		(&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", jwks.Keys[0].KeyID))
+	require.NoError(t, err)
+	return signClaims(t, signer, claims)
+}
+
+func signWithUnknownKey(t *testing.T, claims map[string]any) string {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: key},
+		(&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", "attacker-key"))
+	require.NoError(t, err)
+	return signClaims(t, signer, claims)
+}
+
+func signClaims(t *testing.T, signer jose.Signer, claims map[string]any) string {
+	t.Helper()
+	obj, err := signer.Sign([]byte(payloadJSON(t, claims)))
+	require.NoError(t, err)
+	tok, err := obj.CompactSerialize()
+	require.NoError(t, err)
+	return tok
+}
+
+func tamperSignature(tok string) string {
+	i := strings.LastIndex(tok, ".")
+	sig := []byte(tok[i+1:])
+	if sig[10] == 'A' {
+		sig[10] = 'B'
+	} else {
+		sig[10] = 'A'
+	}
+	return tok[:i+1] + string(sig)
+}
+
+// swapPayload keeps a valid header and signature but replaces the claims.
+func swapPayload(tok string, claims map[string]any) string {
+	parts := strings.Split(tok, ".")
+	parts[1] = base64.RawURLEncoding.EncodeToString([]byte(mustJSON(claims)))
+	return strings.Join(parts, ".")
+}
+
+func payload(t *testing.T, claims map[string]any) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(payloadJSON(t, claims)))
+}
+
+func payloadJSON(t *testing.T, claims map[string]any) string {
+	t.Helper()
+	return mustJSON(claims)
+}
+
+func mustRequest(t *testing.T, method, u string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(method, u, nil)
+	require.NoError(t, err)
+	return req
+}

@@ -1,0 +1,76 @@
+package auth
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+)
+
+// ErrMalformedAuthorization is an Authorization header that is not
+// "Bearer <token>" (RFC 6750 invalid_request, answered with 400).
+var ErrMalformedAuthorization = errors.New(`malformed Authorization header: want "Bearer <access token>"`)
+
+// BearerToken extracts the token of an "Authorization: Bearer" header. No
+// header yields "" and no error; anything else that is not a single
+// well-formed bearer credential yields ErrMalformedAuthorization.
+func BearerToken(h http.Header) (string, error) {
+	values := h.Values("Authorization")
+	switch len(values) {
+	case 0:
+		return "", nil
+	case 1:
+	default:
+		return "", ErrMalformedAuthorization
+	}
+	scheme, token, ok := strings.Cut(values[0], " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || !isToken68(token) {
+		return "", ErrMalformedAuthorization
+	}
+	return token, nil
+}
+
+// isToken68 reports whether s is an RFC 7235 token68, the syntax of a
+// bearer credential: a JWT always is.
+func isToken68(s string) bool {
+	if s == "" {
+		return false
+	}
+	trimmed := strings.TrimRight(s, "=")
+	if trimmed == "" {
+		return false
+	}
+	for _, c := range trimmed {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.ContainsRune("-._~+/", c):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// Bearer returns middleware that authenticates API requests by their bearer
+// access token. A request without one passes on with no principal (its
+// route's gate answers 401); a bad one is refused through fail.
+func Bearer(v *Verifier, fail func(http.ResponseWriter, *http.Request, error)) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			raw, err := BearerToken(r.Header)
+			if err != nil {
+				fail(w, r, err)
+				return
+			}
+			if raw == "" {
+				next.ServeHTTP(w, r)
+				return
+			}
+			p, err := v.Verify(r.Context(), raw)
+			if err != nil {
+				fail(w, r, err)
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
+		})
+	}
+}

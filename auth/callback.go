@@ -1,0 +1,163 @@
+package auth
+
+import (
+	"crypto/subtle"
+	"fmt"
+	"net/http"
+	"regexp"
+	"time"
+
+	"github.com/gorilla/sessions"
+	"golang.org/x/oauth2"
+)
+
+// oauthErrorCode matches the OAuth error vocabulary (access_denied, ...):
+// only such a code is repeated to the user, never free text from the URL.
+var oauthErrorCode = regexp.MustCompile(`^[a-z_]{1,64}$`)
+
+// Callback completes sign-in: it checks state, exchanges the code with the
+// PKCE verifier, verifies the ID token (and its nonce and subject, which
+// go-oidc leaves to the caller) and the access token, then starts a new
+// session under a new id.
+func (rp *RelyingParty) Callback(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	pending, err := rp.cfg.Sessions.New(r, rp.cookie)
+	if err != nil {
+		return fmt.Errorf("callback: %w", err)
+	}
+	state, _ := pending.Values[keyState].(string)
+	nonce, _ := pending.Values[keyNonce].(string)
+	verifier, _ := pending.Values[keyVerifier].(string)
+	returnTo, _ := pending.Values[keyReturnTo].(string)
+	if state == "" {
+		return &SignInError{Reason: "No sign-in was in progress in this browser, or it took longer than 10 minutes. Please sign in again."}
+	}
+	// The pending login is single-use, whatever happens next.
+	pending.Options.MaxAge = -1
+	if err := pending.Save(r, w); err != nil {
+		return fmt.Errorf("callback: %w", err)
+	}
+
+	q := r.URL.Query()
+	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(state)) != 1 {
+		return &SignInError{Reason: "The sign-in response does not belong to the sign-in this browser started (state mismatch). Please sign in again."}
+	}
+	if e := q.Get("error"); e != "" {
+		if !oauthErrorCode.MatchString(e) {
+			e = "unknown_error"
+		}
+		return &SignInError{Reason: "The identity provider did not sign you in (" + e + ")."}
+	}
+	// RFC 9207: when the IdP names itself, it must be the one we asked.
+	if iss := q.Get("iss"); iss != "" && iss != rp.cfg.Issuer {
+		return &SignInError{Reason: "The sign-in response came from an unexpected identity provider."}
+	}
+
+	tok, err := rp.oauth.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil {
+		if isUnreachable(err) {
+			return fmt.Errorf("exchange code: %w (%w)", ErrIdPUnreachable, err)
+		}
+		return &SignInError{Reason: "The identity provider refused the sign-in code; it may have been used already. Please sign in again.", Err: err}
+	}
+	rawID, _ := tok.Extra("id_token").(string)
+	if rawID == "" {
+		return &SignInError{Reason: "The identity provider sent no ID token."}
+	}
+	idTok, err := rp.idVerifier.Verify(ctx, rawID)
+	if err != nil {
+		return &SignInError{Reason: "The ID token did not verify (signature, issuer, audience or expiry).", Err: err}
+	}
+	if subtle.ConstantTimeCompare([]byte(idTok.Nonce), []byte(nonce)) != 1 {
+		return &SignInError{Reason: "The ID token was not issued for this sign-in (nonce mismatch)."}
+	}
+	if idTok.Subject == "" {
+		return &SignInError{Reason: "The ID token names no user (no sub)."}
+	}
+	if idTok.AccessTokenHash != "" {
+		if err := idTok.VerifyAccessToken(tok.AccessToken); err != nil {
+			return &SignInError{Reason: "The access token does not match the ID token (at_hash).", Err: err}
+		}
+	}
+	p, err := rp.access.Verify(ctx, tok.AccessToken)
+	if err != nil {
+		return &SignInError{Reason: "The access token did not verify.", Err: err}
+	}
+	if p.Subject != idTok.Subject {
+		return &SignInError{Reason: "The access token and the ID token name different users."}
+	}
+	var profile struct {
+		Email string `json:"email"`
+		Name  string `json:"name"`
+	}
+	if err := idTok.Claims(&profile); err != nil {
+		return &SignInError{Reason: "The ID token's claims are malformed.", Err: err}
+	}
+	p.Email, p.Name = profile.Email, profile.Name
+	if rp.cfg.OnSignIn != nil {
+		if err := rp.cfg.OnSignIn(ctx, p); err != nil {
+			return fmt.Errorf("callback: %w", err)
+		}
+	}
+
+	// A new session with a new id: whatever id the browser held before
+	// sign-in (perhaps planted by an attacker) is worthless now.
+	sess := sessions.NewSession(rp.cfg.Sessions, rp.cookie)
+	opts := rp.cfg.Sessions.options
+	sess.Options = &opts
+	sess.IsNew = true
+	setTokens(sess, tok)
+	sess.Values[keyObtained] = rp.now().UTC().Format(time.RFC3339Nano)
+	sess.Values[keyEmail] = profile.Email
+	sess.Values[keyName] = profile.Name
+	if err := sess.Save(r, w); err != nil {
+		return fmt.Errorf("callback: %w", err)
+	}
+	rp.log.InfoContext(ctx, "signed in", "sub", p.Subject, "oid", p.OrgID, "roles", p.Roles)
+	http.Redirect(w, r, SafeReturnPath(returnTo), http.StatusSeeOther)
+	return nil
+}
+
+// setTokens stores a token response in the session. A refresh answer
+// without a new refresh token or ID token keeps the previous ones.
+func setTokens(sess *sessions.Session, tok *oauth2.Token) {
+	sess.Values[keyAccessToken] = tok.AccessToken
+	sess.Values[keyExpiry] = tok.Expiry.UTC().Format(time.RFC3339Nano)
+	if tok.RefreshToken != "" {
+		sess.Values[keyRefresh] = tok.RefreshToken
+	}
+	if id, ok := tok.Extra("id_token").(string); ok && id != "" {
+		sess.Values[keyIDToken] = id
+	}
+}
+
+// TokenClaims are the decoded claims of the session's current tokens.
+type TokenClaims struct {
+	Access map[string]any
+	ID     map[string]any
+}
+
+// Claims returns the verified claims of the request's session tokens, for
+// the /me page. The ID token's expiry is not checked: it proved the
+// sign-in, and its claims are shown for what they are.
+func (rp *RelyingParty) Claims(r *http.Request) (TokenClaims, error) {
+	sess, err := rp.cfg.Sessions.New(r, rp.cookie)
+	if err != nil {
+		return TokenClaims{}, fmt.Errorf("read session: %w", err)
+	}
+	raw, _ := sess.Values[keyAccessToken].(string)
+	if raw == "" {
+		return TokenClaims{}, ErrUnauthenticated
+	}
+	access, err := rp.access.Claims(r.Context(), raw)
+	if err != nil {
+		return TokenClaims{}, err
+	}
+	claims := TokenClaims{Access: access}
+	if rawID, _ := sess.Values[keyIDToken].(string); rawID != "" {
+		if tok, err := rp.idDisplay.Verify(r.Context(), rawID); err == nil {
+			_ = tok.Claims(&claims.ID)
+		}
+	}
+	return claims, nil
+}

@@ -1,0 +1,233 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+)
+
+// Config configures the relying party.
+type Config struct {
+	Issuer       string // the IdP's issuer URL; every endpoint comes from its discovery document
+	ClientID     string
+	ClientSecret string
+	BaseURL      string // public URL of the app; the redirect URI is BaseURL + "/auth/callback"
+	Sessions     *SessionStore
+	HTTPClient   *http.Client // for discovery, JWKS and token calls; nil: http.DefaultClient
+	Logger       *slog.Logger
+	Now          func() time.Time // nil: time.Now
+	// OnSignIn runs after a successful sign-in, before the session is saved.
+	OnSignIn func(ctx context.Context, p *Principal) error
+}
+
+// RelyingParty is the app's side of OpenID Connect: sign-in with the
+// authorization code flow (PKCE, state, nonce), sessions, refresh, logout.
+type RelyingParty struct {
+	cfg        Config
+	oauth      oauth2.Config
+	idVerifier *oidc.IDTokenVerifier
+	idDisplay  *oidc.IDTokenVerifier // for /me only: an expired ID token still shows what it said
+	access     *Verifier
+	endSession string
+	cookie     string
+	log        *slog.Logger
+	now        func() time.Time
+	refreshing keyedMutex
+}
+
+// Scopes asked for at sign-in: offline_access brings a refresh token, so
+// short-lived access tokens can be renewed without the user.
+var Scopes = []string{oidc.ScopeOpenID, "profile", "email", oidc.ScopeOfflineAccess}
+
+// NewRelyingParty discovers the IdP and returns a relying party.
+func NewRelyingParty(ctx context.Context, cfg Config) (*RelyingParty, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = http.DefaultClient
+	}
+	// The provider keeps this context for later JWKS fetches: it must
+	// outlive start-up, so it carries the client but not ctx's deadline.
+	pctx := oidc.ClientContext(context.WithoutCancel(ctx), cfg.HTTPClient)
+	provider, err := discover(ctx, pctx, cfg.Issuer, cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
+	var extra struct {
+		EndSession string `json:"end_session_endpoint"`
+	}
+	if err := provider.Claims(&extra); err != nil {
+		return nil, fmt.Errorf("read discovery document: %w", err)
+	}
+	cookie := "session"
+	if strings.HasPrefix(cfg.BaseURL, "https://") {
+		cookie = "__Host-session" // the browser then insists on Secure, Path=/ and no Domain
+	}
+	return &RelyingParty{
+		cfg: cfg,
+		oauth: oauth2.Config{
+			ClientID:     cfg.ClientID,
+			ClientSecret: cfg.ClientSecret,
+			Endpoint:     provider.Endpoint(),
+			RedirectURL:  strings.TrimRight(cfg.BaseURL, "/") + "/auth/callback",
+			Scopes:       Scopes,
+		},
+		idVerifier: provider.Verifier(&oidc.Config{ClientID: cfg.ClientID, Now: cfg.Now}),
+		idDisplay:  provider.Verifier(&oidc.Config{ClientID: cfg.ClientID, Now: cfg.Now, SkipExpiryCheck: true}),
+		access:     NewVerifier(provider, cfg.ClientID, cfg.Now),
+		endSession: extra.EndSession,
+		cookie:     cookie,
+		log:        cfg.Logger,
+		now:        cfg.Now,
+	}, nil
+}
+
+// discover fetches the discovery document, retrying with backoff until ctx
+// ends, so the app can start before its IdP is up.
+func discover(ctx, pctx context.Context, issuer string, log *slog.Logger) (*oidc.Provider, error) {
+	delay := 250 * time.Millisecond
+	for {
+		provider, err := oidc.NewProvider(pctx, issuer)
+		if err == nil {
+			return provider, nil
+		}
+		log.Warn("identity provider not reachable yet, retrying", "issuer", issuer, "retry_in", delay, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("discover OpenID provider %s: %w", issuer, err)
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 5*time.Second)
+	}
+}
+
+// Verifier returns the access-token verifier, for the bearer API.
+func (rp *RelyingParty) Verifier() *Verifier { return rp.access }
+
+// Session keys. Values are strings (see SessionStore.Save).
+const (
+	keyState       = "state"
+	keyNonce       = "nonce"
+	keyVerifier    = "pkce_verifier"
+	keyReturnTo    = "return_to"
+	keyAccessToken = "access_token"
+	keyRefresh     = "refresh_token"
+	keyIDToken     = "id_token"
+	keyExpiry      = "expiry"
+	keyEmail       = "email"
+	keyName        = "name"
+)
+
+// pendingLoginTTL bounds how long a sign-in may take at the IdP.
+const pendingLoginTTL = 10 * time.Minute
+
+// Login starts the authorization code flow: fresh state, nonce and PKCE
+// verifier are kept server-side, and the browser goes to the IdP.
+func (rp *RelyingParty) Login(w http.ResponseWriter, r *http.Request) error {
+	sess, err := rp.cfg.Sessions.New(r, rp.cookie)
+	if err != nil {
+		return fmt.Errorf("login: %w", err)
+	}
+	state, nonce := randomString(), randomString()
+	verifier := oauth2.GenerateVerifier()
+	clear(sess.Values)
+	sess.Values[keyState] = state
+	sess.Values[keyNonce] = nonce
+	sess.Values[keyVerifier] = verifier
+	sess.Values[keyReturnTo] = SafeReturnPath(r.URL.Query().Get("return_to"))
+	sess.Options.MaxAge = int(pendingLoginTTL.Seconds())
+	if err := sess.Save(r, w); err != nil {
+		return fmt.Errorf("login: %w", err)
+	}
+	url := rp.oauth.AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier))
+	http.Redirect(w, r, url, http.StatusFound)
+	return nil
+}
+
+// Logout ends the session here, then at the IdP (RP-initiated logout with
+// id_token_hint), which sends the browser back to the landing page.
+func (rp *RelyingParty) Logout(w http.ResponseWriter, r *http.Request) error {
+	sess, err := rp.cfg.Sessions.New(r, rp.cookie)
+	if err != nil {
+		return fmt.Errorf("logout: %w", err)
+	}
+	idToken, _ := sess.Values[keyIDToken].(string)
+	sess.Options.MaxAge = -1
+	if err := sess.Save(r, w); err != nil {
+		return fmt.Errorf("logout: %w", err)
+	}
+	if rp.endSession == "" || idToken == "" {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return nil
+	}
+	q := url.Values{
+		"id_token_hint":            {idToken},
+		"post_logout_redirect_uri": {strings.TrimRight(rp.cfg.BaseURL, "/") + "/"},
+	}
+	http.Redirect(w, r, rp.endSession+"?"+q.Encode(), http.StatusSeeOther)
+	return nil
+}
+
+func randomString() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// keyedMutex serializes token refreshes per session: the IdP rotates
+// refresh tokens and may revoke the whole grant when a used one is
+// replayed, so two concurrent requests must not both refresh.
+type keyedMutex struct {
+	mu    sync.Mutex
+	locks map[string]*refLock
+}
+
+type refLock struct {
+	sync.Mutex
+	refs int
+}
+
+func (k *keyedMutex) Lock(key string) (unlock func()) {
+	k.mu.Lock()
+	if k.locks == nil {
+		k.locks = map[string]*refLock{}
+	}
+	l := k.locks[key]
+	if l == nil {
+		l = &refLock{}
+		k.locks[key] = l
+	}
+	l.refs++
+	k.mu.Unlock()
+	l.Lock()
+	return func() {
+		l.Unlock()
+		k.mu.Lock()
+		if l.refs--; l.refs == 0 {
+			delete(k.locks, key)
+		}
+		k.mu.Unlock()
+	}
+}
+
+// isUnreachable reports whether err is a failure to reach the IdP, as
+// opposed to the IdP answering with an OAuth error.
+func isUnreachable(err error) bool {
+	var re *oauth2.RetrieveError
+	return err != nil && !errors.As(err, &re)
+}

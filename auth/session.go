@@ -1,0 +1,144 @@
+package auth
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/sessions"
+	"golang.org/x/oauth2"
+)
+
+// keyObtained records when the session's access token was received, to
+// know its lifetime without trusting the browser or parsing the token.
+const keyObtained = "obtained"
+
+// Sessions returns middleware for browser routes: it reads the session,
+// refreshes its access token when it is about to expire, verifies it, and
+// puts the principal into the request context. Signed-out requests pass
+// on without one; their route's gate decides.
+func (rp *RelyingParty) Sessions(fail func(http.ResponseWriter, *http.Request, error)) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			p, err := rp.principal(w, r)
+			if err != nil {
+				fail(w, r, err)
+				return
+			}
+			if p != nil {
+				r = r.WithContext(WithPrincipal(r.Context(), p))
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+func (rp *RelyingParty) principal(w http.ResponseWriter, r *http.Request) (*Principal, error) {
+	sess, err := rp.cfg.Sessions.New(r, rp.cookie)
+	if err != nil {
+		return nil, fmt.Errorf("read session: %w", err)
+	}
+	if _, ok := sess.Values[keyAccessToken].(string); sess.IsNew || !ok {
+		return nil, nil
+	}
+	if rp.needsRefresh(sess) {
+		if sess, err = rp.refresh(w, r, sess); sess == nil || err != nil {
+			return nil, err
+		}
+	}
+	// The token came from the IdP over TLS and sits in our database, yet it
+	// is verified on every request like any other: the session store is
+	// not where authorization decisions are made.
+	p, err := rp.access.Verify(r.Context(), sess.Values[keyAccessToken].(string))
+	if err != nil {
+		rp.log.InfoContext(r.Context(), "session token no longer verifies; signing out", "reason", reasonOf(err))
+		return nil, rp.end(w, r, sess)
+	}
+	p.Email, _ = sess.Values[keyEmail].(string)
+	p.Name, _ = sess.Values[keyName].(string)
+	return p, nil
+}
+
+// needsRefresh reports whether less than a fifth of the access token's
+// life is left (at most 30 s): refreshing a little early keeps a request
+// from failing on a token that expires while it is served.
+func (rp *RelyingParty) needsRefresh(sess *sessions.Session) bool {
+	expiry, err1 := time.Parse(time.RFC3339Nano, str(sess, keyExpiry))
+	obtained, err2 := time.Parse(time.RFC3339Nano, str(sess, keyObtained))
+	if err1 != nil || err2 != nil {
+		return true
+	}
+	margin := min(30*time.Second, expiry.Sub(obtained)/5)
+	return rp.now().Add(margin).After(expiry)
+}
+
+// refresh renews the session's tokens, one refresh at a time per session.
+// It returns a nil session when the session has ended.
+func (rp *RelyingParty) refresh(w http.ResponseWriter, r *http.Request, sess *sessions.Session) (*sessions.Session, error) {
+	unlock := rp.refreshing.Lock(sess.ID)
+	defer unlock()
+	// Another request of this session may have refreshed while we waited.
+	cur, err := rp.cfg.Sessions.New(r, rp.cookie)
+	if err != nil {
+		return nil, fmt.Errorf("reload session: %w", err)
+	}
+	if cur.IsNew {
+		return nil, nil
+	}
+	if !rp.needsRefresh(cur) {
+		return cur, nil
+	}
+	expired := !rp.now().Before(parseTime(str(cur, keyExpiry)))
+	rt := str(cur, keyRefresh)
+	if rt == "" {
+		if expired {
+			return nil, rp.end(w, r, cur) // no offline_access granted: sign in again
+		}
+		return cur, nil
+	}
+	tok, err := rp.oauth.TokenSource(r.Context(), &oauth2.Token{RefreshToken: rt}).Token()
+	switch {
+	case err != nil && isUnreachable(err) && !expired:
+		rp.log.WarnContext(r.Context(), "token refresh failed; the current token is still valid", "err", err)
+		return cur, nil
+	case err != nil && isUnreachable(err):
+		return nil, fmt.Errorf("refresh token: %w (%w)", ErrIdPUnreachable, err)
+	case err != nil:
+		// The IdP refused: revoked, replayed elsewhere, or the user was
+		// removed. The session is over.
+		rp.log.InfoContext(r.Context(), "token refresh refused; signing out", "err", err)
+		return nil, rp.end(w, r, cur)
+	}
+	setTokens(cur, tok)
+	cur.Values[keyObtained] = rp.now().UTC().Format(time.RFC3339Nano)
+	if err := cur.Save(r, w); err != nil {
+		return nil, fmt.Errorf("save refreshed session: %w", err)
+	}
+	return cur, nil
+}
+
+// end deletes the session and its cookie.
+func (rp *RelyingParty) end(w http.ResponseWriter, r *http.Request, sess *sessions.Session) error {
+	sess.Options.MaxAge = -1
+	if err := sess.Save(r, w); err != nil {
+		return fmt.Errorf("end session: %w", err)
+	}
+	return nil
+}
+
+func str(sess *sessions.Session, key string) string {
+	s, _ := sess.Values[key].(string)
+	return s
+}
+
+func parseTime(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
+}
+
+func reasonOf(err error) string {
+	if te, ok := err.(*TokenError); ok {
+		return te.Reason
+	}
+	return "unknown"
+}

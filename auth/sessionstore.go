@@ -1,0 +1,178 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/securecookie"
+	"github.com/gorilla/sessions"
+)
+
+// SessionStore is a gorilla/sessions Store that keeps session data in the
+// app's database. The cookie holds only a signed random id, so tokens never
+// reach the browser, logout really ends a session, and app instances that
+// share the database share sessions.
+type SessionStore struct {
+	db      *sql.DB
+	codec   securecookie.Codec
+	options sessions.Options
+	now     func() time.Time
+}
+
+const sessionSchema = `
+CREATE TABLE IF NOT EXISTS sessions (
+	id_hash    TEXT PRIMARY KEY, -- SHA-256 of the id: a leaked database yields no usable cookie
+	data       TEXT NOT NULL,
+	expires_at INTEGER NOT NULL
+);`
+
+// NewSessionStore creates the sessions table if needed. secret signs the
+// cookie; maxAge bounds a session's life; secure marks the cookie Secure
+// (set it when the app is served over https).
+func NewSessionStore(ctx context.Context, db *sql.DB, secret []byte, maxAge time.Duration, secure bool) (*SessionStore, error) {
+	if len(secret) < 32 {
+		return nil, errors.New("session secret must be at least 32 bytes")
+	}
+	if _, err := db.ExecContext(ctx, sessionSchema); err != nil {
+		return nil, fmt.Errorf("create sessions table: %w", err)
+	}
+	codec := securecookie.New(secret, nil)
+	codec.MaxAge(int(maxAge.Seconds()))
+	return &SessionStore{
+		db:    db,
+		codec: codec,
+		options: sessions.Options{
+			Path:     "/",
+			MaxAge:   int(maxAge.Seconds()),
+			HttpOnly: true,                 // no script reads it
+			Secure:   secure,               // https only when served over https
+			SameSite: http.SameSiteLaxMode, // sent on top-level navigations back from the IdP
+		},
+		now: time.Now,
+	}, nil
+}
+
+// Get returns the named session of the request (gorilla's per-request cache).
+func (s *SessionStore) Get(r *http.Request, name string) (*sessions.Session, error) {
+	return sessions.GetRegistry(r).Get(s, name)
+}
+
+// New loads the session named by the request's cookie, or returns a new,
+// empty one when there is none or it has expired.
+func (s *SessionStore) New(r *http.Request, name string) (*sessions.Session, error) {
+	sess := sessions.NewSession(s, name)
+	opts := s.options
+	sess.Options = &opts
+	sess.IsNew = true
+	c, err := r.Cookie(name)
+	if err != nil {
+		return sess, nil
+	}
+	var id string
+	if err := s.codec.Decode(name, c.Value, &id); err != nil {
+		return sess, nil // forged, tampered or expired cookie: start afresh
+	}
+	var data string
+	err = s.db.QueryRowContext(r.Context(),
+		`SELECT data FROM sessions WHERE id_hash = ? AND expires_at > ?`,
+		hashID(id), s.now().Unix()).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return sess, nil
+	}
+	if err != nil {
+		return sess, fmt.Errorf("load session: %w", err)
+	}
+	values := map[string]string{}
+	if err := json.Unmarshal([]byte(data), &values); err != nil {
+		return sess, fmt.Errorf("decode session: %w", err)
+	}
+	for k, v := range values {
+		sess.Values[k] = v
+	}
+	sess.ID = id
+	sess.IsNew = false
+	return sess, nil
+}
+
+// Save writes the session and sets its cookie. A session whose MaxAge is
+// negative is deleted and its cookie expired. Values must be strings.
+func (s *SessionStore) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Session) error {
+	if sess.Options.MaxAge < 0 {
+		if sess.ID != "" {
+			if err := s.delete(r.Context(), sess.ID); err != nil {
+				return err
+			}
+		}
+		http.SetCookie(w, sessions.NewCookie(sess.Name(), "", sess.Options))
+		return nil
+	}
+	if sess.ID == "" {
+		id, err := newSessionID()
+		if err != nil {
+			return err
+		}
+		sess.ID = id
+		s.sweep(r.Context())
+	}
+	values := make(map[string]string, len(sess.Values))
+	for k, v := range sess.Values {
+		ks, kok := k.(string)
+		vs, vok := v.(string)
+		if !kok || !vok {
+			return fmt.Errorf("save session: value %v is not a string", k)
+		}
+		values[ks] = vs
+	}
+	data, err := json.Marshal(values)
+	if err != nil {
+		return fmt.Errorf("encode session: %w", err)
+	}
+	expires := s.now().Add(time.Duration(sess.Options.MaxAge) * time.Second)
+	if _, err := s.db.ExecContext(r.Context(),
+		`INSERT INTO sessions (id_hash, data, expires_at) VALUES (?, ?, ?)
+		 ON CONFLICT(id_hash) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at`,
+		hashID(sess.ID), string(data), expires.Unix()); err != nil {
+		return fmt.Errorf("save session: %w", err)
+	}
+	encoded, err := s.codec.Encode(sess.Name(), sess.ID)
+	if err != nil {
+		return fmt.Errorf("encode session cookie: %w", err)
+	}
+	http.SetCookie(w, sessions.NewCookie(sess.Name(), encoded, sess.Options))
+	return nil
+}
+
+func (s *SessionStore) delete(ctx context.Context, id string) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = ?`, hashID(id)); err != nil {
+		return fmt.Errorf("delete session: %w", err)
+	}
+	return nil
+}
+
+// sweep removes expired sessions. It runs when a session is created, which
+// keeps the table bounded without a background job.
+func (s *SessionStore) sweep(ctx context.Context) {
+	_, _ = s.db.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, s.now().Unix())
+}
+
+func newSessionID() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("new session id: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+func hashID(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return hex.EncodeToString(sum[:])
+}

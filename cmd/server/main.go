@@ -1,0 +1,114 @@
+// Command server runs the projects app. With no configuration it also runs
+// the built-in mock identity provider and prints the demo users; with the
+// SCALEKIT_* variables set it signs users in with that environment.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+
+	"github.com/scalekit-samples/go-rbac-projects/app"
+	"github.com/scalekit-samples/go-rbac-projects/mockidp"
+	"github.com/scalekit-samples/go-rbac-projects/rbac"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Getenv, os.Stdout, os.Stderr, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "server:", err)
+		os.Exit(1)
+	}
+}
+
+// run starts the app and blocks until ctx ends. ready, if not nil, receives
+// the app's base URL once it is serving (tests use it with ADDR=127.0.0.1:0).
+func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer, ready chan<- string) error {
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	cfg, err := app.LoadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("ADDR=%q: %w", cfg.Addr, err)
+	}
+	defer ln.Close()
+	if getenv("APP_BASE_URL") == "" {
+		// Default: localhost on whatever port we got (":0" picks one).
+		cfg.BaseURL = "http://localhost:" + port(ln.Addr())
+	}
+
+	var idp *mockidp.Server
+	if cfg.MockMode() {
+		if idp, err = startMockIdP(cfg, log); err != nil {
+			return err
+		}
+		defer idp.Close()
+		cfg.Issuer, cfg.ClientID, cfg.ClientSecret = idp.URL(), mockidp.DemoClientID, mockidp.DemoClientSecret
+		log.Warn("SESSION_SECRET not set: using a random one, so sessions end when the server restarts")
+	}
+
+	a, err := app.New(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	banner(stdout, cfg, idp)
+	if ready != nil {
+		ready <- cfg.BaseURL
+	}
+	return app.Serve(ctx, ln, a.Handler(), log)
+}
+
+// startMockIdP starts the built-in IdP on MOCK_IDP_ADDR (default
+// localhost:8081) with a client whose redirect URIs match APP_BASE_URL.
+func startMockIdP(cfg app.Config, log *slog.Logger) (*mockidp.Server, error) {
+	model, err := rbac.Load(cfg.SeedFile)
+	if err != nil {
+		return nil, fmt.Errorf("RBAC_SEED_FILE: %w", err)
+	}
+	client := mockidp.DemoClient()
+	client.RedirectURIs = append(client.RedirectURIs, cfg.BaseURL+"/auth/callback")
+	client.PostLogoutRedirectURIs = append(client.PostLogoutRedirectURIs, cfg.BaseURL+"/")
+	addr := cfg.MockIdPAddr
+	if addr == "" {
+		addr = "localhost:8081"
+	}
+	idp, err := mockidp.Start(mockidp.Config{Model: model, Clients: []mockidp.Client{client}, Addr: addr, Logger: log.With("component", "mockidp")})
+	if err != nil {
+		return nil, fmt.Errorf("start mock IdP on MOCK_IDP_ADDR=%q: %w", addr, err)
+	}
+	return idp, nil
+}
+
+func banner(w io.Writer, cfg app.Config, idp *mockidp.Server) {
+	fmt.Fprintf(w, "\n  Projects RBAC demo is running at %s\n\n", cfg.BaseURL)
+	if idp == nil {
+		fmt.Fprintf(w, "  Identity provider: %s (client %s)\n\n", cfg.Issuer, cfg.ClientID)
+		return
+	}
+	fmt.Fprintf(w, "  Identity provider: built-in mock IdP at %s (no account needed)\n", idp.URL())
+	fmt.Fprintf(w, "  Sign in as any of these demo users:\n\n")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "    USER\tEMAIL\tORGANIZATION\tROLES")
+	for _, u := range idp.Users() {
+		fmt.Fprintf(tw, "    %s\t%s\t%s (%s)\t%s\n", u.Name, u.Email, u.OrgName, u.OrgID, strings.Join(u.Roles, ", "))
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+}
+
+func port(addr net.Addr) string {
+	_, p, _ := net.SplitHostPort(addr.String())
+	return p
+}

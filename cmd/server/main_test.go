@@ -1,0 +1,101 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestRunWithNoConfiguration is README's first command as a test: with no
+// SCALEKIT_* variables the server starts the mock IdP, prints the demo
+// users and serves.
+func TestRunWithNoConfiguration(t *testing.T) {
+	env := map[string]string{
+		"ADDR":           "127.0.0.1:0",
+		"MOCK_IDP_ADDR":  "127.0.0.1:0",
+		"DATABASE_PATH":  t.TempDir() + "/app.db",
+		"RBAC_SEED_FILE": "../../rbac.seed.json",
+	}
+	var stdout, stderr lockedBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, func(k string) string { return env[k] }, &stdout, &stderr, ready) }()
+	t.Cleanup(func() {
+		cancel()
+		assert.NoError(t, <-done)
+	})
+
+	var base string
+	select {
+	case base = <-ready:
+	case err := <-done:
+		t.Fatalf("run: %v\n%s", err, stderr.String())
+	case <-time.After(10 * time.Second):
+		t.Fatal("server did not start within 10 s")
+	}
+	assert.Contains(t, stdout.String(), "alice@acme.example")
+	assert.Contains(t, stdout.String(), "project_manager")
+
+	resp, err := http.Get(base + "/healthz")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err = client.Get(base + "/login")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusFound, resp.StatusCode)
+	assert.Contains(t, resp.Header.Get("Location"), "/oauth/authorize?")
+}
+
+func TestRunRefusesBadConfiguration(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"client id without an environment", map[string]string{"SCALEKIT_CLIENT_ID": "skc_1"}, "SCALEKIT_ENVIRONMENT_URL is not set"},
+		{"environment without a secret", map[string]string{"SCALEKIT_ENVIRONMENT_URL": "https://x.scalekit.dev", "SCALEKIT_CLIENT_ID": "skc_1"}, "SCALEKIT_CLIENT_SECRET is not set"},
+		{"environment over plain http", map[string]string{"SCALEKIT_ENVIRONMENT_URL": "http://x.scalekit.dev", "SCALEKIT_CLIENT_ID": "a", "SCALEKIT_CLIENT_SECRET": "b"}, "SCALEKIT_ENVIRONMENT_URL="},
+		{"external IdP without a session secret", map[string]string{"SCALEKIT_ENVIRONMENT_URL": "https://x.scalekit.dev", "SCALEKIT_CLIENT_ID": "a", "SCALEKIT_CLIENT_SECRET": "b"}, "SESSION_SECRET is not set"},
+		{"a short session secret", map[string]string{"SESSION_SECRET": "short"}, "SESSION_SECRET is 5 characters"},
+		{"a base URL with a path", map[string]string{"APP_BASE_URL": "http://localhost:8080/app"}, "APP_BASE_URL="},
+		{"a malformed address", map[string]string{"ADDR": "8080"}, "ADDR="},
+		{"a broken seed file", map[string]string{"ADDR": "127.0.0.1:0", "RBAC_SEED_FILE": "testdata/does-not-exist.json"}, "RBAC_SEED_FILE"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := run(context.Background(), func(k string) string { return tt.env[k] }, io.Discard, io.Discard, nil)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+			assert.NotContains(t, err.Error(), "\n", "one line")
+		})
+	}
+}
+
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return strings.Clone(b.buf.String())
+}

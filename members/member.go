@@ -1,0 +1,119 @@
+// Package members knows the people of each organization: who has signed
+// in, with which roles. Task assignment checks that an assignee belongs to
+// the caller's organization here, and /members lists them.
+package members
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/scalekit-samples/go-rbac-projects/auth"
+)
+
+// Member is a user of an organization as last seen at sign-in.
+type Member struct {
+	UserID   string    `json:"user_id"`
+	Email    string    `json:"email"`
+	Name     string    `json:"name"`
+	Roles    []string  `json:"roles"`
+	LastSeen time.Time `json:"last_seen"`
+}
+
+// DisplayName is the member's name, or their email, or their id.
+func (m Member) DisplayName() string {
+	switch {
+	case m.Name != "":
+		return m.Name
+	case m.Email != "":
+		return m.Email
+	}
+	return m.UserID
+}
+
+// Directory stores members.
+type Directory struct {
+	db  *sql.DB
+	now func() time.Time
+}
+
+const schema = `
+CREATE TABLE IF NOT EXISTS members (
+	org_id    TEXT NOT NULL,
+	user_id   TEXT NOT NULL,
+	email     TEXT NOT NULL DEFAULT '',
+	name      TEXT NOT NULL DEFAULT '',
+	roles     TEXT NOT NULL DEFAULT '[]',
+	last_seen INTEGER NOT NULL,
+	PRIMARY KEY (org_id, user_id)
+);`
+
+// NewDirectory creates the members table if needed.
+func NewDirectory(ctx context.Context, db *sql.DB) (*Directory, error) {
+	if _, err := db.ExecContext(ctx, schema); err != nil {
+		return nil, fmt.Errorf("create members table: %w", err)
+	}
+	return &Directory{db: db, now: time.Now}, nil
+}
+
+// Remember records the signed-in principal as a member of its organization.
+func (d *Directory) Remember(ctx context.Context, p *auth.Principal) error {
+	if p.OrgID == "" {
+		return nil // a user outside any organization has no team to join
+	}
+	roles, err := json.Marshal(p.Roles)
+	if err != nil {
+		return fmt.Errorf("remember member: %w", err)
+	}
+	_, err = d.db.ExecContext(ctx,
+		`INSERT INTO members (org_id, user_id, email, name, roles, last_seen) VALUES (?, ?, ?, ?, ?, ?)
+		 ON CONFLICT (org_id, user_id) DO UPDATE SET
+		   email = excluded.email, name = excluded.name, roles = excluded.roles, last_seen = excluded.last_seen`,
+		p.OrgID, p.Subject, p.Email, p.Name, string(roles), d.now().UTC().UnixMilli())
+	if err != nil {
+		return fmt.Errorf("remember member: %w", err)
+	}
+	return nil
+}
+
+// List returns the organization's members by name.
+func (d *Directory) List(ctx context.Context, orgID string) ([]Member, error) {
+	rows, err := d.db.QueryContext(ctx,
+		`SELECT user_id, email, name, roles, last_seen FROM members WHERE org_id = ? ORDER BY name, email, user_id`, orgID)
+	if err != nil {
+		return nil, fmt.Errorf("list members: %w", err)
+	}
+	defer rows.Close()
+	var list []Member
+	for rows.Next() {
+		var m Member
+		var roles string
+		var seen int64
+		if err := rows.Scan(&m.UserID, &m.Email, &m.Name, &roles, &seen); err != nil {
+			return nil, fmt.Errorf("list members: %w", err)
+		}
+		if err := json.Unmarshal([]byte(roles), &m.Roles); err != nil {
+			return nil, fmt.Errorf("list members: %w", err)
+		}
+		m.LastSeen = time.UnixMilli(seen).UTC()
+		list = append(list, m)
+	}
+	return list, rows.Err()
+}
+
+// IsMember reports whether the user belongs to the organization.
+func (d *Directory) IsMember(ctx context.Context, orgID, userID string) (bool, error) {
+	var one int
+	err := d.db.QueryRowContext(ctx,
+		`SELECT 1 FROM members WHERE org_id = ? AND user_id = ?`, orgID, userID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("check member: %w", err)
+	}
+	return true, nil
+}

@@ -1,0 +1,180 @@
+package mockidp
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Token claims, as Scalekit issues them. Structs rather than maps, so that
+// the claim set is fixed and reads as the contract in DESIGN.md.
+
+// accessClaims is a user's access token: who, for which client, in which
+// organization, with which roles and effective permissions.
+type accessClaims struct {
+	Issuer      string   `json:"iss"`
+	Subject     string   `json:"sub"`
+	Audience    []string `json:"aud"`
+	ClientID    string   `json:"client_id"`
+	Expiry      int64    `json:"exp"`
+	IssuedAt    int64    `json:"iat"`
+	NotBefore   int64    `json:"nbf"`
+	ID          string   `json:"jti"`
+	SessionID   string   `json:"sid"`
+	OrgID       string   `json:"oid"`
+	Roles       []string `json:"roles"`
+	Permissions []string `json:"permissions"`
+}
+
+// managementClaims is a client_credentials token: the client acts for
+// itself, so there is no user, organization or role.
+type managementClaims struct {
+	Issuer    string   `json:"iss"`
+	Subject   string   `json:"sub"`
+	Audience  []string `json:"aud"`
+	ClientID  string   `json:"client_id"`
+	Expiry    int64    `json:"exp"`
+	IssuedAt  int64    `json:"iat"`
+	NotBefore int64    `json:"nbf"`
+	ID        string   `json:"jti"`
+}
+
+// idClaims is an ID token: what the app's pages show about the user.
+type idClaims struct {
+	Issuer          string   `json:"iss"`
+	Subject         string   `json:"sub"`
+	Audience        []string `json:"aud"`
+	AuthorizedParty string   `json:"azp"`
+	ClientID        string   `json:"client_id"`
+	Expiry          int64    `json:"exp"`
+	IssuedAt        int64    `json:"iat"`
+	Nonce           string   `json:"nonce,omitempty"`
+	AccessTokenHash string   `json:"at_hash"`
+	Email           string   `json:"email"`
+	EmailVerified   bool     `json:"email_verified"`
+	Name            string   `json:"name"`
+	GivenName       string   `json:"given_name"`
+	FamilyName      string   `json:"family_name"`
+	OrgID           string   `json:"oid"`
+	Roles           []string `json:"roles"`
+	SessionID       string   `json:"sid"`
+}
+
+// tokenResponse is the token endpoint's answer (RFC 6749 section 5.1).
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"`
+	IDToken      string `json:"id_token,omitempty"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	Scope        string `json:"scope,omitempty"`
+}
+
+// managementTTL is the lifetime of client_credentials tokens (Scalekit: a day).
+const managementTTL = 24 * time.Hour
+
+// userTokens mints an access token and an ID token for one sign-in (sid).
+// Roles are read now, so a refresh after SetUserRoles carries the new ones.
+func (s *Server) userTokens(u User, clientID, sid, nonce, scope string) (tokenResponse, error) {
+	now := s.now()
+	roles := slices.Clone(u.Roles)
+	if roles == nil {
+		roles = []string{} // an empty array, never null: relying parties iterate it
+	}
+	perms := s.model.Effective(roles...)
+	if perms == nil {
+		perms = []string{}
+	}
+	access, err := s.keys.sign(accessClaims{
+		Issuer:      s.issuer,
+		Subject:     u.ID,
+		Audience:    []string{clientID},
+		ClientID:    clientID,
+		Expiry:      now.Add(s.ttl).Unix(),
+		IssuedAt:    now.Unix(),
+		NotBefore:   now.Unix(),
+		ID:          newID("tkn_"),
+		SessionID:   sid,
+		OrgID:       u.OrgID,
+		Roles:       roles,
+		Permissions: perms,
+	})
+	if err != nil {
+		return tokenResponse{}, fmt.Errorf("access token: %w", err)
+	}
+	id, err := s.keys.sign(idClaims{
+		Issuer:          s.issuer,
+		Subject:         u.ID,
+		Audience:        []string{clientID},
+		AuthorizedParty: clientID,
+		ClientID:        clientID,
+		Expiry:          now.Add(s.ttl).Unix(),
+		IssuedAt:        now.Unix(),
+		Nonce:           nonce,
+		AccessTokenHash: atHash(access),
+		Email:           u.Email,
+		EmailVerified:   true,
+		Name:            u.Name,
+		GivenName:       u.GivenName,
+		FamilyName:      u.FamilyName,
+		OrgID:           u.OrgID,
+		Roles:           roles,
+		SessionID:       sid,
+	})
+	if err != nil {
+		return tokenResponse{}, fmt.Errorf("id token: %w", err)
+	}
+	return tokenResponse{
+		AccessToken: access,
+		TokenType:   "Bearer",
+		ExpiresIn:   int64(s.ttl / time.Second),
+		IDToken:     id,
+		Scope:       scope,
+	}, nil
+}
+
+// managementToken mints a client_credentials token for the client itself.
+func (s *Server) managementToken(clientID string) (tokenResponse, error) {
+	now := s.now()
+	tok, err := s.keys.sign(managementClaims{
+		Issuer:    s.issuer,
+		Subject:   clientID,
+		Audience:  []string{clientID},
+		ClientID:  clientID,
+		Expiry:    now.Add(managementTTL).Unix(),
+		IssuedAt:  now.Unix(),
+		NotBefore: now.Unix(),
+		ID:        newID("tkn_"),
+	})
+	if err != nil {
+		return tokenResponse{}, fmt.Errorf("management token: %w", err)
+	}
+	return tokenResponse{AccessToken: tok, TokenType: "Bearer", ExpiresIn: int64(managementTTL / time.Second)}, nil
+}
+
+// atHash binds an ID token to its access token (OpenID Connect Core
+// section 3.1.3.6): the left half of the SHA-256 of the token, base64url.
+func atHash(accessToken string) string {
+	sum := sha256.Sum256([]byte(accessToken))
+	return base64.RawURLEncoding.EncodeToString(sum[:len(sum)/2])
+}
+
+// AccessToken mints an access token for a user and client exactly as the
+// token endpoint would after a fresh sign-in, so tests can call the app's
+// API with a bearer token without driving the browser flow.
+func (s *Server) AccessToken(userID, clientID string) (string, error) {
+	if _, ok := s.clients[clientID]; !ok {
+		return "", fmt.Errorf("access token: no client %q", clientID)
+	}
+	u, ok := s.user(userID)
+	if !ok {
+		return "", fmt.Errorf("access token: no user %q", userID)
+	}
+	resp, err := s.userTokens(u, clientID, newID("ses_"), "", "openid")
+	if err != nil {
+		return "", err
+	}
+	return resp.AccessToken, nil
+}

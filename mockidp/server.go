@@ -1,0 +1,276 @@
+// Package mockidp is the built-in identity provider that lets the app run
+// with no Scalekit account. It behaves like Scalekit where the app can see
+// it: the same OpenID Connect paths (discovery, /keys, /oauth/authorize,
+// /oauth/token, /userinfo, /oidc/logout) and the same token shape, with the
+// roles of rbac.seed.json and their effective permissions in every access
+// token. Signing in means picking one of the demo users on a small page.
+//
+// cmd/server starts it in-process when no IdP is configured, and tests start
+// one per test with StartTest, mint tokens with AccessToken, change roles
+// with SetUserRoles and build bad tokens with Sign. It keeps everything in
+// memory and is not meant to face the internet.
+package mockidp
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/scalekit-samples/go-rbac-projects/rbac"
+)
+
+// Config configures a Server. Only Model is required.
+type Config struct {
+	Model          *rbac.Model      // required: permissions in tokens are Model.Effective(user.Roles...)
+	Users          []User           // default DemoUsers()
+	Clients        []Client         // default []Client{DemoClient()}
+	AccessTokenTTL time.Duration    // default 300s (expires_in reported accordingly)
+	Addr           string           // listen address used by Start; default "127.0.0.1:0"
+	Now            func() time.Time // default time.Now; tests fake the clock
+	Logger         *slog.Logger     // default: discard
+}
+
+// Server is a mock IdP. It is an http.Handler; Start also serves it.
+type Server struct {
+	issuer      string
+	prefix      string // the issuer's path, under which every endpoint lives
+	model       *rbac.Model
+	clients     map[string]Client
+	ttl         time.Duration
+	now         func() time.Time
+	log         *slog.Logger
+	keys        *keyring
+	pages       pages
+	mux         *http.ServeMux
+	jwksFetches atomic.Int64
+	srv         *http.Server // nil when made by New alone
+
+	mu     sync.Mutex // guards users and the grants below
+	users  []User
+	grants grants
+}
+
+// New returns a mock IdP for the issuer, a base URL without a trailing
+// slash, as a handler only: the caller serves it.
+func New(issuer string, cfg Config) (*Server, error) {
+	base, err := parseIssuer(issuer)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Model == nil {
+		return nil, errors.New("mock idp: config needs the rbac model")
+	}
+	s := &Server{
+		issuer:  issuer,
+		prefix:  base.Path,
+		model:   cfg.Model,
+		clients: map[string]Client{},
+		ttl:     cmp.Or(cfg.AccessTokenTTL, 300*time.Second),
+		now:     cfg.Now,
+		log:     cfg.Logger,
+		grants:  newGrants(),
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Users == nil {
+		cfg.Users = DemoUsers()
+	}
+	if cfg.Clients == nil {
+		cfg.Clients = []Client{DemoClient()}
+	}
+	if err := s.setUsers(cfg.Users); err != nil {
+		return nil, err
+	}
+	for _, c := range cfg.Clients {
+		if c.ID == "" || c.Secret == "" {
+			return nil, errors.New("mock idp: a client needs an id and a secret")
+		}
+		if _, dup := s.clients[c.ID]; dup {
+			return nil, fmt.Errorf("mock idp: client %q is configured twice", c.ID)
+		}
+		s.clients[c.ID] = c
+	}
+	if s.keys, err = newKeyring(); err != nil {
+		return nil, fmt.Errorf("mock idp: %w", err)
+	}
+	if s.pages, err = parsePages(); err != nil {
+		return nil, fmt.Errorf("mock idp: %w", err)
+	}
+	s.routes()
+	return s, nil
+}
+
+// parseIssuer accepts an absolute http(s) URL with no trailing slash, query
+// or fragment, because the issuer is compared as a plain string by every
+// relying party.
+func parseIssuer(issuer string) (*url.URL, error) {
+	u, err := url.Parse(issuer)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(issuer, "/") {
+		return nil, fmt.Errorf("mock idp: issuer %q must be an http(s) URL without a trailing slash", issuer)
+	}
+	return u, nil
+}
+
+func (s *Server) setUsers(users []User) error {
+	seen := map[string]bool{}
+	for _, u := range users {
+		if u.ID == "" || u.OrgID == "" {
+			return errors.New("mock idp: a user needs an id and an organization id")
+		}
+		if seen[u.ID] {
+			return fmt.Errorf("mock idp: user %q is configured twice", u.ID)
+		}
+		seen[u.ID] = true
+		if err := s.checkRoles(u.Roles); err != nil {
+			return fmt.Errorf("mock idp: user %q: %w", u.ID, err)
+		}
+		s.users = append(s.users, u.clone())
+	}
+	return nil
+}
+
+// checkRoles refuses role names the model does not define: a typo would
+// otherwise yield tokens that silently grant nothing.
+func (s *Server) checkRoles(roles []string) error {
+	for _, r := range roles {
+		if _, ok := s.model.Role(r); !ok {
+			return fmt.Errorf("role %q is not in the rbac model", r)
+		}
+	}
+	return nil
+}
+
+// routes mounts the endpoints under the issuer's path, as Scalekit does
+// under its environment URL.
+func (s *Server) routes() {
+	prefix := s.prefix
+	s.mux = http.NewServeMux()
+	s.mux.Handle("GET "+prefix+"/.well-known/openid-configuration", s.handle(s.serveDiscovery))
+	s.mux.Handle("GET "+prefix+"/keys", s.handle(s.serveKeys))
+	s.mux.Handle("GET "+prefix+"/oauth/authorize", s.handle(s.showPicker))
+	// The picker's form is the one browser POST: refuse it cross-site, so
+	// another site cannot sign a visitor in as a user of its choosing.
+	s.mux.Handle("POST "+prefix+"/oauth/authorize", http.NewCrossOriginProtection().Handler(s.handle(s.pickUser)))
+	s.mux.Handle("POST "+prefix+"/oauth/token", s.handle(s.serveToken))
+	s.mux.Handle("GET "+prefix+"/userinfo", s.handle(s.serveUserinfo))
+	s.mux.Handle("POST "+prefix+"/userinfo", s.handle(s.serveUserinfo))
+	s.mux.Handle("GET "+prefix+"/oidc/logout", s.handle(s.logout))
+	s.mux.Handle("GET "+prefix+stylesheetPath, s.handle(s.serveStylesheet))
+}
+
+// Start serves a new mock IdP on cfg.Addr in a goroutine. The issuer is
+// the address it really listens on, so port 0 works.
+func Start(cfg Config) (*Server, error) {
+	addr := cmp.Or(cfg.Addr, "127.0.0.1:0")
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("mock idp: listen: %w", err)
+	}
+	s, err := New("http://"+issuerHost(addr, ln.Addr()), cfg)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	go func() {
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("mock idp stopped serving", "error", err)
+		}
+	}()
+	s.log.Info("mock idp listening", "issuer", s.issuer)
+	return s, nil
+}
+
+// issuerHost names the listener as a browser should reach it: "localhost"
+// stays as written (cookies and registered redirect URIs care about the
+// name), and an unspecified address such as ":8081" becomes 127.0.0.1.
+func issuerHost(addr string, bound net.Addr) string {
+	host, _, _ := net.SplitHostPort(addr)
+	tcp, ok := bound.(*net.TCPAddr)
+	if !ok {
+		return bound.String()
+	}
+	switch {
+	case host == "localhost":
+		return net.JoinHostPort("localhost", fmt.Sprint(tcp.Port))
+	case tcp.IP.IsUnspecified():
+		return net.JoinHostPort("127.0.0.1", fmt.Sprint(tcp.Port))
+	default:
+		return tcp.String()
+	}
+}
+
+// URL returns the issuer, the base URL of every endpoint.
+func (s *Server) URL() string { return s.issuer }
+
+// Close stops serving, waiting briefly for requests in flight. It is a no-op
+// for a Server made by New.
+func (s *Server) Close() error {
+	if s.srv == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := s.srv.Shutdown(ctx); err != nil {
+		return errors.Join(err, s.srv.Close())
+	}
+	return nil
+}
+
+// ServeHTTP serves the mock IdP's endpoints.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mux.ServeHTTP(w, r)
+}
+
+// Users returns a copy of the users who can sign in, with their current roles.
+func (s *Server) Users() []User {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	users := make([]User, len(s.users))
+	for i, u := range s.users {
+		users[i] = u.clone()
+	}
+	return users
+}
+
+// SetUserRoles replaces a user's roles, as an admin's role change at Scalekit
+// does: tokens issued from now on, refreshed ones included, carry them.
+func (s *Server) SetUserRoles(userID string, roles []string) error {
+	if err := s.checkRoles(roles); err != nil {
+		return fmt.Errorf("set roles of %q: %w", userID, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := slices.IndexFunc(s.users, func(u User) bool { return u.ID == userID })
+	if i < 0 {
+		return fmt.Errorf("set roles: no user %q", userID)
+	}
+	s.users[i].Roles = slices.Clone(roles)
+	return nil
+}
+
+// user returns a copy of the user with the given ID.
+func (s *Server) user(id string) (User, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := slices.IndexFunc(s.users, func(u User) bool { return u.ID == id })
+	if i < 0 {
+		return User{}, false
+	}
+	return s.users[i].clone(), true
+}

@@ -1,0 +1,151 @@
+package projects
+
+import (
+	"net/http"
+
+	"github.com/scalekit-samples/go-rbac-projects/auth"
+	"github.com/scalekit-samples/go-rbac-projects/problem"
+	"github.com/scalekit-samples/go-rbac-projects/render"
+)
+
+// The JSON API mirrors the pages; the same gates apply (app/routes.go).
+
+type projectJSON struct {
+	Project Project `json:"project"`
+}
+
+// APIList answers {"projects": [...]}.
+func (h *Handler) APIList(w http.ResponseWriter, r *http.Request) error {
+	p := auth.PrincipalFrom(r.Context())
+	list, err := h.store.List(r.Context(), p.OrgID)
+	if err != nil {
+		return err
+	}
+	if list == nil {
+		list = []Project{}
+	}
+	return h.render.JSON(w, http.StatusOK, map[string][]Project{"projects": list})
+}
+
+// APIGet answers {"project": {...}}.
+func (h *Handler) APIGet(w http.ResponseWriter, r *http.Request) error {
+	p := auth.PrincipalFrom(r.Context())
+	id, err := PathID(r)
+	if err != nil {
+		return err
+	}
+	proj, err := h.store.Get(r.Context(), p.OrgID, id)
+	if err != nil {
+		return err
+	}
+	return h.render.JSON(w, http.StatusOK, projectJSON{proj})
+}
+
+// projectBody is the body of POST and PATCH; on PATCH an absent field is
+// left as it is.
+type projectBody struct {
+	Name        *string `json:"name"`
+	Description *string `json:"description"`
+}
+
+// APICreate takes {"name","description"} and answers 201 {"project": {...}}.
+func (h *Handler) APICreate(w http.ResponseWriter, r *http.Request) error {
+	p := auth.PrincipalFrom(r.Context())
+	var body projectBody
+	if err := render.DecodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	in := Input{}
+	if body.Name != nil {
+		in.Name = *body.Name
+	}
+	if body.Description != nil {
+		in.Description = *body.Description
+	}
+	proj, err := h.store.Create(r.Context(), p.OrgID, p.Subject, in)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api"+projectURL(proj.ID))
+	return h.render.JSON(w, http.StatusCreated, projectJSON{proj})
+}
+
+// APIUpdate takes {"name","description"} (either may be absent).
+func (h *Handler) APIUpdate(w http.ResponseWriter, r *http.Request) error {
+	p := auth.PrincipalFrom(r.Context())
+	id, err := PathID(r)
+	if err != nil {
+		return err
+	}
+	var body projectBody
+	if err := render.DecodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	if body.Name == nil && body.Description == nil {
+		return problem.Invalid("body", `send "name", "description" or both`)
+	}
+	cur, err := h.store.Get(r.Context(), p.OrgID, id)
+	if err != nil {
+		return err
+	}
+	in := Input{Name: cur.Name, Description: cur.Description}
+	if body.Name != nil {
+		in.Name = *body.Name
+	}
+	if body.Description != nil {
+		in.Description = *body.Description
+	}
+	proj, err := h.store.Update(r.Context(), p.OrgID, id, in)
+	if err != nil {
+		return err
+	}
+	return h.render.JSON(w, http.StatusOK, projectJSON{proj})
+}
+
+// APIDelete removes a project and answers 204.
+func (h *Handler) APIDelete(w http.ResponseWriter, r *http.Request) error {
+	p := auth.PrincipalFrom(r.Context())
+	id, err := PathID(r)
+	if err != nil {
+		return err
+	}
+	if err := h.store.Delete(r.Context(), p.OrgID, id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// APIListTasks answers {"tasks": [...]} for the project.
+func (h *Handler) APIListTasks(w http.ResponseWriter, r *http.Request) error {
+	p := auth.PrincipalFrom(r.Context())
+	id, err := PathID(r)
+	if err != nil {
+		return err
+	}
+	list, err := h.tasks.List(r.Context(), p.OrgID, id)
+	if err != nil {
+		return err
+	}
+	return h.render.JSON(w, http.StatusOK, map[string]any{"tasks": list})
+}
+
+// APICreateTask takes {"title"} and answers 201 {"task": {...}}.
+func (h *Handler) APICreateTask(w http.ResponseWriter, r *http.Request) error {
+	p := auth.PrincipalFrom(r.Context())
+	id, err := PathID(r)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		Title string `json:"title"`
+	}
+	if err := render.DecodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	t, err := h.tasks.Create(r.Context(), p.OrgID, id, body.Title, p.Subject)
+	if err != nil {
+		return err
+	}
+	return h.render.JSON(w, http.StatusCreated, map[string]any{"task": t})
+}

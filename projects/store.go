@@ -1,0 +1,138 @@
+package projects
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/scalekit-samples/go-rbac-projects/problem"
+)
+
+// Store keeps projects. Every method takes the caller's organization: a
+// project of another organization does not exist for it (ErrNotFound).
+type Store interface {
+	List(ctx context.Context, orgID string) ([]Project, error)
+	Get(ctx context.Context, orgID string, id int64) (Project, error)
+	Create(ctx context.Context, orgID, createdBy string, in Input) (Project, error)
+	Update(ctx context.Context, orgID string, id int64, in Input) (Project, error)
+	Delete(ctx context.Context, orgID string, id int64) error
+}
+
+// SQLite is the Store on the app's SQLite database.
+type SQLite struct {
+	db  *sql.DB
+	now func() time.Time
+}
+
+const schema = `
+CREATE TABLE IF NOT EXISTS projects (
+	id          INTEGER PRIMARY KEY AUTOINCREMENT,
+	org_id      TEXT NOT NULL,
+	name        TEXT NOT NULL,
+	description TEXT NOT NULL DEFAULT '',
+	created_by  TEXT NOT NULL,
+	created_at  INTEGER NOT NULL,
+	updated_at  INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS projects_org ON projects (org_id, id);`
+
+// NewSQLite creates the projects table if needed.
+func NewSQLite(ctx context.Context, db *sql.DB) (*SQLite, error) {
+	if _, err := db.ExecContext(ctx, schema); err != nil {
+		return nil, fmt.Errorf("create projects table: %w", err)
+	}
+	return &SQLite{db: db, now: time.Now}, nil
+}
+
+const columns = `id, org_id, name, description, created_by, created_at, updated_at`
+
+// List returns the organization's projects, newest first.
+func (s *SQLite) List(ctx context.Context, orgID string) ([]Project, error) {
+	rows, err := s.db.QueryContext(ctx,
+		`SELECT `+columns+` FROM projects WHERE org_id = ? ORDER BY id DESC`, orgID)
+	if err != nil {
+		return nil, fmt.Errorf("list projects: %w", err)
+	}
+	defer rows.Close()
+	var list []Project
+	for rows.Next() {
+		p, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list projects: %w", err)
+		}
+		list = append(list, p)
+	}
+	return list, rows.Err()
+}
+
+// Get returns one project of the organization.
+func (s *SQLite) Get(ctx context.Context, orgID string, id int64) (Project, error) {
+	p, err := scan(s.db.QueryRowContext(ctx,
+		`SELECT `+columns+` FROM projects WHERE org_id = ? AND id = ?`, orgID, id))
+	if err != nil {
+		return Project{}, fmt.Errorf("get project %d: %w", id, err)
+	}
+	return p, nil
+}
+
+// Create validates in and adds a project to the organization.
+func (s *SQLite) Create(ctx context.Context, orgID, createdBy string, in Input) (Project, error) {
+	if err := in.Validate(); err != nil {
+		return Project{}, err
+	}
+	now := s.now().UTC().UnixMilli()
+	p, err := scan(s.db.QueryRowContext(ctx,
+		`INSERT INTO projects (org_id, name, description, created_by, created_at, updated_at)
+		 VALUES (?, ?, ?, ?, ?, ?) RETURNING `+columns,
+		orgID, in.Name, in.Description, createdBy, now, now))
+	if err != nil {
+		return Project{}, fmt.Errorf("create project: %w", err)
+	}
+	return p, nil
+}
+
+// Update validates in and replaces the project's name and description.
+func (s *SQLite) Update(ctx context.Context, orgID string, id int64, in Input) (Project, error) {
+	if err := in.Validate(); err != nil {
+		return Project{}, err
+	}
+	p, err := scan(s.db.QueryRowContext(ctx,
+		`UPDATE projects SET name = ?, description = ?, updated_at = ?
+		 WHERE org_id = ? AND id = ? RETURNING `+columns,
+		in.Name, in.Description, s.now().UTC().UnixMilli(), orgID, id))
+	if err != nil {
+		return Project{}, fmt.Errorf("update project %d: %w", id, err)
+	}
+	return p, nil
+}
+
+// Delete removes the project and, through the foreign key, its tasks.
+func (s *SQLite) Delete(ctx context.Context, orgID string, id int64) error {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM projects WHERE org_id = ? AND id = ?`, orgID, id)
+	if err != nil {
+		return fmt.Errorf("delete project %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("delete project %d: %w", id, problem.ErrNotFound)
+	}
+	return nil
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scan(row scanner) (Project, error) {
+	var p Project
+	var created, updated int64
+	err := row.Scan(&p.ID, &p.OrgID, &p.Name, &p.Description, &p.CreatedBy, &created, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Project{}, problem.ErrNotFound
+	}
+	if err != nil {
+		return Project{}, err
+	}
+	p.CreatedAt = time.UnixMilli(created).UTC()
+	p.UpdatedAt = time.UnixMilli(updated).UTC()
+	return p, nil
+}

@@ -1,0 +1,128 @@
+// Package render writes responses: HTML pages from the embedded templates,
+// inside the layout that shows who is signed in, and JSON for the API. It
+// also decodes JSON request bodies, with the limits every handler needs.
+package render
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"path"
+	"strings"
+
+	"github.com/scalekit-samples/go-rbac-projects/auth"
+	"github.com/scalekit-samples/go-rbac-projects/problem"
+)
+
+// MaxBody is the largest JSON request body accepted.
+const MaxBody = 64 << 10
+
+// View is what every page template receives: the signed-in user for the
+// layout's header, and the page's own typed data.
+type View struct {
+	Viewer *auth.Principal
+	Title  string
+	Path   string
+	Page   any
+}
+
+// Renderer renders the pages parsed at start-up.
+type Renderer struct {
+	pages map[string]*template.Template
+	log   *slog.Logger
+}
+
+// New parses one template set per page: layout and partials plus
+// pages/<name>.html. Any parse error fails start-up rather than a request.
+func New(fsys fs.FS, log *slog.Logger) (*Renderer, error) {
+	shared, err := fs.Glob(fsys, "partials/*.html")
+	if err != nil {
+		return nil, err
+	}
+	pages, err := fs.Glob(fsys, "pages/*.html")
+	if err != nil {
+		return nil, err
+	}
+	r := &Renderer{pages: make(map[string]*template.Template, len(pages)), log: log}
+	for _, p := range pages {
+		name := strings.TrimSuffix(path.Base(p), ".html")
+		files := append([]string{"layout.html", p}, shared...)
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(fsys, files...)
+		if err != nil {
+			return nil, fmt.Errorf("parse page %s: %w", name, err)
+		}
+		r.pages[name] = t
+	}
+	return r, nil
+}
+
+// Page renders the named page with status. It renders into a buffer first,
+// so a template error becomes a clean 500 instead of half a page.
+func (r *Renderer) Page(w http.ResponseWriter, req *http.Request, status int, name, title string, data any) error {
+	t, ok := r.pages[name]
+	if !ok {
+		return fmt.Errorf("render: no page %q", name)
+	}
+	var buf bytes.Buffer
+	view := View{Viewer: auth.PrincipalFrom(req.Context()), Title: title, Path: req.URL.Path, Page: data}
+	if err := t.Execute(&buf, view); err != nil {
+		return fmt.Errorf("render page %s: %w", name, err)
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store") // pages show per-user data
+	w.WriteHeader(status)
+	_, _ = buf.WriteTo(w)
+	return nil
+}
+
+// JSON writes v as the JSON response body with status.
+func (r *Renderer) JSON(w http.ResponseWriter, status int, v any) error {
+	return WriteJSON(w, status, v)
+}
+
+// WriteJSON writes v as the JSON response body with status.
+func WriteJSON(w http.ResponseWriter, status int, v any) error {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode json: %w", err)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(body, '\n'))
+	return nil
+}
+
+// DecodeJSON reads the request body into v: at most MaxBody bytes, one
+// JSON object, no unknown fields. Its errors are problem.InputErrors that
+// tell the developer what to fix.
+func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooBig):
+			return problem.Invalid("body", "the request body is larger than %d bytes", MaxBody)
+		case errors.Is(err, io.EOF):
+			return problem.Invalid("body", "the request body is empty; send a JSON object")
+		case strings.HasPrefix(err.Error(), "json: unknown field"):
+			return problem.Invalid("body", "%s", strings.TrimPrefix(err.Error(), "json: "))
+		}
+		return problem.Invalid("body", "the request body is not valid JSON for this endpoint")
+	}
+	if dec.More() {
+		return problem.Invalid("body", "the request body holds more than one JSON value")
+	}
+	return nil
+}
+
+var funcs = template.FuncMap{
+	"join": strings.Join,
+}

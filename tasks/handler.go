@@ -1,0 +1,131 @@
+package tasks
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/scalekit-samples/go-rbac-projects/auth"
+	"github.com/scalekit-samples/go-rbac-projects/problem"
+	"github.com/scalekit-samples/go-rbac-projects/render"
+)
+
+// Membership tells whether a user belongs to an organization.
+type Membership interface {
+	IsMember(ctx context.Context, orgID, userID string) (bool, error)
+}
+
+// Handler serves task actions for pages and the API. Its routes are gated
+// in app/routes.go (tasks:assign, tasks:update).
+type Handler struct {
+	store   Store
+	members Membership
+	render  *render.Renderer
+}
+
+// NewHandler returns a Handler.
+func NewHandler(store Store, members Membership, r *render.Renderer) *Handler {
+	return &Handler{store: store, members: members, render: r}
+}
+
+// Assign sets a task's assignee from the form and goes back to its project.
+func (h *Handler) Assign(w http.ResponseWriter, r *http.Request) error {
+	t, err := h.assign(r, r.PostFormValue("assignee"))
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, taskURL(t), http.StatusSeeOther)
+	return nil
+}
+
+// Done marks a task done (or, with done=false, not done).
+func (h *Handler) Done(w http.ResponseWriter, r *http.Request) error {
+	p := auth.PrincipalFrom(r.Context())
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	t, err := h.store.SetDone(r.Context(), p.OrgID, id, r.PostFormValue("done") != "false")
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, taskURL(t), http.StatusSeeOther)
+	return nil
+}
+
+// APIAssign takes {"assignee": "usr_..."} ("" unassigns).
+func (h *Handler) APIAssign(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		Assignee *string `json:"assignee"`
+	}
+	if err := render.DecodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	if body.Assignee == nil {
+		return problem.Invalid("assignee", `send {"assignee": "<user id>"}, or "" to unassign`)
+	}
+	t, err := h.assign(r, *body.Assignee)
+	if err != nil {
+		return err
+	}
+	return h.render.JSON(w, http.StatusOK, map[string]Task{"task": t})
+}
+
+// APIUpdate takes {"done": true|false}.
+func (h *Handler) APIUpdate(w http.ResponseWriter, r *http.Request) error {
+	p := auth.PrincipalFrom(r.Context())
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		Done *bool `json:"done"`
+	}
+	if err := render.DecodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	if body.Done == nil {
+		return problem.Invalid("done", `send {"done": true} or {"done": false}`)
+	}
+	t, err := h.store.SetDone(r.Context(), p.OrgID, id, *body.Done)
+	if err != nil {
+		return err
+	}
+	return h.render.JSON(w, http.StatusOK, map[string]Task{"task": t})
+}
+
+// assign checks the task and the assignee, both in the caller's
+// organization, then assigns.
+func (h *Handler) assign(r *http.Request, assignee string) (Task, error) {
+	p := auth.PrincipalFrom(r.Context())
+	id, err := pathID(r)
+	if err != nil {
+		return Task{}, err
+	}
+	if _, err := h.store.Get(r.Context(), p.OrgID, id); err != nil {
+		return Task{}, err
+	}
+	if assignee != "" {
+		ok, err := h.members.IsMember(r.Context(), p.OrgID, assignee)
+		if err != nil {
+			return Task{}, err
+		}
+		if !ok {
+			return Task{}, problem.Invalid("assignee", "%q is not a member of your organization (members appear once they have signed in).", assignee)
+		}
+	}
+	return h.store.Assign(r.Context(), p.OrgID, id, assignee)
+}
+
+func pathID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, fmt.Errorf("task id %q: %w", r.PathValue("id"), problem.ErrNotFound)
+	}
+	return id, nil
+}
+
+func taskURL(t Task) string {
+	return "/projects/" + strconv.FormatInt(t.ProjectID, 10) + "#task-" + strconv.FormatInt(t.ID, 10)
+}

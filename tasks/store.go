@@ -1,0 +1,152 @@
+package tasks
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/scalekit-samples/go-rbac-projects/problem"
+)
+
+// Store keeps tasks. Every method takes the caller's organization; tasks
+// and projects of other organizations do not exist for it.
+type Store interface {
+	List(ctx context.Context, orgID string, projectID int64) ([]Task, error)
+	Get(ctx context.Context, orgID string, id int64) (Task, error)
+	Create(ctx context.Context, orgID string, projectID int64, title, createdBy string) (Task, error)
+	Assign(ctx context.Context, orgID string, id int64, assignee string) (Task, error)
+	SetDone(ctx context.Context, orgID string, id int64, done bool) (Task, error)
+}
+
+// SQLite is the Store on the app's SQLite database. Its table refers to the
+// projects table, so create the projects store first.
+type SQLite struct {
+	db  *sql.DB
+	now func() time.Time
+}
+
+const schema = `
+CREATE TABLE IF NOT EXISTS tasks (
+	id         INTEGER PRIMARY KEY AUTOINCREMENT,
+	org_id     TEXT NOT NULL,
+	project_id INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+	title      TEXT NOT NULL,
+	assignee   TEXT NOT NULL DEFAULT '',
+	done       INTEGER NOT NULL DEFAULT 0,
+	created_by TEXT NOT NULL,
+	created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tasks_project ON tasks (org_id, project_id, id);`
+
+// NewSQLite creates the tasks table if needed.
+func NewSQLite(ctx context.Context, db *sql.DB) (*SQLite, error) {
+	if _, err := db.ExecContext(ctx, schema); err != nil {
+		return nil, fmt.Errorf("create tasks table: %w", err)
+	}
+	return &SQLite{db: db, now: time.Now}, nil
+}
+
+const columns = `id, project_id, title, assignee, done, created_at`
+
+// List returns the tasks of one of the organization's projects, oldest
+// first. A project of another organization is ErrNotFound.
+func (s *SQLite) List(ctx context.Context, orgID string, projectID int64) ([]Task, error) {
+	if err := s.projectExists(ctx, orgID, projectID); err != nil {
+		return nil, fmt.Errorf("list tasks: %w", err)
+	}
+	rows, err := s.db.QueryContext(ctx,
+		`SELECT `+columns+` FROM tasks WHERE org_id = ? AND project_id = ? ORDER BY id`, orgID, projectID)
+	if err != nil {
+		return nil, fmt.Errorf("list tasks: %w", err)
+	}
+	defer rows.Close()
+	list := []Task{}
+	for rows.Next() {
+		t, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list tasks: %w", err)
+		}
+		list = append(list, t)
+	}
+	return list, rows.Err()
+}
+
+// Get returns one task of the organization.
+func (s *SQLite) Get(ctx context.Context, orgID string, id int64) (Task, error) {
+	t, err := scan(s.db.QueryRowContext(ctx,
+		`SELECT `+columns+` FROM tasks WHERE org_id = ? AND id = ?`, orgID, id))
+	if err != nil {
+		return Task{}, fmt.Errorf("get task %d: %w", id, err)
+	}
+	return t, nil
+}
+
+// Create adds a task to one of the organization's projects.
+func (s *SQLite) Create(ctx context.Context, orgID string, projectID int64, title, createdBy string) (Task, error) {
+	title, err := ValidateTitle(title)
+	if err != nil {
+		return Task{}, err
+	}
+	// The project must be the organization's own: checked in the same
+	// statement that inserts, so there is no window between check and write.
+	t, err := scan(s.db.QueryRowContext(ctx,
+		`INSERT INTO tasks (org_id, project_id, title, created_by, created_at)
+		 SELECT ?, id, ?, ?, ? FROM projects WHERE org_id = ? AND id = ?
+		 RETURNING `+columns,
+		orgID, title, createdBy, s.now().UTC().UnixMilli(), orgID, projectID))
+	if err != nil {
+		return Task{}, fmt.Errorf("create task in project %d: %w", projectID, err)
+	}
+	return t, nil
+}
+
+// Assign sets the task's assignee ("" unassigns). The caller checks that
+// the assignee belongs to the organization.
+func (s *SQLite) Assign(ctx context.Context, orgID string, id int64, assignee string) (Task, error) {
+	t, err := scan(s.db.QueryRowContext(ctx,
+		`UPDATE tasks SET assignee = ? WHERE org_id = ? AND id = ? RETURNING `+columns,
+		assignee, orgID, id))
+	if err != nil {
+		return Task{}, fmt.Errorf("assign task %d: %w", id, err)
+	}
+	return t, nil
+}
+
+// SetDone marks the task done or not done.
+func (s *SQLite) SetDone(ctx context.Context, orgID string, id int64, done bool) (Task, error) {
+	t, err := scan(s.db.QueryRowContext(ctx,
+		`UPDATE tasks SET done = ? WHERE org_id = ? AND id = ? RETURNING `+columns,
+		done, orgID, id))
+	if err != nil {
+		return Task{}, fmt.Errorf("update task %d: %w", id, err)
+	}
+	return t, nil
+}
+
+func (s *SQLite) projectExists(ctx context.Context, orgID string, projectID int64) error {
+	var one int
+	err := s.db.QueryRowContext(ctx,
+		`SELECT 1 FROM projects WHERE org_id = ? AND id = ?`, orgID, projectID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("project %d: %w", projectID, problem.ErrNotFound)
+	}
+	return err
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scan(row scanner) (Task, error) {
+	var t Task
+	var created int64
+	err := row.Scan(&t.ID, &t.ProjectID, &t.Title, &t.Assignee, &t.Done, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Task{}, problem.ErrNotFound
+	}
+	if err != nil {
+		return Task{}, err
+	}
+	t.CreatedAt = time.UnixMilli(created).UTC()
+	return t, nil
+}
