@@ -36,6 +36,7 @@ type env struct {
 
 type envOptions struct {
 	accessTokenTTL time.Duration
+	quiet          bool // discard logs (benchmarks)
 }
 
 func startEnv(t testing.TB, opts envOptions) *env {
@@ -49,6 +50,9 @@ func startEnv(t testing.TB, opts envOptions) *env {
 	base := "http://" + ln.Addr().String()
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if opts.quiet {
+		log = slog.New(slog.DiscardHandler)
+	}
 	cfg := app.Config{
 		Issuer:        idp.URL(),
 		ClientID:      mockidp.DemoClientID,

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -69,11 +70,20 @@ func NewRelyingParty(ctx context.Context, cfg Config) (*RelyingParty, error) {
 		return nil, err
 	}
 	var extra struct {
-		EndSession string `json:"end_session_endpoint"`
+		EndSession string   `json:"end_session_endpoint"`
+		JWKSURI    string   `json:"jwks_uri"`
+		Algs       []string `json:"id_token_signing_alg_values_supported"`
 	}
 	if err := provider.Claims(&extra); err != nil {
 		return nil, fmt.Errorf("read discovery document: %w", err)
 	}
+	// Accept only what the IdP advertises and only asymmetric algorithms;
+	// RS256 is the one OpenID Connect requires when nothing is advertised.
+	algs := slices.DeleteFunc(slices.Clone(extra.Algs), func(a string) bool { return !slices.Contains(asymmetric, a) })
+	if len(algs) == 0 {
+		algs = []string{"RS256"}
+	}
+	keys := NewKeySet(extra.JWKSURI, cfg.HTTPClient, algs, cfg.Now)
 	cookie := "session"
 	if strings.HasPrefix(cfg.BaseURL, "https://") {
 		cookie = "__Host-session" // the browser then insists on Secure, Path=/ and no Domain
@@ -87,9 +97,9 @@ func NewRelyingParty(ctx context.Context, cfg Config) (*RelyingParty, error) {
 			RedirectURL:  strings.TrimRight(cfg.BaseURL, "/") + "/auth/callback",
 			Scopes:       Scopes,
 		},
-		idVerifier: provider.Verifier(&oidc.Config{ClientID: cfg.ClientID, Now: cfg.Now}),
-		idDisplay:  provider.Verifier(&oidc.Config{ClientID: cfg.ClientID, Now: cfg.Now, SkipExpiryCheck: true}),
-		access:     NewVerifier(provider, cfg.ClientID, cfg.Now),
+		idVerifier: oidc.NewVerifier(cfg.Issuer, keys, &oidc.Config{ClientID: cfg.ClientID, SupportedSigningAlgs: algs, Now: cfg.Now}),
+		idDisplay:  oidc.NewVerifier(cfg.Issuer, keys, &oidc.Config{ClientID: cfg.ClientID, SupportedSigningAlgs: algs, Now: cfg.Now, SkipExpiryCheck: true}),
+		access:     NewVerifier(cfg.Issuer, keys, algs, cfg.ClientID, cfg.Now),
 		endSession: extra.EndSession,
 		cookie:     cookie,
 		log:        cfg.Logger,

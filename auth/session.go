@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -137,7 +138,7 @@ func parseTime(s string) time.Time {
 }
 
 func reasonOf(err error) string {
-	if te, ok := err.(*TokenError); ok {
+	if te := (*TokenError)(nil); errors.As(err, &te) {
 		return te.Reason
 	}
 	return "unknown"

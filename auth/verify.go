@@ -23,19 +23,23 @@ type Verifier struct {
 	oidc     *oidc.IDTokenVerifier
 	clientID string
 	now      func() time.Time
+	cache    *tokenCache
 }
 
-// NewVerifier returns a Verifier for access tokens issued by provider to
-// clientID. now may be nil (time.Now).
-func NewVerifier(provider *oidc.Provider, clientID string, now func() time.Time) *Verifier {
+// maxCachedTokens bounds the verified-token cache (a few MB at most).
+const maxCachedTokens = 10000
+
+// NewVerifier returns a Verifier for access tokens that issuer signs with
+// one of algs and the keys of keys, for clientID. now may be nil.
+func NewVerifier(issuer string, keys oidc.KeySet, algs []string, clientID string, now func() time.Time) *Verifier {
 	if now == nil {
 		now = time.Now
 	}
-	// go-oidc's "ID token" verifier checks any JWT the OpenID way: JWKS
-	// signature with the discovered algorithms, iss, aud (string or array),
-	// exp. The checks it does not make for access tokens come in Verify.
-	v := provider.Verifier(&oidc.Config{ClientID: clientID, Now: now})
-	return &Verifier{oidc: v, clientID: clientID, now: now}
+	// go-oidc's "ID token" verifier checks any JWT the OpenID way: the
+	// signature with an allowed algorithm, iss, aud (string or array), exp.
+	// The checks it does not make for access tokens come in verify.
+	v := oidc.NewVerifier(issuer, keys, &oidc.Config{ClientID: clientID, SupportedSigningAlgs: algs, Now: now})
+	return &Verifier{oidc: v, clientID: clientID, now: now, cache: newTokenCache(maxCachedTokens)}
 }
 
 // accessClaims are the claims of a Scalekit access token that this app reads.
@@ -56,6 +60,10 @@ type accessClaims struct {
 // Verify checks raw and returns the principal it describes, or a
 // *TokenError saying why it was refused.
 func (v *Verifier) Verify(ctx context.Context, raw string) (*Principal, error) {
+	key := cacheKey(raw)
+	if p, ok := v.cache.get(key, v.now()); ok {
+		return p, nil
+	}
 	tok, c, err := v.verify(ctx, raw)
 	if err != nil {
 		return nil, err
@@ -69,6 +77,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Principal, error) {
 		ExpiresAt:   tok.Expiry,
 		IssuedAt:    tok.IssuedAt,
 	}
+	v.cache.put(key, *p, v.now())
 	return p, nil
 }
 

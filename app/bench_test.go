@@ -1,0 +1,65 @@
+package app_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+// BenchmarkRequests measures whole requests through the app's router and
+// middleware stack (no network), side by side in one run, so the ratios
+// between them hold on a noisy machine:
+//
+//   - healthz: the baseline, no authentication;
+//   - api-me: a bearer token verified (cached after first sight) and gated,
+//     no database;
+//   - api-projects: the same plus a SQLite query;
+//   - page-signed-out / page-signed-in: the landing page without and with a
+//     browser session (session lookup in SQLite, token check, render).
+//
+// go test -run '^$' -bench Requests -benchmem ./app
+func BenchmarkRequests(b *testing.B) {
+	e := startEnv(b, envOptions{quiet: true})
+	alice := e.user("alice@acme.example")
+	token := e.token(alice)
+	e.fixture(alice)
+	browser := e.signIn(alice)
+	cookies := browser.client.Jar.Cookies(mustURL(b, e.URL))
+	h := e.App.Handler()
+
+	cases := []struct {
+		name string
+		req  func() *http.Request
+	}{
+		{"healthz", func() *http.Request { return httptest.NewRequest("GET", "/healthz", nil) }},
+		{"api-me", func() *http.Request {
+			r := httptest.NewRequest("GET", "/api/me", nil)
+			r.Header.Set("Authorization", "Bearer "+token)
+			return r
+		}},
+		{"api-projects", func() *http.Request {
+			r := httptest.NewRequest("GET", "/api/projects", nil)
+			r.Header.Set("Authorization", "Bearer "+token)
+			return r
+		}},
+		{"page-signed-out", func() *http.Request { return httptest.NewRequest("GET", "/", nil) }},
+		{"page-signed-in", func() *http.Request {
+			r := httptest.NewRequest("GET", "/", nil)
+			for _, c := range cookies {
+				r.AddCookie(c)
+			}
+			return r
+		}},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, c.req())
+				if w.Code != http.StatusOK {
+					b.Fatalf("%s: status %d: %s", c.name, w.Code, w.Body)
+				}
+			}
+		})
+	}
+}
