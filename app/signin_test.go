@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -74,6 +75,26 @@ func TestAccessTokenIsRefreshedBeforeItExpires(t *testing.T) {
 		require.Equal(t, http.StatusOK, resp.StatusCode, "still signed in after the access token expired")
 	}
 	assert.Contains(t, e.Logs.String(), "path=/projects status=200")
+}
+
+func TestConcurrentRequestsRefreshOnce(t *testing.T) {
+	// The IdP rotates refresh tokens and revokes the whole grant when a used
+	// one is replayed: if two requests of one session refreshed at once, the
+	// second would sign the user out. The app refreshes once per session.
+	e := startEnv(t, envOptions{accessTokenTTL: 2 * time.Second})
+	b := e.signIn(e.user("bob@acme.example"))
+	time.Sleep(2100 * time.Millisecond)
+
+	var wg sync.WaitGroup
+	statuses := make([]int, 8)
+	for i := range statuses {
+		wg.Go(func() { statuses[i] = b.get("/projects").StatusCode })
+	}
+	wg.Wait()
+	for i, s := range statuses {
+		assert.Equal(t, http.StatusOK, s, "request %d", i)
+	}
+	assert.Equal(t, http.StatusOK, b.get("/projects").StatusCode, "the grant survived: no refresh token was replayed")
 }
 
 func TestReturnToOnlyFollowsLocalPaths(t *testing.T) {

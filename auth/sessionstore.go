@@ -23,6 +23,7 @@ import (
 // share the database share sessions.
 type SessionStore struct {
 	db      *sql.DB
+	load    *sql.Stmt // prepared once: it runs on every browser request
 	codec   securecookie.Codec
 	options sessions.Options
 	now     func() time.Time
@@ -45,10 +46,16 @@ func NewSessionStore(ctx context.Context, db *sql.DB, secret []byte, maxAge time
 	if _, err := db.ExecContext(ctx, sessionSchema); err != nil {
 		return nil, fmt.Errorf("create sessions table: %w", err)
 	}
+	load, err := db.PrepareContext(ctx, `SELECT data FROM sessions WHERE id_hash = ? AND expires_at > ?`)
+	if err != nil {
+		return nil, fmt.Errorf("prepare session lookup: %w", err)
+	}
 	codec := securecookie.New(secret, nil)
 	codec.MaxAge(int(maxAge.Seconds()))
+	codec.SetSerializer(securecookie.JSONEncoder{}) // the value is one string: no need for gob
 	return &SessionStore{
 		db:    db,
+		load:  load,
 		codec: codec,
 		options: sessions.Options{
 			Path:     "/",
@@ -82,9 +89,7 @@ func (s *SessionStore) New(r *http.Request, name string) (*sessions.Session, err
 		return sess, nil // forged, tampered or expired cookie: start afresh
 	}
 	var data string
-	err = s.db.QueryRowContext(r.Context(),
-		`SELECT data FROM sessions WHERE id_hash = ? AND expires_at > ?`,
-		hashID(id), s.now().Unix()).Scan(&data)
+	err = s.load.QueryRowContext(r.Context(), hashID(id), s.now().Unix()).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return sess, nil
 	}
