@@ -64,6 +64,12 @@ func TestAccessTokenVerification(t *testing.T) {
 		{"an ID token is refused", sign(claims(func(c map[string]any) { c["nonce"] = "n" })), http.StatusUnauthorized},
 		{"an unknown kid is refused", signWithUnknownKey(t, claims(nil)), http.StatusUnauthorized},
 		{"garbage is refused", "not.a.jwt", http.StatusUnauthorized},
+		{"an embedded jwk header is not trusted", signWithHeader(t, claims(nil), "jwk", nil), http.StatusUnauthorized},
+		{"a jku header is never fetched", signWithHeader(t, claims(nil), "jku", "http://127.0.0.1:1/keys"), http.StatusUnauthorized},
+		{"an x5u header is never fetched", signWithHeader(t, claims(nil), "x5u", "http://127.0.0.1:1/cert"), http.StatusUnauthorized},
+		{"a kid with a path is just an unknown kid", signWithHeader(t, claims(nil), "kid", "../../../../etc/passwd"), http.StatusUnauthorized},
+		{"a 100 KB token is refused, not a 500", strings.Repeat("a", 100<<10) + "." + strings.Repeat("b", 10) + ".c", http.StatusUnauthorized},
+		{"a token of the IdP's key with the attacker's claims is refused", swapPayload(valid, claims(func(c map[string]any) { c["oid"] = "org_200000000000000001" })), http.StatusUnauthorized},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -113,6 +119,24 @@ func hs256WithPublicKey(t *testing.T, e *env, claims map[string]any) string {
 	require.NoError(t, err)
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.HS256, Key: der},
 		(&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", jwks.Keys[0].KeyID))
+	require.NoError(t, err)
+	return signClaims(t, signer, claims)
+}
+
+// signWithHeader signs claims with an attacker's key, adding a header that
+// a naive verifier would follow (jwk: the attacker's own public key).
+func signWithHeader(t *testing.T, claims map[string]any, name string, value any) string {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	opts := (&jose.SignerOptions{}).WithType("JWT")
+	switch name {
+	case "jwk":
+		opts.EmbedJWK = true
+	default:
+		opts = opts.WithHeader(jose.HeaderKey(name), value)
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: key}, opts)
 	require.NoError(t, err)
 	return signClaims(t, signer, claims)
 }

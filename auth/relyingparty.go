@@ -45,6 +45,7 @@ type RelyingParty struct {
 	log        *slog.Logger
 	now        func() time.Time
 	refreshing keyedMutex
+	idp        *reachability
 }
 
 // Scopes asked for at sign-in: offline_access brings a refresh token, so
@@ -104,6 +105,11 @@ func NewRelyingParty(ctx context.Context, cfg Config) (*RelyingParty, error) {
 		cookie:     cookie,
 		log:        cfg.Logger,
 		now:        cfg.Now,
+		idp: &reachability{
+			url:    strings.TrimRight(cfg.Issuer, "/") + "/.well-known/openid-configuration",
+			client: cfg.HTTPClient,
+			now:    cfg.Now,
+		},
 	}, nil
 }
 
@@ -149,6 +155,9 @@ const pendingLoginTTL = 10 * time.Minute
 // Login starts the authorization code flow: fresh state, nonce and PKCE
 // verifier are kept server-side, and the browser goes to the IdP.
 func (rp *RelyingParty) Login(w http.ResponseWriter, r *http.Request) error {
+	if err := rp.idp.check(r.Context()); err != nil {
+		return err
+	}
 	sess, err := rp.cfg.Sessions.New(r, rp.cookie)
 	if err != nil {
 		return fmt.Errorf("login: %w", err)

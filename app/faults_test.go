@@ -1,0 +1,87 @@
+package app_test
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/scalekit-samples/go-rbac-projects/app"
+	"github.com/scalekit-samples/go-rbac-projects/mockidp"
+	"github.com/scalekit-samples/go-rbac-projects/rbac"
+)
+
+func TestSignedInUsersKeepWorkingWhileTheIdPIsDown(t *testing.T) {
+	e := startEnv(t, envOptions{})
+	alice := e.user("alice@acme.example")
+	b := e.signIn(alice)
+	token := e.token(alice)
+	require.Equal(t, http.StatusOK, e.api(token, "GET", "/api/projects", nil).StatusCode)
+
+	require.NoError(t, e.IdP.Close())
+
+	assert.Equal(t, http.StatusOK, b.get("/projects").StatusCode, "the session's token is still valid and its key cached")
+	assert.Equal(t, http.StatusOK, e.api(token, "GET", "/api/projects", nil).StatusCode, "bearer tokens too")
+
+	resp := e.newBrowser().get("/login")
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, "sign-in explains instead of redirecting to a dead host")
+	assert.Equal(t, "Identity provider unreachable", text(parseHTML(t, resp.Body), "h1"))
+}
+
+func TestStartUpWaitsForTheIdPWithBackoff(t *testing.T) {
+	model, err := rbac.Load("../rbac.seed.json")
+	require.NoError(t, err)
+	// Reserve a port for the IdP, then leave it closed for a while.
+	hold, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	idpAddr := hold.Addr().String()
+	require.NoError(t, hold.Close())
+
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, nil))
+	cfg := app.Config{
+		Issuer: "http://" + idpAddr, ClientID: mockidp.DemoClientID, ClientSecret: mockidp.DemoClientSecret,
+		BaseURL: "http://127.0.0.1:1", SessionSecret: make([]byte, 32),
+		DatabasePath: t.TempDir() + "/app.db", SeedFile: "../rbac.seed.json",
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	started := make(chan error, 1)
+	go func() {
+		a, err := app.New(ctx, cfg, log)
+		if err == nil {
+			a.Close()
+		}
+		started <- err
+	}()
+
+	time.Sleep(800 * time.Millisecond) // the app is retrying meanwhile
+	select {
+	case err := <-started:
+		t.Fatalf("app.New returned before the IdP was up: %v", err)
+	default:
+	}
+	idp, err := mockidp.Start(mockidp.Config{Model: model, Addr: idpAddr})
+	require.NoError(t, err)
+	defer idp.Close()
+
+	require.NoError(t, <-started, "start-up completes once the IdP answers")
+	assert.Contains(t, logs.String(), "identity provider not reachable yet", "and says why it waited")
+}
+
+func TestStartUpGivesUpWhenItsContextEnds(t *testing.T) {
+	cfg := app.Config{
+		Issuer: "http://127.0.0.1:1", ClientID: "c", ClientSecret: "s", BaseURL: "http://127.0.0.1:2",
+		SessionSecret: make([]byte, 32), DatabasePath: t.TempDir() + "/app.db", SeedFile: "../rbac.seed.json",
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 600*time.Millisecond)
+	defer cancel()
+	_, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "discover OpenID provider http://127.0.0.1:1")
+}
