@@ -3,6 +3,7 @@ package app
 import (
 	"encoding/json"
 	"net/http"
+	"time"
 
 	"github.com/scalekit-samples/go-rbac-projects/auth"
 )
@@ -61,15 +62,24 @@ func (a *App) unlocks(p *auth.Principal) []permissionView {
 	return views
 }
 
+// meJSON is the body of GET /api/me.
+type meJSON struct {
+	Subject     string    `json:"sub"`
+	OrgID       string    `json:"oid"`
+	Roles       []string  `json:"roles"`
+	Permissions []string  `json:"permissions"`
+	ExpiresAt   time.Time `json:"expires_at"`
+}
+
 // apiMe answers the caller's principal as the API sees it.
 func (a *App) apiMe(w http.ResponseWriter, r *http.Request) error {
 	p := auth.PrincipalFrom(r.Context())
-	return a.render.JSON(w, http.StatusOK, map[string]any{
-		"sub":         p.Subject,
-		"oid":         p.OrgID,
-		"roles":       nonNil(p.Roles),
-		"permissions": nonNil(p.Permissions),
-		"expires_at":  p.ExpiresAt,
+	return a.render.JSON(w, http.StatusOK, meJSON{
+		Subject:     p.Subject,
+		OrgID:       p.OrgID,
+		Roles:       nonNil(p.Roles),
+		Permissions: nonNil(p.Permissions),
+		ExpiresAt:   p.ExpiresAt,
 	})
 }
 

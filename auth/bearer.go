@@ -32,23 +32,25 @@ func BearerToken(h http.Header) (string, error) {
 // isToken68 reports whether s is an RFC 7235 token68, the syntax of a
 // bearer credential: a JWT always is.
 func isToken68(s string) bool {
-	if s == "" {
-		return false
-	}
 	trimmed := strings.TrimRight(s, "=")
 	if trimmed == "" {
 		return false
 	}
-	for _, c := range trimmed {
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case strings.ContainsRune("-._~+/", c):
-		default:
+	for i := 0; i < len(trimmed); i++ {
+		if !token68[trimmed[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+// token68 marks the bytes a token68 may hold besides trailing "=".
+var token68 = func() (t [256]bool) {
+	for _, c := range "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~+/" {
+		t[c] = true
+	}
+	return t
+}()
 
 // Bearer returns middleware that authenticates API requests by their bearer
 // access token. A request without one passes on with no principal (its
