@@ -42,8 +42,12 @@ type Model struct {
 	// DefaultMemberRole to everyone who joins later.
 	DefaultCreatorRole string
 	DefaultMemberRole  string
+	// OrganizationRoles are roles that single organizations define for
+	// themselves, next to the global ones (optional).
+	OrganizationRoles []OrgRoles
 
-	effective map[string][]Permission // role name -> own + inherited, sorted
+	effective    map[string][]Permission            // role name -> own + inherited, sorted
+	orgEffective map[string]map[string][]Permission // org -> org role -> own + inherited
 }
 
 // seedFile is the JSON layout of rbac.seed.json.
@@ -52,6 +56,7 @@ type seedFile struct {
 	Roles              []Role          `json:"roles"`
 	DefaultCreatorRole string          `json:"default_creator_role"`
 	DefaultMemberRole  string          `json:"default_member_role"`
+	OrganizationRoles  []OrgRoles      `json:"organization_roles,omitempty"`
 }
 
 // ErrInvalidModel is wrapped by every validation error of Parse.
@@ -87,11 +92,15 @@ func Parse(data []byte) (*Model, error) {
 		Roles:              f.Roles,
 		DefaultCreatorRole: f.DefaultCreatorRole,
 		DefaultMemberRole:  f.DefaultMemberRole,
+		OrganizationRoles:  f.OrganizationRoles,
 	}
 	if err := m.validate(); err != nil {
 		return nil, err
 	}
 	if err := m.resolve(); err != nil {
+		return nil, err
+	}
+	if err := m.validateOrgRoles(); err != nil {
 		return nil, err
 	}
 	return m, nil
