@@ -35,6 +35,8 @@ type App struct {
 	render  *render.Renderer
 	routes  []Route
 	handler http.Handler
+
+	rolesChanged auth.RolesChangedFunc
 }
 
 // New builds the app: it opens the database, discovers the IdP (retrying
@@ -67,6 +69,11 @@ func (a *App) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	changes, err := members.NewRoleChanges(ctx, a.db, a.log)
+	if err != nil {
+		return err
+	}
+	a.rolesChanged = changes.ChangedAfter
 	projectStore, err := projects.NewSQLite(ctx, a.db)
 	if err != nil {
 		return err
@@ -84,6 +91,7 @@ func (a *App) build(ctx context.Context) error {
 		HTTPClient:   &http.Client{Timeout: 10 * time.Second},
 		Logger:       a.log,
 		OnSignIn:     dir.Remember,
+		RolesChanged: a.rolesChanged,
 	})
 	if err != nil {
 		return fmt.Errorf("identity provider: %w", err)

@@ -35,7 +35,7 @@ func (a *App) install(routes []Route) (http.Handler, error) {
 		a.fail(w, r, errCrossOrigin)
 	}))
 	browser := r.With(csrf.Handler, a.rp.Sessions(a.fail))
-	api := r.With(auth.Bearer(a.rp.Verifier(), a.fail))
+	api := r.With(auth.Bearer(a.rp.Verifier(), a.rolesChanged, a.fail))
 
 	for _, rt := range routes {
 		if !rt.Gate.Valid() {

@@ -54,8 +54,9 @@ var token68 = func() (t [256]bool) {
 
 // Bearer returns middleware that authenticates API requests by their bearer
 // access token. A request without one passes on with no principal (its
-// route's gate answers 401); a bad one is refused through fail.
-func Bearer(v *Verifier, fail func(http.ResponseWriter, *http.Request, error)) func(http.Handler) http.Handler {
+// route's gate answers 401); a bad one is refused through fail, and so is
+// a token minted before its user's roles changed (rolesChanged may be nil).
+func Bearer(v *Verifier, rolesChanged RolesChangedFunc, fail func(http.ResponseWriter, *http.Request, error)) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			raw, err := BearerToken(r.Header)
@@ -70,6 +71,10 @@ func Bearer(v *Verifier, fail func(http.ResponseWriter, *http.Request, error)) f
 			p, err := v.Verify(r.Context(), raw)
 			if err != nil {
 				fail(w, r, err)
+				return
+			}
+			if rolesChanged != nil && rolesChanged(r.Context(), p.OrgID, p.Subject, p.IssuedAt) {
+				fail(w, r, &TokenError{Reason: "the user's roles changed after this token was issued; refresh it to get the current roles"})
 				return
 			}
 			next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))

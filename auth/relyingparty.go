@@ -30,7 +30,14 @@ type Config struct {
 	Now          func() time.Time // nil: time.Now
 	// OnSignIn runs after a successful sign-in, before the session is saved.
 	OnSignIn func(ctx context.Context, p *Principal) error
+	// RolesChanged, if set, reports whether the user's roles changed after
+	// a token issued at issuedAt; such a session token is refreshed at once.
+	RolesChanged RolesChangedFunc
 }
+
+// RolesChangedFunc reports whether a user's roles changed after a token
+// issued at issuedAt, making that token's roles and permissions stale.
+type RolesChangedFunc func(ctx context.Context, orgID, userID string, issuedAt time.Time) bool
 
 // RelyingParty is the app's side of OpenID Connect: sign-in with the
 // authorization code flow (PKCE, state, nonce), sessions, refresh, logout.

@@ -43,17 +43,29 @@ func (rp *RelyingParty) principal(w http.ResponseWriter, r *http.Request) (*Prin
 		return nil, nil
 	}
 	if rp.needsRefresh(sess) {
-		if sess, err = rp.refresh(w, r, sess); sess == nil || err != nil {
+		if sess, err = rp.refresh(w, r, sess, ""); sess == nil || err != nil {
 			return nil, err
 		}
 	}
 	// The token came from the IdP over TLS and sits in our database, yet it
 	// is verified on every request like any other: the session store is
 	// not where authorization decisions are made.
-	p, err := rp.access.Verify(r.Context(), sess.Values[keyAccessToken].(string))
+	raw := str(sess, keyAccessToken)
+	p, err := rp.access.Verify(r.Context(), raw)
 	if err != nil {
 		rp.log.InfoContext(r.Context(), "session token no longer verifies; signing out", "reason", reasonOf(err))
 		return nil, rp.end(w, r, sess)
+	}
+	// The user's roles changed after this token was minted: its roles and
+	// permissions are out of date. Get a new token now rather than letting
+	// the old one grant what was taken away for up to five minutes.
+	if rp.cfg.RolesChanged != nil && rp.cfg.RolesChanged(r.Context(), p.OrgID, p.Subject, p.IssuedAt) {
+		if sess, err = rp.refresh(w, r, sess, raw); sess == nil || err != nil {
+			return nil, err
+		}
+		if p, err = rp.access.Verify(r.Context(), str(sess, keyAccessToken)); err != nil {
+			return nil, rp.end(w, r, sess)
+		}
 	}
 	p.Email, _ = sess.Values[keyEmail].(string)
 	p.Name, _ = sess.Values[keyName].(string)
@@ -74,8 +86,10 @@ func (rp *RelyingParty) needsRefresh(sess *sessions.Session) bool {
 }
 
 // refresh renews the session's tokens, one refresh at a time per session.
-// It returns a nil session when the session has ended.
-func (rp *RelyingParty) refresh(w http.ResponseWriter, r *http.Request, sess *sessions.Session) (*sessions.Session, error) {
+// With stale == "" it refreshes a token about to expire; otherwise it
+// replaces the token stale, whose roles are out of date. It returns a nil
+// session when the session has ended.
+func (rp *RelyingParty) refresh(w http.ResponseWriter, r *http.Request, sess *sessions.Session, stale string) (*sessions.Session, error) {
 	unlock := rp.refreshing.Lock(sess.ID)
 	defer unlock()
 	// Another request of this session may have refreshed while we waited.
@@ -86,23 +100,25 @@ func (rp *RelyingParty) refresh(w http.ResponseWriter, r *http.Request, sess *se
 	if cur.IsNew {
 		return nil, nil
 	}
-	if !rp.needsRefresh(cur) {
+	if stale == "" && !rp.needsRefresh(cur) || stale != "" && str(cur, keyAccessToken) != stale {
 		return cur, nil
 	}
 	expired := !rp.now().Before(parseTime(str(cur, keyExpiry)))
 	rt := str(cur, keyRefresh)
 	if rt == "" {
-		if expired {
+		if expired || stale != "" {
 			return nil, rp.end(w, r, cur) // no offline_access granted: sign in again
 		}
 		return cur, nil
 	}
 	tok, err := rp.oauth.TokenSource(r.Context(), &oauth2.Token{RefreshToken: rt}).Token()
 	switch {
-	case err != nil && isUnreachable(err) && !expired:
+	case err != nil && isUnreachable(err) && !expired && stale == "":
 		rp.log.WarnContext(r.Context(), "token refresh failed; the current token is still valid", "err", err)
 		return cur, nil
 	case err != nil && isUnreachable(err):
+		// An expired token, or one whose roles are out of date, must not
+		// be used: fail closed until the IdP answers.
 		return nil, fmt.Errorf("refresh token: %w (%w)", ErrIdPUnreachable, err)
 	case err != nil:
 		// The IdP refused: revoked, replayed elsewhere, or the user was

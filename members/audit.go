@@ -1,0 +1,115 @@
+package members
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Sources of a role change, as the audit log shows them.
+const (
+	SourceApp           = "app"
+	SourceDirectorySync = "directory_sync"
+)
+
+// Outcomes of a role-change attempt.
+const (
+	OutcomeChanged = "changed"
+	OutcomeRefused = "refused"
+)
+
+// Entry is one line of the audit log: who tried to give whom which roles,
+// in which organization, through what, and what came of it.
+type Entry struct {
+	ID       int64     `json:"id"`
+	At       time.Time `json:"at"`
+	OrgID    string    `json:"org_id"`
+	Actor    string    `json:"actor"` // user id, or the webhook id for directory sync
+	Target   string    `json:"target"`
+	OldRoles []string  `json:"old_roles"`
+	NewRoles []string  `json:"new_roles"`
+	Source   string    `json:"source"`
+	Outcome  string    `json:"outcome"`
+	Reason   string    `json:"reason,omitempty"`
+}
+
+// Audit is the append-only audit log of role changes.
+type Audit struct {
+	db  *sql.DB
+	now func() time.Time
+}
+
+const auditSchema = `
+CREATE TABLE IF NOT EXISTS audit_log (
+	id        INTEGER PRIMARY KEY AUTOINCREMENT,
+	at        INTEGER NOT NULL,
+	org_id    TEXT NOT NULL,
+	actor     TEXT NOT NULL,
+	target    TEXT NOT NULL,
+	old_roles TEXT NOT NULL,
+	new_roles TEXT NOT NULL,
+	source    TEXT NOT NULL,
+	outcome   TEXT NOT NULL,
+	reason    TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS audit_log_org ON audit_log (org_id, id);`
+
+// NewAudit creates the audit table if needed.
+func NewAudit(ctx context.Context, db *sql.DB) (*Audit, error) {
+	if _, err := db.ExecContext(ctx, auditSchema); err != nil {
+		return nil, fmt.Errorf("create audit table: %w", err)
+	}
+	return &Audit{db: db, now: time.Now}, nil
+}
+
+// Record appends e (its ID and At are set here).
+func (a *Audit) Record(ctx context.Context, e Entry) error {
+	oldRoles, _ := json.Marshal(nonNil(e.OldRoles))
+	newRoles, _ := json.Marshal(nonNil(e.NewRoles))
+	_, err := a.db.ExecContext(ctx,
+		`INSERT INTO audit_log (at, org_id, actor, target, old_roles, new_roles, source, outcome, reason)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.now().UTC().UnixMilli(), e.OrgID, e.Actor, e.Target, string(oldRoles), string(newRoles), e.Source, e.Outcome, e.Reason)
+	if err != nil {
+		return fmt.Errorf("record audit entry: %w", err)
+	}
+	return nil
+}
+
+// List returns the organization's entries, newest first, at most limit.
+func (a *Audit) List(ctx context.Context, orgID string, limit int) ([]Entry, error) {
+	rows, err := a.db.QueryContext(ctx,
+		`SELECT id, at, org_id, actor, target, old_roles, new_roles, source, outcome, reason
+		 FROM audit_log WHERE org_id = ? ORDER BY id DESC LIMIT ?`, orgID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list audit entries: %w", err)
+	}
+	defer rows.Close()
+	var list []Entry
+	for rows.Next() {
+		var e Entry
+		var at int64
+		var oldRoles, newRoles string
+		if err := rows.Scan(&e.ID, &at, &e.OrgID, &e.Actor, &e.Target, &oldRoles, &newRoles, &e.Source, &e.Outcome, &e.Reason); err != nil {
+			return nil, fmt.Errorf("list audit entries: %w", err)
+		}
+		e.At = time.UnixMilli(at).UTC()
+		if err := json.Unmarshal([]byte(oldRoles), &e.OldRoles); err != nil {
+			return nil, fmt.Errorf("list audit entries: %w", err)
+		}
+		if err := json.Unmarshal([]byte(newRoles), &e.NewRoles); err != nil {
+			return nil, fmt.Errorf("list audit entries: %w", err)
+		}
+		list = append(list, e)
+	}
+	return list, rows.Err()
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
