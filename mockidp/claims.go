@@ -76,17 +76,15 @@ type tokenResponse struct {
 const managementTTL = 24 * time.Hour
 
 // userTokens mints an access token and an ID token for one sign-in (sid).
-// Roles are read now, so a refresh after SetUserRoles carries the new ones.
+// Roles and their permissions are read now, so a refresh after SetUserRoles
+// or after a change through the management API carries the new ones.
 func (s *Server) userTokens(u User, clientID, sid, nonce, scope string) (tokenResponse, error) {
 	now := s.now()
 	roles := slices.Clone(u.Roles)
 	if roles == nil {
 		roles = []string{} // an empty array, never null: relying parties iterate it
 	}
-	perms := s.model.Effective(roles...)
-	if perms == nil {
-		perms = []string{}
-	}
+	perms := s.effectivePermissions(u.OrgID, roles)
 	access, err := s.keys.sign(accessClaims{
 		Issuer:      s.issuer,
 		Subject:     u.ID,

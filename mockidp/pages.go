@@ -86,8 +86,7 @@ func (s *Server) renderPicker(w http.ResponseWriter, req authRequest) error {
 		}
 		b := userButton{ID: u.ID, Name: u.Name, Email: u.Email}
 		for _, name := range u.Roles {
-			role, _ := s.model.Role(name)
-			b.Roles = append(b.Roles, roleLabel{name, role.DisplayName})
+			b.Roles = append(b.Roles, roleLabel{name, s.roleDisplayName(u.OrgID, name)})
 		}
 		page.Orgs[i].Users = append(page.Orgs[i].Users, b)
 	}

@@ -4,6 +4,10 @@
 // /oauth/token, /userinfo, /oidc/logout) and the same token shape, with the
 // roles of rbac.seed.json and their effective permissions in every access
 // token. Signing in means picking one of the demo users on a small page.
+// It also serves the part of Scalekit's management API that cmd/seed and
+// role assignment use (permissions, roles, default roles, organization
+// roles, members' roles), for its own client_credentials tokens; what is
+// registered there is what the next tokens carry.
 //
 // cmd/server starts it in-process when no IdP is configured, and tests start
 // one per test with StartTest, mint tokens with AccessToken, change roles
@@ -55,9 +59,11 @@ type Server struct {
 	jwksFetches atomic.Int64
 	srv         *http.Server // nil when made by New alone
 
-	mu     sync.Mutex // guards users and the grants below
-	users  []User
-	grants grants
+	mu      sync.Mutex // guards users, the grants and the catalog below
+	users   []User
+	grants  grants
+	catalog *catalog // live roles and permissions, changed by the management API
+	mgmt    manageStats
 }
 
 // New returns a mock IdP for the issuer, a base URL without a trailing
@@ -92,6 +98,7 @@ func New(issuer string, cfg Config) (*Server, error) {
 	if cfg.Clients == nil {
 		cfg.Clients = []Client{DemoClient()}
 	}
+	s.catalog = newCatalog(cfg.Model, s.now())
 	if err := s.setUsers(cfg.Users); err != nil {
 		return nil, err
 	}
@@ -136,7 +143,7 @@ func (s *Server) setUsers(users []User) error {
 			return fmt.Errorf("mock idp: user %q is configured twice", u.ID)
 		}
 		seen[u.ID] = true
-		if err := s.checkRoles(u.Roles); err != nil {
+		if err := s.checkRoles(u.OrgID, u.Roles); err != nil {
 			return fmt.Errorf("mock idp: user %q: %w", u.ID, err)
 		}
 		s.users = append(s.users, u.clone())
@@ -144,11 +151,12 @@ func (s *Server) setUsers(users []User) error {
 	return nil
 }
 
-// checkRoles refuses role names the model does not define: a typo would
-// otherwise yield tokens that silently grant nothing.
-func (s *Server) checkRoles(roles []string) error {
+// checkRoles refuses role names a member of orgID cannot hold (neither
+// global nor the organization's own): a typo would otherwise yield tokens
+// that silently grant nothing. The caller holds s.mu, or is New.
+func (s *Server) checkRoles(orgID string, roles []string) error {
 	for _, r := range roles {
-		if _, ok := s.model.Role(r); !ok {
+		if _, ok := s.catalog.role(orgID, r); !ok {
 			return fmt.Errorf("role %q is not in the rbac model", r)
 		}
 	}
@@ -171,6 +179,7 @@ func (s *Server) routes() {
 	s.mux.Handle("POST "+prefix+"/userinfo", s.handle(s.serveUserinfo))
 	s.mux.Handle("GET "+prefix+"/oidc/logout", s.handle(s.logout))
 	s.mux.Handle("GET "+prefix+stylesheetPath, s.handle(s.serveStylesheet))
+	s.manageRoutes()
 }
 
 // Start serves a new mock IdP on cfg.Addr in a goroutine. The issuer is
@@ -251,14 +260,14 @@ func (s *Server) Users() []User {
 // SetUserRoles replaces a user's roles, as an admin's role change at Scalekit
 // does: tokens issued from now on, refreshed ones included, carry them.
 func (s *Server) SetUserRoles(userID string, roles []string) error {
-	if err := s.checkRoles(roles); err != nil {
-		return fmt.Errorf("set roles of %q: %w", userID, err)
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	i := slices.IndexFunc(s.users, func(u User) bool { return u.ID == userID })
 	if i < 0 {
 		return fmt.Errorf("set roles: no user %q", userID)
+	}
+	if err := s.checkRoles(s.users[i].OrgID, roles); err != nil {
+		return fmt.Errorf("set roles of %q: %w", userID, err)
 	}
 	s.users[i].Roles = slices.Clone(roles)
 	return nil

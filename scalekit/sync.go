@@ -1,0 +1,259 @@
+package scalekit
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/scalekit-samples/go-rbac-projects/rbac"
+)
+
+// Registering a seed file is two steps: Plan reads the environment and
+// compares it with the file, Apply makes the changes the plan lists. The
+// plan is idempotent by construction: a second run finds everything
+// unchanged and writes nothing.
+
+// Action is what a plan does with one permission or role.
+type Action string
+
+// The actions of a plan.
+const (
+	Create     Action = "create"
+	Update     Action = "update"
+	Unchanged  Action = "unchanged"
+	OnlyRemote Action = "only-remote" // in the environment, not in the file: left alone
+	Delete     Action = "delete"      // only-remote, and pruning was asked for
+)
+
+// Kind is what a step is about.
+type Kind string
+
+// The kinds of a step.
+const (
+	KindPermission Kind = "permission"
+	KindRole       Kind = "role"
+	KindDefaults   Kind = "default roles"
+	KindOrgRole    Kind = "org role"
+)
+
+// BuiltInRoles are the roles every Scalekit environment has; a prune never
+// deletes them.
+var BuiltInRoles = []string{"admin", "member"}
+
+// Step is one permission, role or setting of a plan.
+type Step struct {
+	Kind    Kind
+	Org     string // the organization of a KindOrgRole step
+	Name    string
+	Action  Action
+	Changes []string // for Update: what differs, e.g. "permissions +tasks:assign"
+	Note    string   // why an only-remote item stays, for instance
+
+	perm     rbac.PermissionDef
+	role     rbac.Role
+	remote   *Role
+	defaults DefaultRoles
+}
+
+// Plan lists, in the order Apply follows, what makes an environment match
+// a seed file: permissions first, then roles with base roles before the
+// roles that extend them, the default roles, organization roles, and last
+// the deletions of a prune (dependent roles before their bases, roles
+// before the permissions they grant).
+type Plan struct {
+	Steps    []Step
+	reassign string // the role members of a deleted role get instead
+}
+
+// Remote is what an environment holds: its own permissions, its roles with
+// their direct permissions, and the own roles of the organizations a seed
+// file names.
+type Remote struct {
+	Permissions []Permission
+	Roles       []Role
+	OrgRoles    map[string][]Role
+}
+
+// PlanOptions tunes a plan.
+type PlanOptions struct {
+	// Prune deletes permissions and roles the file does not define, except
+	// the built-in roles. Without it they are reported and left alone.
+	Prune bool
+}
+
+// Fetch reads the remote state a plan for m compares against.
+func (c *Client) Fetch(ctx context.Context, m *rbac.Model) (*Remote, error) {
+	perms, err := c.ListPermissions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	roles, err := c.ListRoles(ctx, IncludePermissions)
+	if err != nil {
+		return nil, err
+	}
+	r := &Remote{Permissions: perms, Roles: roles, OrgRoles: map[string][]Role{}}
+	for _, o := range m.OrganizationRoles {
+		all, err := c.ListOrganizationRoles(ctx, o.OrganizationID, IncludePermissions)
+		if err != nil {
+			return nil, err
+		}
+		r.OrgRoles[o.OrganizationID] = slices.DeleteFunc(all, func(r Role) bool { return !r.IsOrgRole })
+	}
+	return r, nil
+}
+
+// Plan reads the environment and compares it with m.
+func (c *Client) Plan(ctx context.Context, m *rbac.Model, opts PlanOptions) (*Plan, error) {
+	remote, err := c.Fetch(ctx, m)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", c.base, err)
+	}
+	return Diff(m, remote, opts), nil
+}
+
+// Diff computes the plan that turns remote into m. It does no I/O.
+func Diff(m *rbac.Model, remote *Remote, opts PlanOptions) *Plan {
+	p := &Plan{reassign: m.DefaultMemberRole}
+	var deletions []Step
+
+	remotePerms := map[string]Permission{}
+	for _, rp := range remote.Permissions {
+		if !rp.IsScalekitPermission { // Scalekit's own are not the environment's to change
+			remotePerms[rp.Name] = rp
+		}
+	}
+	for _, d := range m.Permissions {
+		s := Step{Kind: KindPermission, Name: d.Name, perm: d, Action: Create}
+		if rp, ok := remotePerms[d.Name]; ok {
+			s.Action = Unchanged
+			if rp.Description != d.Description {
+				s.Action, s.Changes = Update, []string{"description"}
+			}
+			delete(remotePerms, d.Name)
+		}
+		p.Steps = append(p.Steps, s)
+	}
+	for _, name := range sortedKeys(remotePerms) {
+		deletions = append(deletions, onlyRemote(KindPermission, "", name, opts.Prune))
+	}
+
+	p.Steps = append(p.Steps, diffRoles(KindRole, "", m.Roles, remote.Roles)...)
+	roleDeletes := remoteOnlyRoles(KindRole, "", m.Roles, remote.Roles, opts.Prune)
+
+	if m.DefaultCreatorRole != "" || m.DefaultMemberRole != "" {
+		p.Steps = append(p.Steps, diffDefaults(m, remote.Roles))
+	}
+
+	var orgDeletes []Step
+	for _, o := range m.OrganizationRoles {
+		p.Steps = append(p.Steps, diffRoles(KindOrgRole, o.OrganizationID, o.Roles, remote.OrgRoles[o.OrganizationID])...)
+		orgDeletes = append(orgDeletes, remoteOnlyRoles(KindOrgRole, o.OrganizationID, o.Roles, remote.OrgRoles[o.OrganizationID], opts.Prune)...)
+	}
+	p.Steps = append(p.Steps, orgDeletes...)
+	p.Steps = append(p.Steps, roleDeletes...)
+	p.Steps = append(p.Steps, deletions...)
+	return p
+}
+
+// diffRoles compares the file's roles of one scope with the remote ones,
+// in an order where every base role comes before the roles extending it.
+func diffRoles(kind Kind, org string, want []rbac.Role, have []Role) []Step {
+	remote := map[string]Role{}
+	for _, r := range have {
+		remote[r.Name] = r
+	}
+	var steps []Step
+	for _, d := range baseFirst(want) {
+		s := Step{Kind: kind, Org: org, Name: d.Name, role: d, Action: Create}
+		if r, ok := remote[d.Name]; ok {
+			s.remote = &r
+			s.Changes = roleChanges(d, r)
+			s.Action = Unchanged
+			if len(s.Changes) > 0 {
+				s.Action = Update
+			}
+		}
+		steps = append(steps, s)
+	}
+	return steps
+}
+
+// roleChanges names what differs between the file's role and the remote
+// one. An empty description in the file is not a change: Scalekit cannot
+// clear a description.
+func roleChanges(want rbac.Role, have Role) []string {
+	var changes []string
+	if want.DisplayName != have.DisplayName {
+		changes = append(changes, "display_name")
+	}
+	if want.Description != "" && want.Description != have.Description {
+		changes = append(changes, "description")
+	}
+	if want.Extends != have.Extends {
+		changes = append(changes, fmt.Sprintf("extends %s -> %s", orNone(have.Extends), orNone(want.Extends)))
+	}
+	added, removed := setDiff(want.Permissions, have.PermissionNames())
+	if len(added)+len(removed) > 0 {
+		c := "permissions"
+		for _, a := range added {
+			c += " +" + a
+		}
+		for _, r := range removed {
+			c += " -" + r
+		}
+		changes = append(changes, c)
+	}
+	return changes
+}
+
+// diffDefaults compares the file's default roles with the remote flags.
+func diffDefaults(m *rbac.Model, have []Role) Step {
+	var creator, member string
+	for _, r := range have {
+		if r.DefaultCreator {
+			creator = r.Name
+		}
+		if r.DefaultMember {
+			member = r.Name
+		}
+	}
+	s := Step{Kind: KindDefaults, Name: "creator and member", Action: Unchanged,
+		defaults: DefaultRoles{Creator: m.DefaultCreatorRole, Member: m.DefaultMemberRole}}
+	if m.DefaultCreatorRole != "" && m.DefaultCreatorRole != creator {
+		s.Changes = append(s.Changes, fmt.Sprintf("creator %s -> %s", orNone(creator), m.DefaultCreatorRole))
+	}
+	if m.DefaultMemberRole != "" && m.DefaultMemberRole != member {
+		s.Changes = append(s.Changes, fmt.Sprintf("member %s -> %s", orNone(member), m.DefaultMemberRole))
+	}
+	if len(s.Changes) > 0 {
+		s.Action = Update
+	}
+	return s
+}
+
+// remoteOnlyRoles lists the remote roles the file lacks, roles extending
+// others first, so that a prune deletes a role before its base.
+func remoteOnlyRoles(kind Kind, org string, want []rbac.Role, have []Role, prune bool) []Step {
+	var extra []rbac.Role
+	for _, r := range have {
+		if !slices.ContainsFunc(want, func(w rbac.Role) bool { return w.Name == r.Name }) {
+			extra = append(extra, rbac.Role{Name: r.Name, Extends: r.Extends})
+		}
+	}
+	steps := make([]Step, 0, len(extra))
+	for _, r := range dependentsFirst(extra) {
+		s := onlyRemote(kind, org, r.Name, prune)
+		if kind == KindRole && slices.Contains(BuiltInRoles, r.Name) {
+			s.Action, s.Note = OnlyRemote, "built in, never deleted"
+		}
+		steps = append(steps, s)
+	}
+	return steps
+}
+
+func onlyRemote(kind Kind, org, name string, prune bool) Step {
+	if prune {
+		return Step{Kind: kind, Org: org, Name: name, Action: Delete}
+	}
+	return Step{Kind: kind, Org: org, Name: name, Action: OnlyRemote, Note: "not in the file; --prune deletes it"}
+}

@@ -1,0 +1,185 @@
+package scalekit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/scalekit-samples/go-rbac-projects/rbac"
+)
+
+// Summary counts what Apply did. When Apply stops at an error, Failed is
+// the step that failed and NotApplied the steps after it.
+type Summary struct {
+	Created, Updated, Unchanged, Deleted, LeftAlone int
+	Failed                                          *Step
+	NotApplied                                      int
+}
+
+// Apply makes the changes of p, in order, writing one progress line per
+// step to progress. A create that finds the item already there (409, or
+// an older deployment's 400 "duplicate key") updates it instead. It stops
+// at the first error; the summary then says what was applied before it.
+func (c *Client) Apply(ctx context.Context, p *Plan, progress io.Writer) (Summary, error) {
+	var sum Summary
+	for i := range p.Steps {
+		s := &p.Steps[i]
+		result, err := c.applyStep(ctx, p, s)
+		if err != nil {
+			fmt.Fprintf(progress, "  %-13s %-34s FAILED\n", s.Kind, s.label())
+			sum.Failed, sum.NotApplied = s, len(p.Steps)-i-1
+			return sum, fmt.Errorf("%s %s: %w", s.Kind, s.label(), err)
+		}
+		switch result {
+		case "created":
+			sum.Created++
+		case "updated", "existed, updated":
+			sum.Updated++
+		case "deleted":
+			sum.Deleted++
+		case "left alone":
+			sum.LeftAlone++
+		default:
+			sum.Unchanged++
+		}
+		fmt.Fprintf(progress, "  %-13s %-34s %s\n", s.Kind, s.label(), result)
+	}
+	return sum, nil
+}
+
+// applyStep carries out one step and says what happened.
+func (c *Client) applyStep(ctx context.Context, p *Plan, s *Step) (string, error) {
+	switch s.Action {
+	case Unchanged:
+		return "unchanged", nil
+	case OnlyRemote:
+		return "left alone", nil
+	case Delete:
+		return "deleted", c.deleteStep(ctx, p, s)
+	}
+	switch s.Kind {
+	case KindPermission:
+		if s.Action == Update {
+			_, err := c.UpdatePermission(ctx, s.Name, s.perm.Description)
+			return "updated", err
+		}
+		_, err := c.CreatePermission(ctx, s.Name, s.perm.Description)
+		if errors.Is(err, ErrAlreadyExists) {
+			_, err = c.UpdatePermission(ctx, s.Name, s.perm.Description)
+			return "existed, updated", err
+		}
+		return "created", err
+	case KindDefaults:
+		return "updated", c.SetDefaultRoles(ctx, s.defaults)
+	case KindRole, KindOrgRole:
+		if s.Action == Update {
+			return "updated", c.updateRole(ctx, s.Org, s.role, *s.remote)
+		}
+		return c.createRole(ctx, s.Org, s.role)
+	}
+	return "", fmt.Errorf("unknown step kind %q", s.Kind)
+}
+
+// createRole creates a role, or updates the one that already exists.
+func (c *Client) createRole(ctx context.Context, org string, r rbac.Role) (string, error) {
+	nr := NewRole{Name: r.Name, DisplayName: r.DisplayName, Description: r.Description, Extends: r.Extends, Permissions: r.Permissions}
+	var err error
+	if org == "" {
+		_, err = c.CreateRole(ctx, nr)
+	} else {
+		_, err = c.CreateOrganizationRole(ctx, org, nr)
+	}
+	if !errors.Is(err, ErrAlreadyExists) {
+		return "created", err
+	}
+	// Someone registered it since the plan was made: compare with what is
+	// there now, then update.
+	var have *Role
+	if org == "" {
+		have, err = c.GetRole(ctx, r.Name, IncludePermissions)
+	} else {
+		have, err = c.GetOrganizationRole(ctx, org, r.Name, IncludePermissions)
+	}
+	if err != nil {
+		return "", err
+	}
+	if len(roleChanges(r, *have)) == 0 {
+		return "existed, unchanged", nil
+	}
+	return "existed, updated", c.updateRole(ctx, org, r, *have)
+}
+
+// errCannotEmpty is returned for an organization role whose permissions
+// the file empties: the API has no call that takes the last ones away.
+var errCannotEmpty = errors.New("the API cannot take every permission away from an organization role: remove them in the dashboard")
+
+// updateRole makes the remote role match r. PUT sets what differs; a base
+// role is removed with DELETE .../base, and the last permissions with
+// DELETE .../permissions/{name}, since an empty list in a PUT changes
+// nothing.
+func (c *Client) updateRole(ctx context.Context, org string, r rbac.Role, have Role) error {
+	var u RoleUpdate
+	changed := false
+	if r.DisplayName != have.DisplayName {
+		u.DisplayName, changed = &r.DisplayName, true
+	}
+	if r.Description != "" && r.Description != have.Description {
+		u.Description, changed = &r.Description, true
+	}
+	if r.Extends != "" && r.Extends != have.Extends {
+		u.Extends, changed = &r.Extends, true
+	}
+	added, removed := setDiff(r.Permissions, have.PermissionNames())
+	permsDiffer := len(added)+len(removed) > 0
+	if permsDiffer && len(r.Permissions) > 0 {
+		u.Permissions, changed = r.Permissions, true
+	}
+	if changed {
+		var err error
+		if org == "" {
+			_, err = c.UpdateRole(ctx, r.Name, u)
+		} else {
+			_, err = c.UpdateOrganizationRole(ctx, org, r.Name, u)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if r.Extends == "" && have.Extends != "" {
+		var err error
+		if org == "" {
+			err = c.RemoveRoleBase(ctx, r.Name)
+		} else {
+			err = c.RemoveOrganizationRoleBase(ctx, org, r.Name)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if permsDiffer && len(r.Permissions) == 0 {
+		if org != "" {
+			return errCannotEmpty
+		}
+		for _, name := range removed {
+			if err := c.RemoveRolePermission(ctx, r.Name, name); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// deleteStep deletes what a prune removes. Members of a deleted role get
+// the file's default member role.
+func (c *Client) deleteStep(ctx context.Context, p *Plan, s *Step) error {
+	switch s.Kind {
+	case KindPermission:
+		return c.DeletePermission(ctx, s.Name)
+	case KindRole:
+		return c.DeleteRole(ctx, s.Name, p.reassign)
+	case KindOrgRole:
+		return c.DeleteOrganizationRole(ctx, s.Org, s.Name, p.reassign)
+	}
+	return fmt.Errorf("cannot delete a %s", s.Kind)
+}

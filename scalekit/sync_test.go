@@ -1,0 +1,246 @@
+package scalekit_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/scalekit-samples/go-rbac-projects/rbac"
+	"github.com/scalekit-samples/go-rbac-projects/scalekit"
+)
+
+// seedFile mirrors rbac.seed.json, so tests can edit a copy.
+type seedFile struct {
+	Permissions        []rbac.PermissionDef `json:"permissions"`
+	Roles              []rbac.Role          `json:"roles"`
+	DefaultCreatorRole string               `json:"default_creator_role"`
+	DefaultMemberRole  string               `json:"default_member_role"`
+	OrganizationRoles  []rbac.OrgRoles      `json:"organization_roles,omitempty"`
+}
+
+// seedWith returns the model of rbac.seed.json after edit.
+func seedWith(t testing.TB, edit func(*seedFile)) *rbac.Model {
+	t.Helper()
+	data, err := os.ReadFile("../rbac.seed.json")
+	require.NoError(t, err)
+	var f seedFile
+	require.NoError(t, json.Unmarshal(data, &f))
+	edit(&f)
+	data, err = json.Marshal(f)
+	require.NoError(t, err)
+	m, err := rbac.Parse(data)
+	require.NoError(t, err)
+	return m
+}
+
+// role returns a pointer to the named role of f.
+func (f *seedFile) role(name string) *rbac.Role {
+	i := slices.IndexFunc(f.Roles, func(r rbac.Role) bool { return r.Name == name })
+	return &f.Roles[i]
+}
+
+// remoteOf is an environment that holds exactly m.
+func remoteOf(m *rbac.Model) *scalekit.Remote {
+	r := &scalekit.Remote{}
+	for _, p := range m.Permissions {
+		r.Permissions = append(r.Permissions, scalekit.Permission{Name: p.Name, Description: p.Description})
+	}
+	for _, role := range m.Roles {
+		sr := scalekit.Role{Name: role.Name, DisplayName: role.DisplayName, Description: role.Description, Extends: role.Extends,
+			DefaultCreator: role.Name == m.DefaultCreatorRole, DefaultMember: role.Name == m.DefaultMemberRole}
+		for _, p := range role.Permissions {
+			sr.Permissions = append(sr.Permissions, scalekit.RolePermission{Name: p, RoleName: role.Name})
+		}
+		r.Roles = append(r.Roles, sr)
+	}
+	return r
+}
+
+// changes lists the steps of a plan that write, as strings.
+func changes(p *scalekit.Plan) []string {
+	var out []string
+	for _, s := range p.Steps {
+		if s.Action != scalekit.Unchanged {
+			out = append(out, s.String())
+		}
+	}
+	return out
+}
+
+func TestDiffListsExactlyWhatDiffers(t *testing.T) {
+	seed := loadModel(t)
+	tests := []struct {
+		name   string
+		model  *rbac.Model
+		remote func(*scalekit.Remote)
+		prune  bool
+		want   []string
+	}{
+		{"an environment that matches the file needs nothing", seed, nil, false, nil},
+		{"a permission added to a role updates that role only",
+			seedWith(t, func(f *seedFile) { f.role("editor").Permissions = append(f.role("editor").Permissions, "tasks:assign") }), nil, false,
+			[]string{"role editor: update (permissions +tasks:assign)"}},
+		{"a different base role updates that role only",
+			seedWith(t, func(f *seedFile) { f.role("editor").Extends = "team_member" }), nil, false,
+			[]string{"role editor: update (extends viewer -> team_member)"}},
+		{"a dropped base role is an update",
+			seedWith(t, func(f *seedFile) { f.role("project_owner").Extends = "" }), nil, false,
+			[]string{"role project_owner: update (extends editor -> (none))"}},
+		{"a new role is created",
+			seedWith(t, func(f *seedFile) {
+				f.Roles = append([]rbac.Role{{Name: "auditor", DisplayName: "Auditor", Extends: "viewer", Permissions: []string{"members:read"}}}, f.Roles...)
+			}), nil, false,
+			[]string{"role auditor: create"}},
+		{"a new permission and a changed description",
+			seedWith(t, func(f *seedFile) {
+				f.Permissions = append(f.Permissions, rbac.PermissionDef{Name: "tasks:delete", Description: "Delete tasks"})
+				f.Permissions[0].Description = "Create projects"
+			}), nil, false,
+			[]string{"permission projects:create: update (description)", "permission tasks:delete: create"}},
+		{"a display name changed in the dashboard is put back", seed,
+			func(r *scalekit.Remote) { r.Roles[2].DisplayName = "Proj Admin" }, false,
+			[]string{"role project_admin: update (display_name)"}},
+		{"another default member role is put back", seed,
+			func(r *scalekit.Remote) { r.Roles[1].DefaultMember, r.Roles[5].DefaultMember = false, true }, false,
+			[]string{"default roles creator and member: update (member viewer -> member)"}},
+		{"remote-only roles and permissions are reported, not deleted", seed,
+			func(r *scalekit.Remote) {
+				r.Permissions = append(r.Permissions, scalekit.Permission{Name: "legacy:read"})
+				r.Roles = append(r.Roles, scalekit.Role{Name: "legacy"})
+			}, false,
+			[]string{"role legacy: only-remote", "permission legacy:read: only-remote"}},
+		{"with prune they are deleted, dependent roles first", seed,
+			func(r *scalekit.Remote) {
+				r.Permissions = append(r.Permissions, scalekit.Permission{Name: "legacy:read"})
+				r.Roles = append(r.Roles, scalekit.Role{Name: "legacy_base"}, scalekit.Role{Name: "legacy", Extends: "legacy_base"})
+			}, true,
+			[]string{"role legacy: delete", "role legacy_base: delete", "permission legacy:read: delete"}},
+		{"a prune never deletes the built-in roles",
+			seedWith(t, func(f *seedFile) {
+				f.Roles = slices.DeleteFunc(f.Roles, func(r rbac.Role) bool { return r.Name == "admin" || r.Name == "member" })
+				f.DefaultCreatorRole, f.DefaultMemberRole = "", ""
+			}), nil, true,
+			[]string{"role admin: only-remote", "role member: only-remote"}},
+		{"Scalekit's predefined permissions are not the file's business", seed,
+			func(r *scalekit.Remote) {
+				r.Permissions = append(r.Permissions, scalekit.Permission{Name: "sk:org:read", IsScalekitPermission: true})
+			}, true, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			remote := remoteOf(seed)
+			if tt.remote != nil {
+				tt.remote(remote)
+			}
+			plan := scalekit.Diff(tt.model, remote, scalekit.PlanOptions{Prune: tt.prune})
+			assert.Equal(t, tt.want, changes(plan))
+		})
+	}
+}
+
+func TestPlanPutsBaseRolesFirst(t *testing.T) {
+	// The file lists project_owner before the roles it builds on.
+	m := seedWith(t, func(f *seedFile) { slices.Reverse(f.Roles) })
+	plan := scalekit.Diff(m, &scalekit.Remote{}, scalekit.PlanOptions{})
+
+	var order []string
+	for _, s := range plan.Steps {
+		if s.Kind == scalekit.KindRole {
+			order = append(order, s.Name)
+		}
+	}
+	pos := func(name string) int { return slices.Index(order, name) }
+	assert.Less(t, pos("viewer"), pos("editor"))
+	assert.Less(t, pos("editor"), pos("project_owner"))
+	assert.Equal(t, scalekit.KindPermission, plan.Steps[0].Kind, "permissions come first")
+}
+
+func TestACreateThatFindsTheItemThereUpdatesIt(t *testing.T) {
+	tests := []struct {
+		name   string
+		inject func(*env)
+	}{
+		{"a 409, as Scalekit answers", func(*env) {}},
+		{"an older deployment's 400 duplicate key", func(e *env) { e.idp.FailManagement(1, 400, "duplicate key not allowed") }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := start(t)
+			ctx := context.Background()
+			m := seedWith(t, func(f *seedFile) {
+				f.Permissions = append(f.Permissions, rbac.PermissionDef{Name: "tasks:delete", Description: "Delete tasks"})
+			})
+			plan, err := e.client.Plan(ctx, m, scalekit.PlanOptions{})
+			require.NoError(t, err)
+			require.Equal(t, []string{"permission tasks:delete: create"}, changes(plan))
+
+			// Another seed run registers it between this run's plan and apply.
+			_, err = e.client.CreatePermission(ctx, "tasks:delete", "registered meanwhile")
+			require.NoError(t, err)
+			tt.inject(e)
+
+			var out bytes.Buffer
+			sum, err := e.client.Apply(ctx, plan, &out)
+			require.NoError(t, err)
+			assert.Equal(t, 1, sum.Updated)
+			assert.Zero(t, sum.Created)
+			assert.Contains(t, out.String(), "tasks:delete")
+			assert.Contains(t, out.String(), "existed, updated")
+			p, err := e.client.GetPermission(ctx, "tasks:delete")
+			require.NoError(t, err)
+			assert.Equal(t, "Delete tasks", p.Description, "the file wins")
+		})
+	}
+}
+
+func TestARoleThatExistsIsComparedBeforeItIsUpdated(t *testing.T) {
+	e := start(t)
+	ctx := context.Background()
+	m := seedWith(t, func(f *seedFile) {
+		f.Roles = append(f.Roles, rbac.Role{Name: "auditor", DisplayName: "Auditor", Extends: "viewer", Permissions: []string{"members:read"}})
+	})
+	plan, err := e.client.Plan(ctx, m, scalekit.PlanOptions{})
+	require.NoError(t, err)
+	// Registered meanwhile, with a base the file does not give it.
+	_, err = e.client.CreateRole(ctx, scalekit.NewRole{Name: "auditor", DisplayName: "Auditor", Extends: "editor", Permissions: []string{"members:read"}})
+	require.NoError(t, err)
+
+	_, err = e.client.Apply(ctx, plan, new(bytes.Buffer))
+	require.NoError(t, err)
+	r, err := e.client.GetRole(ctx, "auditor", scalekit.IncludePermissions)
+	require.NoError(t, err)
+	assert.Equal(t, "viewer", r.Extends)
+	eff, err := e.client.EffectivePermissions(ctx, "auditor")
+	require.NoError(t, err)
+	var names []string
+	for _, p := range eff {
+		names = append(names, p.Name)
+	}
+	assert.Equal(t, m.Effective("auditor"), names)
+}
+
+func TestApplyEmptiesARoleWithTheCallsTheAPIHas(t *testing.T) {
+	e := start(t)
+	ctx := context.Background()
+	m := seedWith(t, func(f *seedFile) {
+		f.role("editor").Permissions = nil
+		f.role("editor").Extends = ""
+	})
+	plan, err := e.client.Plan(ctx, m, scalekit.PlanOptions{})
+	require.NoError(t, err)
+	_, err = e.client.Apply(ctx, plan, new(bytes.Buffer))
+	require.NoError(t, err)
+
+	eff, err := e.client.EffectivePermissions(ctx, "editor")
+	require.NoError(t, err)
+	assert.Empty(t, eff, "no base and no direct permissions left")
+	again, err := e.client.Plan(ctx, m, scalekit.PlanOptions{})
+	require.NoError(t, err)
+	assert.Empty(t, changes(again))
+}
