@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
-	"strings"
 )
 
 // gRPC status codes, which Scalekit's error body carries in "code".
@@ -154,9 +153,5 @@ func (v validator) err() error {
 	if len(v) == 0 {
 		return nil
 	}
-	fields := make([]string, len(v))
-	for i, f := range v {
-		fields[i] = f.Field
-	}
-	return invalidArgument("Validation failed for "+strings.Join(fields, ", ")+".", v...)
+	return invalidArgument("Validation failed", v...)
 }

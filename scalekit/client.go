@@ -116,7 +116,7 @@ func (c *Client) accessToken(ctx context.Context) (string, error) {
 			if re.ErrorCode == "invalid_client" {
 				e.Code = codeUnauthenticated // whatever the status, the credentials are wrong
 			}
-			return "", fmt.Errorf("get management token (check SCALEKIT_CLIENT_ID and SCALEKIT_CLIENT_SECRET): %w", e)
+			return "", fmt.Errorf("get management token: %w", e)
 		}
 		return "", fmt.Errorf("get management token: %w", err)
 	}

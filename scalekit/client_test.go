@@ -64,7 +64,7 @@ func TestWrongCredentialsAreUnauthenticatedAndSendNothing(t *testing.T) {
 	_, err := c.ListRoles(context.Background(), scalekit.IncludeNone)
 	require.Error(t, err)
 	assert.ErrorIs(t, err, scalekit.ErrUnauthenticated)
-	assert.Contains(t, err.Error(), "SCALEKIT_CLIENT_SECRET", "the error says what to check")
+	assert.Contains(t, err.Error(), "invalid_client", "the error keeps the server's reason")
 	assert.NotContains(t, err.Error(), "not-the-secret", "the error never shows the secret")
 	assert.Zero(t, e.idp.ManagementRequests(), "no API call without a token")
 }

@@ -29,7 +29,7 @@ func (c *Client) Apply(ctx context.Context, p *Plan, progress io.Writer) (Summar
 		if err != nil {
 			fmt.Fprintf(progress, "  %-13s %-34s FAILED\n", s.Kind, s.label())
 			sum.Failed, sum.NotApplied = s, len(p.Steps)-i-1
-			return sum, fmt.Errorf("%s %s: %w", s.Kind, s.label(), err)
+			return sum, err // it names the step already: "create role editor: ..."
 		}
 		switch result {
 		case "created":
