@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/scalekit-samples/go-rbac-projects/render"
@@ -13,9 +14,14 @@ import (
 // no script at all (the app needs none) and forms may post only here and
 // to the IdP (logout redirects there).
 func (a *App) securityHeaders(next http.Handler) http.Handler {
+	// Browsers apply form-action to the redirects that follow a form post:
+	// the sign-out form ends at the IdP's end-session endpoint, which may
+	// live on another host than the issuer.
 	formAction := "'self'"
-	if u, err := url.Parse(a.cfg.Issuer); err == nil && u.Host != "" {
-		formAction += " " + u.Scheme + "://" + u.Host
+	for _, u := range []string{a.cfg.Issuer, a.rp.EndSessionEndpoint()} {
+		if o := origin(u); o != "" && !strings.Contains(formAction, o) {
+			formAction += " " + o
+		}
 	}
 	csp := "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action " + formAction +
 		"; frame-ancestors 'none'; base-uri 'none'"
@@ -30,6 +36,15 @@ func (a *App) securityHeaders(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// origin returns the scheme://host of an absolute URL, or "".
+func origin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 // limitBody caps request bodies (forms and JSON alike).

@@ -139,6 +139,9 @@ func discover(ctx, pctx context.Context, issuer string, log *slog.Logger) (*oidc
 	}
 }
 
+// EndSessionEndpoint returns the IdP's end-session (logout) URL, or "".
+func (rp *RelyingParty) EndSessionEndpoint() string { return rp.endSession }
+
 // Verifier returns the access-token verifier, for the bearer API.
 func (rp *RelyingParty) Verifier() *Verifier { return rp.access }
 

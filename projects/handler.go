@@ -37,6 +37,7 @@ func NewHandler(store Store, tasks tasks.Store, members MemberLister, r *render.
 
 type listPage struct {
 	Projects []Project
+	Names    map[string]string // user id -> display name
 	Form     Input
 	Error    *problem.InputError
 }
@@ -54,6 +55,9 @@ func (h *Handler) renderList(w http.ResponseWriter, r *http.Request, status int,
 		return err
 	}
 	page.Projects = list
+	if page.Names, err = h.names(r.Context(), p.OrgID); err != nil {
+		return err
+	}
 	return h.render.Page(w, r, status, "projects", "Projects", page)
 }
 
@@ -110,10 +114,7 @@ func (h *Handler) renderProject(w http.ResponseWriter, r *http.Request, status i
 	if page.Members, err = h.members.List(r.Context(), p.OrgID); err != nil {
 		return err
 	}
-	page.Names = make(map[string]string, len(page.Members))
-	for _, m := range page.Members {
-		page.Names[m.UserID] = m.DisplayName()
-	}
+	page.Names = displayNames(page.Members)
 	return h.render.Page(w, r, status, "project", proj.Name, page)
 }
 
@@ -168,6 +169,23 @@ func (h *Handler) CreateTask(w http.ResponseWriter, r *http.Request) error {
 	}
 	http.Redirect(w, r, projectURL(id)+"#tasks", http.StatusSeeOther)
 	return nil
+}
+
+// names maps the organization's user ids to display names.
+func (h *Handler) names(ctx context.Context, orgID string) (map[string]string, error) {
+	list, err := h.members.List(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	return displayNames(list), nil
+}
+
+func displayNames(list []members.Member) map[string]string {
+	names := make(map[string]string, len(list))
+	for _, m := range list {
+		names[m.UserID] = m.DisplayName()
+	}
+	return names
 }
 
 // PathID reads the {id} path value. An id that is not a number names no
