@@ -155,7 +155,9 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	}
 	refreshed := false
 	for attempt := 0; ; attempt++ {
-		tok, err := c.accessToken(ctx)
+		tctx, cancel := context.WithTimeout(ctx, c.timeout)
+		tok, err := c.accessToken(tctx)
+		cancel()
 		if err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -153,4 +154,28 @@ func TestListOrganizationUsersFollowsPagesToTheEnd(t *testing.T) {
 	assert.Equal(t, []string{"viewer"}, got[129].RolesIn(acme))
 	assert.Nil(t, got[0].RolesIn("org_other"))
 	assert.Equal(t, int64(2), e.idp.ManagementRequests(), "130 users are two pages of 100")
+}
+
+func TestEachAttemptHasATimeout(t *testing.T) {
+	var attempts atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/oauth/token" {
+			_, _ = w.Write([]byte(`{"access_token":"t","token_type":"Bearer","expires_in":3600}`))
+			return
+		}
+		attempts.Add(1)
+		<-r.Context().Done() // a server that never answers
+	}))
+	t.Cleanup(srv.Close)
+	w := &waits{}
+	c, err := scalekit.New(scalekit.Config{EnvironmentURL: srv.URL, ClientID: "skc_1", ClientSecret: "s",
+		Timeout: 50 * time.Millisecond, MaxRetries: 1, Backoff: w.backoff})
+	require.NoError(t, err)
+
+	start := time.Now()
+	_, err = c.ListRoles(context.Background(), scalekit.IncludeNone)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Less(t, time.Since(start), 2*time.Second)
+	assert.Equal(t, int32(2), attempts.Load(), "a timed-out attempt is retried")
 }

@@ -11,12 +11,18 @@ import (
 // Sentinels an *APIError matches with errors.Is, by HTTP status or by the
 // gRPC code in Scalekit's error body.
 var (
-	ErrNotFound         = errors.New("not found")
-	ErrAlreadyExists    = errors.New("already exists")
-	ErrUnauthenticated  = errors.New("unauthenticated")
+	// ErrNotFound: 404, or gRPC NOT_FOUND.
+	ErrNotFound = errors.New("not found")
+	// ErrAlreadyExists: 409, gRPC ALREADY_EXISTS, or an older 400 "duplicate key".
+	ErrAlreadyExists = errors.New("already exists")
+	// ErrUnauthenticated: 401, gRPC UNAUTHENTICATED, or credentials the token endpoint refused.
+	ErrUnauthenticated = errors.New("unauthenticated")
+	// ErrPermissionDenied: 403, or gRPC PERMISSION_DENIED.
 	ErrPermissionDenied = errors.New("permission denied")
-	ErrInvalid          = errors.New("invalid request")
-	ErrRateLimited      = errors.New("rate limited")
+	// ErrInvalid: 400 or gRPC INVALID_ARGUMENT (APIError.Violations says which fields).
+	ErrInvalid = errors.New("invalid request")
+	// ErrRateLimited: 429, or gRPC RESOURCE_EXHAUSTED, once the retries ran out.
+	ErrRateLimited = errors.New("rate limited")
 )
 
 // gRPC status codes Scalekit puts in the "code" field of its error body.

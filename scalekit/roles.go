@@ -47,7 +47,7 @@ type Include string
 
 // The values of Include.
 const (
-	IncludeNone           Include = ""
+	IncludeNone           Include = ""                // no permissions
 	IncludePermissions    Include = "permissions"     // the role's direct permissions
 	IncludeAllPermissions Include = "permissions:all" // direct and inherited
 )

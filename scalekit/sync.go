@@ -18,9 +18,9 @@ type Action string
 
 // The actions of a plan.
 const (
-	Create     Action = "create"
-	Update     Action = "update"
-	Unchanged  Action = "unchanged"
+	Create     Action = "create"      // in the file, not in the environment
+	Update     Action = "update"      // in both, and something differs
+	Unchanged  Action = "unchanged"   // in both, the same
 	OnlyRemote Action = "only-remote" // in the environment, not in the file: left alone
 	Delete     Action = "delete"      // only-remote, and pruning was asked for
 )
@@ -30,10 +30,10 @@ type Kind string
 
 // The kinds of a step.
 const (
-	KindPermission Kind = "permission"
-	KindRole       Kind = "role"
-	KindDefaults   Kind = "default roles"
-	KindOrgRole    Kind = "org role"
+	KindPermission Kind = "permission"    // an environment permission
+	KindRole       Kind = "role"          // a global role
+	KindDefaults   Kind = "default roles" // the default creator and member roles
+	KindOrgRole    Kind = "org role"      // a role of one organization
 )
 
 // BuiltInRoles are the roles every Scalekit environment has; a prune never
@@ -91,6 +91,9 @@ func (c *Client) Fetch(ctx context.Context, m *rbac.Model) (*Remote, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Scalekit may list organization roles here too; they are not global
+	// roles, and a prune must never delete them through the global path.
+	roles = slices.DeleteFunc(roles, func(r Role) bool { return r.IsOrgRole })
 	r := &Remote{Permissions: perms, Roles: roles, OrgRoles: map[string][]Role{}}
 	for _, o := range m.OrganizationRoles {
 		all, err := c.ListOrganizationRoles(ctx, o.OrganizationID, IncludePermissions)
