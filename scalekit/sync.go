@@ -36,9 +36,9 @@ const (
 	KindOrgRole    Kind = "org role"      // a role of one organization
 )
 
-// BuiltInRoles are the roles every Scalekit environment has; a prune never
+// builtInRoles are the roles every Scalekit environment has; a prune never
 // deletes them.
-var BuiltInRoles = []string{"admin", "member"}
+var builtInRoles = []string{"admin", "member"}
 
 // Step is one permission, role or setting of a plan.
 type Step struct {
@@ -246,7 +246,7 @@ func remoteOnlyRoles(kind Kind, org string, want []rbac.Role, have []Role, prune
 	steps := make([]Step, 0, len(extra))
 	for _, r := range dependentsFirst(extra) {
 		s := onlyRemote(kind, org, r.Name, prune)
-		if kind == KindRole && slices.Contains(BuiltInRoles, r.Name) {
+		if kind == KindRole && slices.Contains(builtInRoles, r.Name) {
 			s.Action, s.Note = OnlyRemote, "built in, never deleted"
 		}
 		steps = append(steps, s)
