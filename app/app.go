@@ -18,6 +18,7 @@ import (
 	"github.com/scalekit-samples/go-rbac-projects/projects"
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
 	"github.com/scalekit-samples/go-rbac-projects/render"
+	"github.com/scalekit-samples/go-rbac-projects/scalekit"
 	"github.com/scalekit-samples/go-rbac-projects/tasks"
 	"github.com/scalekit-samples/go-rbac-projects/templates"
 )
@@ -37,6 +38,7 @@ type App struct {
 	handler http.Handler
 
 	rolesChanged auth.RolesChangedFunc
+	csrf         *http.CrossOriginProtection
 }
 
 // New builds the app: it opens the database, discovers the IdP (retrying
@@ -96,10 +98,29 @@ func (a *App) build(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("identity provider: %w", err)
 	}
+	// The management API client: role changes and the member listing go to
+	// the IdP (Scalekit, or the mock), with the app's own client credentials.
+	idp, err := scalekit.New(scalekit.Config{
+		EnvironmentURL: a.cfg.Issuer, ClientID: a.cfg.ClientID, ClientSecret: a.cfg.ClientSecret,
+		Timeout: 10 * time.Second,
+	})
+	if err != nil {
+		return fmt.Errorf("management API client: %w", err)
+	}
+	audit, err := members.NewAudit(ctx, a.db)
+	if err != nil {
+		return err
+	}
+	assigner := members.NewAssigner(idp, a.model, audit, changes, dir, a.log)
+	webhook, err := members.NewWebhook(ctx, a.db, a.cfg.WebhookSecret, idp, assigner, a.model, a.log)
+	if err != nil {
+		return err
+	}
 	a.routes = a.routeTable(
 		projects.NewHandler(projectStore, taskStore, dir, a.render),
 		tasks.NewHandler(taskStore, dir, a.render),
-		members.NewHandler(dir, a.render),
+		members.NewHandler(idp, a.model, assigner, audit, a.render),
+		webhook,
 	)
 	a.handler, err = a.install(a.routes)
 	return err

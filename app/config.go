@@ -21,6 +21,7 @@ type Config struct {
 	DatabasePath  string // DATABASE_PATH
 	SeedFile      string // RBAC_SEED_FILE
 	MockIdPAddr   string // MOCK_IDP_ADDR, used only without SCALEKIT_ENVIRONMENT_URL
+	WebhookSecret string // SCALEKIT_WEBHOOK_SECRET; empty: POST /webhooks/scalekit answers 404
 
 	// GeneratedSecret is set when SessionSecret was made up at start-up.
 	GeneratedSecret bool
@@ -33,14 +34,18 @@ func (c Config) MockMode() bool { return c.Issuer == "" }
 // variable and what is wrong with it, in one line.
 func LoadConfig(getenv func(string) string) (Config, error) {
 	c := Config{
-		Issuer:       strings.TrimRight(getenv("SCALEKIT_ENVIRONMENT_URL"), "/"),
-		ClientID:     getenv("SCALEKIT_CLIENT_ID"),
-		ClientSecret: getenv("SCALEKIT_CLIENT_SECRET"),
-		BaseURL:      strings.TrimRight(or(getenv("APP_BASE_URL"), "http://localhost:8080"), "/"),
-		Addr:         getenv("ADDR"),
-		DatabasePath: or(getenv("DATABASE_PATH"), "data/app.db"),
-		SeedFile:     or(getenv("RBAC_SEED_FILE"), "rbac.seed.json"),
-		MockIdPAddr:  getenv("MOCK_IDP_ADDR"),
+		Issuer:        strings.TrimRight(getenv("SCALEKIT_ENVIRONMENT_URL"), "/"),
+		ClientID:      getenv("SCALEKIT_CLIENT_ID"),
+		ClientSecret:  getenv("SCALEKIT_CLIENT_SECRET"),
+		BaseURL:       strings.TrimRight(or(getenv("APP_BASE_URL"), "http://localhost:8080"), "/"),
+		Addr:          getenv("ADDR"),
+		DatabasePath:  or(getenv("DATABASE_PATH"), "data/app.db"),
+		SeedFile:      or(getenv("RBAC_SEED_FILE"), "rbac.seed.json"),
+		MockIdPAddr:   getenv("MOCK_IDP_ADDR"),
+		WebhookSecret: getenv("SCALEKIT_WEBHOOK_SECRET"),
+	}
+	if c.WebhookSecret != "" && !strings.HasPrefix(c.WebhookSecret, "whsec_") {
+		return c, errors.New("SCALEKIT_WEBHOOK_SECRET: want the endpoint's signing secret from the dashboard, starting with whsec_")
 	}
 	base, err := url.Parse(c.BaseURL)
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" || base.Path != "" || base.RawQuery != "" {

@@ -24,6 +24,9 @@ import (
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
 )
 
+// testWebhookSecret signs the directory-sync webhooks of the tests.
+const testWebhookSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
 // env is the real app and the mock IdP, each on a random loopback port.
 type env struct {
 	t     testing.TB
@@ -35,8 +38,9 @@ type env struct {
 }
 
 type envOptions struct {
-	accessTokenTTL time.Duration
-	quiet          bool // discard logs (benchmarks)
+	accessTokenTTL  time.Duration
+	quiet           bool // discard logs (benchmarks)
+	noWebhookSecret bool
 }
 
 func startEnv(t testing.TB, opts envOptions) *env {
@@ -62,6 +66,10 @@ func startEnv(t testing.TB, opts envOptions) *env {
 		SessionSecret: bytes.Repeat([]byte("k"), 32),
 		DatabasePath:  t.TempDir() + "/app.db",
 		SeedFile:      "../rbac.seed.json",
+		WebhookSecret: testWebhookSecret,
+	}
+	if opts.noWebhookSecret {
+		cfg.WebhookSecret = ""
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.New(ctx, cfg, log)

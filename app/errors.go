@@ -41,16 +41,18 @@ type errorPage struct {
 // err.Error() never reaches a response, and details of unexpected errors
 // go only to the log.
 func (a *App) fail(w http.ResponseWriter, r *http.Request, err error) {
-	api := strings.HasPrefix(r.URL.Path, "/api/")
+	// The API and webhooks answer JSON; everything else is a page.
+	api := strings.HasPrefix(r.URL.Path, "/api/") || strings.HasPrefix(r.URL.Path, "/webhooks/")
 	var (
-		denied  *auth.DeniedError
-		tokErr  *auth.TokenError
-		input   *problem.InputError
-		signIn  *auth.SignInError
-		status  int
-		code    string
-		page    = errorPage{}
-		apiBody apiError
+		denied   *auth.DeniedError
+		tokErr   *auth.TokenError
+		input    *problem.InputError
+		conflict *problem.ConflictError
+		signIn   *auth.SignInError
+		status   int
+		code     string
+		page     = errorPage{}
+		apiBody  apiError
 	)
 	switch {
 	case errors.As(err, &denied):
@@ -96,6 +98,9 @@ func (a *App) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, problem.ErrNotFound):
 		status, code = http.StatusNotFound, "not_found"
 		page.Heading, page.Message = "Not found", "There is nothing here, or it belongs to another organization."
+	case errors.As(err, &conflict):
+		status, code = http.StatusConflict, "conflict"
+		page.Heading, page.Message = "That can't be done", conflict.Message
 	case errors.Is(err, problem.ErrConflict):
 		status, code = http.StatusConflict, "conflict"
 		page.Heading, page.Message = "Conflict", "The request conflicts with the current state; reload and try again."

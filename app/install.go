@@ -1,12 +1,14 @@
 package app
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/scalekit-samples/go-rbac-projects/auth"
+	"github.com/scalekit-samples/go-rbac-projects/members"
 	"github.com/scalekit-samples/go-rbac-projects/problem"
 	"github.com/scalekit-samples/go-rbac-projects/templates"
 )
@@ -29,12 +31,10 @@ func (a *App) install(routes []Route) (http.Handler, error) {
 
 	// Browser forms are protected against cross-site POSTs by checking
 	// Sec-Fetch-Site and Origin (Go's CrossOriginProtection): no tokens to
-	// thread through forms.
-	csrf := http.NewCrossOriginProtection()
-	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a.fail(w, r, errCrossOrigin)
-	}))
-	browser := r.With(csrf.Handler, a.rp.Sessions(a.fail))
+	// thread through forms. The check runs per route (in gated), so that a
+	// refused attempt can be audited like any other refusal.
+	a.csrf = http.NewCrossOriginProtection()
+	browser := r.With(a.rp.Sessions(a.fail))
 	api := r.With(auth.Bearer(a.rp.Verifier(), a.rolesChanged, a.fail))
 
 	for _, rt := range routes {
@@ -43,8 +43,8 @@ func (a *App) install(routes []Route) (http.Handler, error) {
 		}
 		h := a.gated(rt)
 		switch {
-		case rt.Pattern == "/healthz":
-			r.Method(rt.Method, rt.Pattern, h) // no session: the cheapest path, for probes
+		case rt.Pattern == "/healthz", rt.Webhook():
+			r.Method(rt.Method, rt.Pattern, h) // no session, no token: probes, and senders that sign
 		case rt.API():
 			api.Method(rt.Method, rt.Pattern, h)
 		default:
@@ -54,11 +54,20 @@ func (a *App) install(routes []Route) (http.Handler, error) {
 	return r, nil
 }
 
-// gated checks the route's gate against the request's principal, then runs
-// the handler; every refusal and error goes to fail.
+// gated checks that a browser form comes from this site and that the
+// route's gate lets the request's principal through, then runs the
+// handler; every refusal and error goes to fail.
 func (a *App) gated(rt Route) http.Handler {
+	browser := !rt.API() && !rt.Webhook()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := rt.Gate.Check(auth.PrincipalFrom(r.Context())); err != nil {
+		err := rt.Gate.Check(auth.PrincipalFrom(r.Context()))
+		if browser && a.csrf.Check(r) != nil {
+			err = errCrossOrigin
+		}
+		if err != nil {
+			if rt.Refused != nil {
+				rt.Refused(r, refusalReason(err))
+			}
 			a.fail(w, r, err)
 			return
 		}
@@ -66,4 +75,12 @@ func (a *App) gated(rt Route) http.Handler {
 			a.fail(w, r, err)
 		}
 	})
+}
+
+// refusalReason words a refusal for the audit log.
+func refusalReason(err error) string {
+	if errors.Is(err, errCrossOrigin) {
+		return "cross-site request refused"
+	}
+	return members.RefusalReason(err)
 }

@@ -60,6 +60,8 @@ func (e *env) assertOutcome(t *testing.T, rt app.Route, want error, got response
 	switch {
 	case want == nil && rt.Pattern == "/auth/callback":
 		assert.Equal(t, http.StatusBadRequest, got.StatusCode, "no sign-in in progress: %s", got.Body)
+	case want == nil && rt.Webhook():
+		assert.Equal(t, http.StatusUnauthorized, got.StatusCode, "public, but an unsigned delivery is refused: %s", got.Body)
 	case want == nil:
 		assert.Less(t, got.StatusCode, 400, "allowed, body: %s", got.Body)
 	case errorsAs(want, &d) && rt.API():
@@ -100,6 +102,16 @@ func (e *env) call(t *testing.T, rt app.Route, u mockidp.User) response {
 		}
 		path = strings.Replace(path, "{id}", strconv.FormatInt(id, 10), 1)
 	}
+	if strings.Contains(path, "{userID}") {
+		// Give a non-admin member of the caller's organization the role
+		// they already have: allowed or not, nothing really changes.
+		target := e.user("dave@acme.example")
+		if orgAdmin.OrgID != target.OrgID {
+			target = e.user("grace@globex.example")
+		}
+		path = strings.Replace(path, "{userID}", target.ID, 1)
+		roleOf[path] = target.Roles[0]
+	}
 	assignee := u.ID
 	if assignee == "" {
 		assignee = orgAdmin.ID
@@ -129,9 +141,12 @@ func (e *env) call(t *testing.T, rt app.Route, u mockidp.User) response {
 		return b.get(path)
 	}
 	return b.post(path, url.Values{
-		"name": {"Matrix project"}, "title": {"Matrix task"}, "assignee": {assignee}, "done": {"true"},
+		"name": {"Matrix project"}, "title": {"Matrix task"}, "assignee": {assignee}, "done": {"true"}, "role": {roleOf[path]},
 	})
 }
+
+// roleOf remembers the role field to post to a role-change path.
+var roleOf = map[string]string{}
 
 // fixture creates a project with one task in the admin's organization.
 func (e *env) fixture(admin mockidp.User) (projectID, taskID int64) {

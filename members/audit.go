@@ -18,6 +18,8 @@ const (
 const (
 	OutcomeChanged = "changed"
 	OutcomeRefused = "refused"
+	// OutcomeUnchanged: the member already had those roles.
+	OutcomeUnchanged = "unchanged"
 )
 
 // Entry is one line of the audit log: who tried to give whom which roles,

@@ -117,3 +117,16 @@ func (d *Directory) IsMember(ctx context.Context, orgID, userID string) (bool, e
 	}
 	return true, nil
 }
+
+// SetRoles updates the roles recorded for a member, if known.
+func (d *Directory) SetRoles(ctx context.Context, orgID, userID string, roles []string) error {
+	data, err := json.Marshal(roles)
+	if err != nil {
+		return fmt.Errorf("set member roles: %w", err)
+	}
+	if _, err := d.db.ExecContext(ctx,
+		`UPDATE members SET roles = ? WHERE org_id = ? AND user_id = ?`, string(data), orgID, userID); err != nil {
+		return fmt.Errorf("set member roles: %w", err)
+	}
+	return nil
+}

@@ -56,7 +56,18 @@ func (s *Server) pickUser(w http.ResponseWriter, r *http.Request) error {
 		return &redirectError{req.redirectURI, req.state, "access_denied", "The user cancelled the sign-in."}
 	}
 	u, ok := s.user(r.PostForm.Get("user_id"))
-	if !ok || (req.orgID != "" && u.OrgID != req.orgID) {
+	switch org := r.PostForm.Get("join_org"); {
+	case org != "" && (req.orgID == "" || org == req.orgID):
+		// "A new user joins <org>": Scalekit's default member role in action.
+		if u, err = s.Join(org); err != nil {
+			return &pageError{http.StatusBadRequest, "Unknown organization", "Pick one of the organizations the sign-in page lists."}
+		}
+	case r.PostForm.Get("create_org") != "" && req.orgID == "":
+		// "A new user creates an organization": the creator becomes admin.
+		if u, err = s.CreateOrganization("New organization"); err != nil {
+			return err
+		}
+	case !ok || (req.orgID != "" && u.OrgID != req.orgID):
 		return &pageError{http.StatusBadRequest, "Unknown user", "Pick one of the users the sign-in page lists."}
 	}
 	code := s.issueCode(authCode{

@@ -38,3 +38,14 @@ func (e *InputError) Error() string { return e.Field + ": " + e.Message }
 
 // Is makes errors.Is(err, ErrInvalid) true for every InputError.
 func (e *InputError) Is(target error) bool { return target == ErrInvalid }
+
+// ConflictError is an ErrConflict with a sentence for the user.
+type ConflictError struct {
+	Message string
+}
+
+// Error implements error.
+func (e *ConflictError) Error() string { return "conflict: " + e.Message }
+
+// Is makes errors.Is(err, ErrConflict) true for every ConflictError.
+func (e *ConflictError) Is(target error) bool { return target == ErrConflict }

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/scalekit-samples/go-rbac-projects/auth"
@@ -125,4 +126,5 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 
 var funcs = template.FuncMap{
 	"join": strings.Join,
+	"has":  slices.Contains[[]string],
 }

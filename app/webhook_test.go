@@ -1,0 +1,109 @@
+package app_test
+
+import (
+	"bytes"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// deliver posts a directory-sync event signed with secret at the given
+// time, as Scalekit would.
+func (e *env) deliver(t *testing.T, secret, id string, at time.Time, body string) response {
+	t.Helper()
+	wh, err := standardwebhooks.NewWebhook(secret)
+	require.NoError(t, err)
+	sig, err := wh.Sign(id, at, []byte(body))
+	require.NoError(t, err)
+	req, err := http.NewRequest("POST", e.URL+"/webhooks/scalekit", bytes.NewBufferString(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("webhook-id", id)
+	req.Header.Set("webhook-timestamp", strconv.FormatInt(at.Unix(), 10))
+	req.Header.Set("webhook-signature", sig)
+	return send(t, http.DefaultClient, req)
+}
+
+// directoryEvent is a Scalekit directory-sync event for the user with
+// the email, whose directory groups map to the roles.
+func directoryEvent(typ, orgID, email string, roles ...string) string {
+	var rs []string
+	for _, r := range roles {
+		rs = append(rs, `{"role_name":"`+r+`"}`)
+	}
+	return `{"spec_version":"1","id":"evt_1","type":"` + typ + `","object":"DirectoryUser","organization_id":"` + orgID +
+		`","occurred_at":"2026-11-22T10:00:00Z","data":{"id":"diruser_1","organization_id":"` + orgID +
+		`","email":"` + email + `","roles":[` + strings.Join(rs, ",") + `]}}`
+}
+
+func TestDirectorySyncWebhook(t *testing.T) {
+	e := startEnv(t, envOptions{})
+	alice, carol := e.user("alice@acme.example"), e.user("carol@acme.example")
+	admin := e.signIn(alice)
+	promote := directoryEvent("organization.directory.user_updated", carol.OrgID, carol.Email, "project_manager")
+	now := time.Now()
+
+	tests := []struct {
+		name       string
+		secret, id string
+		at         time.Time
+		body       string
+		wantStatus int
+		wantResult string
+		wantRoles  []string
+	}{
+		{"a bad signature is refused", "whsec_" + "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "msg_1", now, promote, http.StatusUnauthorized, "", []string{"team_member"}},
+		{"a stale timestamp is refused", testWebhookSecret, "msg_2", now.Add(-10 * time.Minute), promote, http.StatusUnauthorized, "", []string{"team_member"}},
+		{"a timestamp from the future is refused", testWebhookSecret, "msg_3", now.Add(10 * time.Minute), promote, http.StatusUnauthorized, "", []string{"team_member"}},
+		{"an unknown event type is acknowledged and ignored", testWebhookSecret, "msg_4", now, directoryEvent("organization.directory.group_created", carol.OrgID, carol.Email), http.StatusOK, `"status":"ignored"`, []string{"team_member"}},
+		{"an unknown role is acknowledged, refused and audited", testWebhookSecret, "msg_5", now, directoryEvent("organization.directory.user_updated", carol.OrgID, carol.Email, "superuser"), http.StatusOK, `"status":"refused"`, []string{"team_member"}},
+		{"a valid delivery applies the directory's roles", testWebhookSecret, "msg_6", now, promote, http.StatusOK, `"status":"applied"`, []string{"project_manager"}},
+		{"a redelivery of the same id is not applied again", testWebhookSecret, "msg_6", now, promote, http.StatusOK, `"status":"duplicate"`, []string{"project_manager"}},
+		{"a user leaving the directory falls back to the default member role", testWebhookSecret, "msg_7", now, directoryEvent("organization.directory.user_deleted", carol.OrgID, carol.Email), http.StatusOK, `"status":"applied"`, []string{"member"}},
+		{"not JSON is a bad request", testWebhookSecret, "msg_8", now, `{`, http.StatusBadRequest, "", []string{"member"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := e.deliver(t, tt.secret, tt.id, tt.at, tt.body)
+			assert.Equal(t, tt.wantStatus, resp.StatusCode, resp.Body)
+			assert.Contains(t, resp.Body, tt.wantResult)
+			assert.Equal(t, tt.wantRoles, e.rolesAtIdP(carol.ID))
+		})
+	}
+
+	rows := auditRows(t, admin)
+	var synced int
+	for _, r := range rows {
+		if strings.Contains(r, "directory sync") {
+			synced++
+		}
+	}
+	assert.Equal(t, 3, synced, "the refused, the applied and the fallback change are audited; the duplicate is not")
+	assert.Contains(t, rows[1], "webhook:msg_6")
+	assert.Contains(t, rows[1], "team_member project_manager directory sync changed")
+}
+
+func TestDirectorySyncTakesEffectAtOnce(t *testing.T) {
+	e := startEnv(t, envOptions{})
+	carol := e.user("carol@acme.example")
+	b := e.signIn(carol)
+	require.Equal(t, http.StatusForbidden, b.post("/projects", nil).StatusCode)
+
+	resp := e.deliver(t, testWebhookSecret, "msg_1", time.Now(), directoryEvent("organization.directory.user_updated", carol.OrgID, carol.Email, "project_manager"))
+	require.Equal(t, http.StatusOK, resp.StatusCode, resp.Body)
+
+	page := parseHTML(t, b.get("/projects").Body)
+	assert.Equal(t, 1, page.Find(`[data-testid="new-project"]`).Length(), "Carol's next request carries her new role")
+}
+
+func TestWebhookRouteIsAbsentWithoutASecret(t *testing.T) {
+	e := startEnv(t, envOptions{noWebhookSecret: true})
+	resp := e.deliver(t, testWebhookSecret, "msg_1", time.Now(), `{}`)
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+}

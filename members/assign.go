@@ -1,0 +1,188 @@
+package members
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"slices"
+
+	"github.com/scalekit-samples/go-rbac-projects/auth"
+	"github.com/scalekit-samples/go-rbac-projects/problem"
+	"github.com/scalekit-samples/go-rbac-projects/rbac"
+	"github.com/scalekit-samples/go-rbac-projects/scalekit"
+)
+
+// IdP is the part of the identity provider's management API that role
+// assignment uses (the scalekit client; the mock IdP serves the same).
+type IdP interface {
+	ListOrganizationUsers(ctx context.Context, orgID string) ([]scalekit.User, error)
+	UpdateMemberRoles(ctx context.Context, orgID, userID string, roles []string) (*scalekit.User, error)
+}
+
+// AdminRole is the role whose holders may always change roles in their
+// organization (seed document 003: "the admin role or an equivalent role
+// with the necessary permissions").
+const AdminRole = "admin"
+
+// CanAssignRoles is the rule of seed document 003, in names Scalekit
+// accepts: the admin role, or the roles:assign permission.
+var CanAssignRoles = auth.AnyOf(auth.Role(AdminRole), auth.Need(rbac.RolesAssign))
+
+// identifier is what a user or organization id may look like. Ids are
+// opaque (Scalekit writes usr_... and org_...), but they travel into URL
+// paths of the IdP's API, so anything beyond this is refused up front.
+var identifier = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$`)
+
+// Assigner changes members' roles: it validates the request, applies it
+// at the IdP, and then makes it take effect at once and leaves a trace.
+type Assigner struct {
+	idp     IdP
+	model   *rbac.Model
+	audit   *Audit
+	changes *RoleChanges
+	dir     *Directory
+	log     *slog.Logger
+}
+
+// NewAssigner returns an Assigner.
+func NewAssigner(idp IdP, model *rbac.Model, audit *Audit, changes *RoleChanges, dir *Directory, log *slog.Logger) *Assigner {
+	return &Assigner{idp: idp, model: model, audit: audit, changes: changes, dir: dir, log: log}
+}
+
+// Change is one role-change request.
+type Change struct {
+	OrgID  string
+	Actor  string // who asks: a user id, or the webhook id for directory sync
+	Target string
+	Roles  []string
+	Source string // SourceApp or SourceDirectorySync
+}
+
+// SetRoles applies c, following seed document 003: verify the actor (done
+// by the caller's gate, or by the webhook signature), validate the
+// identifiers, update the membership at the IdP, then record. Every
+// outcome, refusal included, is written to the audit log.
+func (a *Assigner) SetRoles(ctx context.Context, c Change) (err error) {
+	var old []string
+	defer func() {
+		a.record(ctx, c, old, err)
+		if errors.Is(err, errUnchanged) {
+			err = nil
+		}
+	}()
+	if !identifier.MatchString(c.OrgID) || !identifier.MatchString(c.Target) {
+		return problem.Invalid("user", "That is not a valid user or organization id.")
+	}
+	if len(c.Roles) == 0 {
+		return problem.Invalid("role", "Pick a role.")
+	}
+	for _, r := range c.Roles {
+		if _, ok := a.model.Role(r); !ok {
+			return problem.Invalid("role", "There is no role %q.", r)
+		}
+	}
+	users, err := a.idp.ListOrganizationUsers(ctx, c.OrgID)
+	if err != nil {
+		return fmt.Errorf("list members of %s: %w", c.OrgID, err)
+	}
+	// The target must be a member of the actor's own organization: an
+	// admin of one organization never reaches another's members.
+	i := slices.IndexFunc(users, func(u scalekit.User) bool { return u.ID == c.Target })
+	if i < 0 {
+		return fmt.Errorf("user %s in %s: %w", c.Target, c.OrgID, problem.ErrNotFound)
+	}
+	old = users[i].RolesIn(c.OrgID)
+	if slices.Contains(old, AdminRole) && !slices.Contains(c.Roles, AdminRole) && admins(users, c.OrgID) == 1 {
+		return errLastAdmin
+	}
+	if sameRoles(old, c.Roles) {
+		// Nothing to do, and nothing to invalidate: the member's tokens
+		// still say the truth.
+		return errUnchanged
+	}
+	if _, err := a.idp.UpdateMemberRoles(ctx, c.OrgID, c.Target, c.Roles); err != nil {
+		var apiErr *scalekit.APIError
+		if errors.As(err, &apiErr) && errors.Is(err, scalekit.ErrInvalid) {
+			return problem.Invalid("role", "The identity provider refused the change: %s", apiErr.Message)
+		}
+		return fmt.Errorf("update roles of %s: %w", c.Target, err)
+	}
+	if err := a.changes.Record(ctx, c.OrgID, c.Target); err != nil {
+		return err
+	}
+	if err := a.dir.SetRoles(ctx, c.OrgID, c.Target, c.Roles); err != nil {
+		return err
+	}
+	return nil
+}
+
+// errUnchanged is not a failure: the member already has those roles.
+var errUnchanged = errors.New("roles unchanged")
+
+func sameRoles(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(slices.Compact(a), slices.Compact(b))
+}
+
+// errLastAdmin refuses to leave an organization without an admin.
+var errLastAdmin = &problem.ConflictError{Message: "This is the organization's last admin. Make someone else admin first."}
+
+func admins(users []scalekit.User, orgID string) int {
+	n := 0
+	for _, u := range users {
+		if slices.Contains(u.RolesIn(orgID), AdminRole) {
+			n++
+		}
+	}
+	return n
+}
+
+// record writes the audit entry for c's outcome.
+func (a *Assigner) record(ctx context.Context, c Change, old []string, err error) {
+	e := Entry{OrgID: c.OrgID, Actor: c.Actor, Target: c.Target, OldRoles: old, NewRoles: c.Roles, Source: c.Source, Outcome: OutcomeChanged}
+	switch {
+	case errors.Is(err, errUnchanged):
+		e.Outcome = OutcomeUnchanged
+	case err != nil:
+		e.Outcome, e.Reason = OutcomeRefused, RefusalReason(err)
+	}
+	if aerr := a.audit.Record(ctx, e); aerr != nil {
+		a.log.ErrorContext(ctx, "audit entry lost", "err", aerr, "org", c.OrgID, "target", c.Target)
+	}
+}
+
+// RecordRefusal audits an attempt refused before it reached SetRoles (by
+// the route's gate or the cross-site check).
+func (a *Assigner) RecordRefusal(ctx context.Context, c Change, reason string) {
+	e := Entry{OrgID: c.OrgID, Actor: c.Actor, Target: c.Target, NewRoles: c.Roles, Source: c.Source, Outcome: OutcomeRefused, Reason: reason}
+	if err := a.audit.Record(ctx, e); err != nil {
+		a.log.ErrorContext(ctx, "audit entry lost", "err", err, "org", c.OrgID, "target", c.Target)
+	}
+}
+
+// RefusalReason says in a few words why err refused a change, for the
+// audit log.
+func RefusalReason(err error) string {
+	var denied *auth.DeniedError
+	var input *problem.InputError
+	switch {
+	case errors.As(err, &denied):
+		return "not allowed: requires " + denied.Requirement()
+	case errors.As(err, &input):
+		return input.Message
+	case errors.Is(err, errLastAdmin):
+		return "the organization's last admin cannot be demoted"
+	case errors.Is(err, auth.ErrIdPUnreachable):
+		return "the identity provider was unreachable"
+	case errors.Is(err, problem.ErrNotFound):
+		return "not a member of the organization"
+	case errors.Is(err, auth.ErrUnauthenticated):
+		return "not signed in"
+	}
+	// Details of unexpected errors go to the log, not to the audit trail.
+	return "failed: an unexpected error (see the server log)"
+}

@@ -1,0 +1,53 @@
+package mockidp
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Join adds a new user to an existing organization, as when someone accepts
+// an invitation. Like Scalekit, the mock gives them the default member role
+// (rbac.seed.json's default_member_role, or whatever the seed command set).
+func (s *Server) Join(orgID string) (User, error) {
+	_, member := s.DefaultRoles()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := slices.IndexFunc(s.users, func(u User) bool { return u.OrgID == orgID })
+	if i < 0 {
+		return User{}, fmt.Errorf("mock idp: no organization %q", orgID)
+	}
+	u := s.newUser(orgID, s.users[i].OrgName, member)
+	s.users = append(s.users, u)
+	return u.clone(), nil
+}
+
+// CreateOrganization adds a new organization whose creator, a new user, gets
+// the default creator role (admin, as on Scalekit).
+func (s *Server) CreateOrganization(name string) (User, error) {
+	if strings.TrimSpace(name) == "" {
+		return User{}, errors.New("mock idp: an organization needs a name")
+	}
+	creator, _ := s.DefaultRoles()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.newUser(newID("org_"), name, creator)
+	s.users = append(s.users, u)
+	return u.clone(), nil
+}
+
+// newUser makes a user numbered after those already there; s.mu is held.
+func (s *Server) newUser(orgID, orgName, role string) User {
+	n := len(s.users) + 1
+	return User{
+		ID:         newID("usr_"),
+		Email:      fmt.Sprintf("newcomer%d@example.com", n),
+		Name:       fmt.Sprintf("Newcomer %d", n),
+		GivenName:  "Newcomer",
+		FamilyName: fmt.Sprint(n),
+		OrgID:      orgID,
+		OrgName:    orgName,
+		Roles:      []string{role},
+	}
+}
