@@ -62,6 +62,7 @@ type Server struct {
 	mu      sync.Mutex // guards users, the grants and the catalog below
 	users   []User
 	grants  grants
+	tamper  *Tamper  // test hook: alters the next user tokens (TamperNextTokens)
 	catalog *catalog // live roles and permissions, changed by the management API
 	mgmt    manageStats
 }
