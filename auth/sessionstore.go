@@ -7,10 +7,10 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/gorilla/securecookie"
@@ -96,12 +96,12 @@ func (s *SessionStore) New(r *http.Request, name string) (*sessions.Session, err
 	if err != nil {
 		return sess, fmt.Errorf("load session: %w", err)
 	}
-	values := map[string]string{}
-	if err := json.Unmarshal([]byte(data), &values); err != nil {
+	values, err := url.ParseQuery(data)
+	if err != nil {
 		return sess, fmt.Errorf("decode session: %w", err)
 	}
-	for k, v := range values {
-		sess.Values[k] = v
+	for k := range values {
+		sess.Values[k] = values.Get(k)
 	}
 	sess.ID = id
 	sess.IsNew = false
@@ -128,24 +128,24 @@ func (s *SessionStore) Save(r *http.Request, w http.ResponseWriter, sess *sessio
 		sess.ID = id
 		s.sweep(r.Context())
 	}
-	values := make(map[string]string, len(sess.Values))
+	// Form encoding: tokens are base64url and pass through unescaped, so
+	// decoding on every request is a cheap split, several times faster
+	// than JSON.
+	values := make(url.Values, len(sess.Values))
 	for k, v := range sess.Values {
 		ks, kok := k.(string)
 		vs, vok := v.(string)
 		if !kok || !vok {
 			return fmt.Errorf("save session: value %v is not a string", k)
 		}
-		values[ks] = vs
+		values.Set(ks, vs)
 	}
-	data, err := json.Marshal(values)
-	if err != nil {
-		return fmt.Errorf("encode session: %w", err)
-	}
+	data := values.Encode()
 	expires := s.now().Add(time.Duration(sess.Options.MaxAge) * time.Second)
 	if _, err := s.db.ExecContext(r.Context(),
 		`INSERT INTO sessions (id_hash, data, expires_at) VALUES (?, ?, ?)
 		 ON CONFLICT(id_hash) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at`,
-		hashID(sess.ID), string(data), expires.Unix()); err != nil {
+		hashID(sess.ID), data, expires.Unix()); err != nil {
 		return fmt.Errorf("save session: %w", err)
 	}
 	encoded, err := s.codec.Encode(sess.Name(), sess.ID)
