@@ -42,7 +42,9 @@ func BenchmarkSessionMiddleware(b *testing.B) {
 		BaseURL: srv.URL, Sessions: store,
 	})
 	require.NoError(b, err)
-	fail := func(w http.ResponseWriter, _ *http.Request, err error) { http.Error(w, err.Error(), http.StatusInternalServerError) }
+	fail := func(w http.ResponseWriter, _ *http.Request, err error) {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+	}
 	handle := func(h func(http.ResponseWriter, *http.Request) error) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if err := h(w, r); err != nil {
