@@ -60,8 +60,7 @@ type accessClaims struct {
 // Verify checks raw and returns the principal it describes, or a
 // *TokenError saying why it was refused.
 func (v *Verifier) Verify(ctx context.Context, raw string) (*Principal, error) {
-	key := cacheKey(raw)
-	if p, ok := v.cache.get(key, v.now()); ok {
+	if p, ok := v.cache.get(raw, v.now()); ok {
 		return p, nil
 	}
 	tok, c, err := v.verify(ctx, raw)
@@ -77,7 +76,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Principal, error) {
 		ExpiresAt:   tok.Expiry,
 		IssuedAt:    tok.IssuedAt,
 	}
-	v.cache.put(key, *p, v.now())
+	v.cache.put(raw, *p, v.now())
 	return p, nil
 }
 
