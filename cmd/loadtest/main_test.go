@@ -1,0 +1,48 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestHelpPrintsUsageAndSucceeds(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"-h"}, &stdout, &stderr))
+	assert.Contains(t, stderr.String(), "Usage: go run ./cmd/loadtest")
+	assert.Contains(t, stderr.String(), "-compare")
+	assert.Contains(t, stderr.String(), "-duration")
+}
+
+func TestBadArgumentsAreRefusedBeforeAnythingStarts(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"an unknown flag", []string{"-nope"}, "flag provided but not defined"},
+		{"a stray argument", []string{"60s"}, `unexpected argument "60s"`},
+		{"too many workers", []string{"-workers", "100000"}, "workers"},
+		{"a duration over the limit", []string{"-duration", "2h"}, "duration"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), tt.args, &stdout, &stderr)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+			assert.Empty(t, stdout.String())
+		})
+	}
+}
+
+func TestAShortRunPrintsTheCommandAndPasses(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	args := []string{"-duration", "300ms", "-workers", "3", "-orgs", "1", "-seed", "../../rbac.seed.json"}
+	require.NoError(t, run(context.Background(), args, &stdout, &stderr), "stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	assert.Contains(t, stdout.String(), "$ go run ./cmd/loadtest -duration 300ms -workers 3 -orgs 1")
+	assert.Contains(t, stdout.String(), "result: PASS")
+}
