@@ -100,7 +100,7 @@ func (rep *Report) Print(w io.Writer, command string) {
 		"app + mock IdP + clients in one process over 127.0.0.1", runtime.GOMAXPROCS(0),
 		runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	writeEndpoints(w, rep.Endpoints, rep.Elapsed, rep.Requests)
-	fmt.Fprintf(w, "GET /api/projects answers the whole organization's list: %.0f rows on average, %d per org at the end\n",
+	fmt.Fprintf(w, "GET /api/projects answers a page (50 by default): %.0f rows on average, %d projects per org at the end\n",
 		rep.ListRows, rep.Verified.Projects/max(o.Orgs, 1))
 
 	check := func(name string, n int64, detail string) {

@@ -55,9 +55,20 @@ func (r *run) verify(workers int) Verified {
 func (r *run) verifyProjects(org int, want map[int64]projectRow) (found, unacknowledged int) {
 	o := r.orgs[org]
 	var list struct{ Projects []projectJSON }
-	if err := r.expect(context.Background(), 200, "GET", "/api/projects", o.members[0].token, nil, &list); err != nil {
-		r.problems.add(kindLost, "read back of %s: %v", o.id, err)
-		return 0, 0
+	for token := ""; ; {
+		var page struct {
+			Projects      []projectJSON
+			NextPageToken string `json:"next_page_token"`
+		}
+		path := "/api/projects?page_size=200&page_token=" + token
+		if err := r.expect(context.Background(), 200, "GET", path, o.members[0].token, nil, &page); err != nil {
+			r.problems.add(kindLost, "read back of %s: %v", o.id, err)
+			return 0, 0
+		}
+		list.Projects = append(list.Projects, page.Projects...)
+		if token = page.NextPageToken; token == "" {
+			break
+		}
 	}
 	got := map[int64]string{}
 	for _, p := range list.Projects {

@@ -23,11 +23,15 @@ type RoleChanges struct {
 	now func() time.Time
 
 	mu       sync.RWMutex
-	changed  map[string]time.Time // org_id + " " + user_id -> when
+	changed  map[member]time.Time // when each member's roles last changed
 	syncedAt time.Time
 	lastID   int64
 	syncing  sync.Mutex
 }
+
+// member identifies a user in an organization (a struct key: no string
+// building on the per-request path).
+type member struct{ orgID, userID string }
 
 // syncInterval bounds how stale another instance's view can be.
 const syncInterval = time.Second
@@ -45,7 +49,7 @@ func NewRoleChanges(ctx context.Context, db *sql.DB, log *slog.Logger) (*RoleCha
 	if _, err := db.ExecContext(ctx, changesSchema); err != nil {
 		return nil, fmt.Errorf("create role_changes table: %w", err)
 	}
-	c := &RoleChanges{db: db, log: log, now: time.Now, changed: map[string]time.Time{}}
+	c := &RoleChanges{db: db, log: log, now: time.Now, changed: map[member]time.Time{}}
 	if err := c.sync(ctx); err != nil {
 		return nil, err
 	}
@@ -61,7 +65,7 @@ func (c *RoleChanges) Record(ctx context.Context, orgID, userID string) error {
 		return fmt.Errorf("record role change: %w", err)
 	}
 	c.mu.Lock()
-	c.changed[orgID+" "+userID] = at
+	c.changed[member{orgID, userID}] = at
 	c.mu.Unlock()
 	return nil
 }
@@ -78,7 +82,7 @@ func (c *RoleChanges) ChangedAfter(ctx context.Context, orgID, userID string, is
 		}
 	}
 	c.mu.RLock()
-	at, ok := c.changed[orgID+" "+userID]
+	at, ok := c.changed[member{orgID, userID}]
 	c.mu.RUnlock()
 	return ok && !issuedAt.After(at.Truncate(time.Second))
 }
@@ -113,8 +117,8 @@ func (c *RoleChanges) sync(ctx context.Context) error {
 		if err := rows.Scan(&id, &org, &user, &at); err != nil {
 			return fmt.Errorf("sync role changes: %w", err)
 		}
-		if t := time.UnixMilli(at).UTC(); t.After(c.changed[org+" "+user]) {
-			c.changed[org+" "+user] = t
+		if t := time.UnixMilli(at).UTC(); t.After(c.changed[member{org, user}]) {
+			c.changed[member{org, user}] = t
 		}
 		c.lastID = id
 	}

@@ -14,17 +14,29 @@ type projectJSON struct {
 	Project Project `json:"project"`
 }
 
-// APIList answers {"projects": [...]}.
+// listJSON is a page of projects; next_page_token is absent on the last.
+type listJSON struct {
+	Projects      []Project `json:"projects"`
+	NextPageToken string    `json:"next_page_token,omitempty"`
+}
+
+// APIList answers {"projects": [...], "next_page_token": "..."}, newest
+// first; ?page_size= (1-200, default 50) and ?page_token= page through.
 func (h *Handler) APIList(w http.ResponseWriter, r *http.Request) error {
 	p := auth.PrincipalFrom(r.Context())
-	list, err := h.store.List(r.Context(), p.OrgID)
+	page, err := PageFrom(r)
 	if err != nil {
 		return err
 	}
-	if list == nil {
-		list = []Project{}
+	list, err := h.store.List(r.Context(), p.OrgID, page)
+	if err != nil {
+		return err
 	}
-	return h.render.JSON(w, http.StatusOK, map[string][]Project{"projects": list})
+	body := listJSON{Projects: []Project{}}
+	if len(list) > 0 {
+		body.Projects, body.NextPageToken = nextToken(list, page)
+	}
+	return h.render.JSON(w, http.StatusOK, body)
 }
 
 // APIGet answers {"project": {...}}.

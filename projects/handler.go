@@ -37,6 +37,8 @@ func NewHandler(store Store, tasks tasks.Store, members MemberLister, r *render.
 
 type listPage struct {
 	Projects []Project
+	Next     string            // page_token of the next page, if any
+	Paged    bool              // this is not the first page
 	Names    map[string]string // user id -> display name
 	Form     Input
 	Error    *problem.InputError
@@ -50,11 +52,16 @@ func (h *Handler) List(w http.ResponseWriter, r *http.Request) error {
 
 func (h *Handler) renderList(w http.ResponseWriter, r *http.Request, status int, page listPage) error {
 	p := auth.PrincipalFrom(r.Context())
-	list, err := h.store.List(r.Context(), p.OrgID)
+	pg, err := PageFrom(r)
 	if err != nil {
 		return err
 	}
-	page.Projects = list
+	list, err := h.store.List(r.Context(), p.OrgID, pg)
+	if err != nil {
+		return err
+	}
+	page.Projects, page.Next = nextToken(list, pg)
+	page.Paged = pg.Before > 0
 	if page.Names, err = h.names(r.Context(), p.OrgID); err != nil {
 		return err
 	}

@@ -96,7 +96,8 @@ func WriteJSON(w http.ResponseWriter, status int, v any) error {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_, _ = w.Write(append(body, '\n'))
+	_, _ = w.Write(body)
+	_, _ = w.Write(newline)
 	return nil
 }
 
@@ -123,6 +124,8 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	}
 	return nil
 }
+
+var newline = []byte("\n")
 
 var funcs = template.FuncMap{
 	"join": strings.Join,

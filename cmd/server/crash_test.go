@@ -61,19 +61,25 @@ func TestWritesAnsweredBeforeKillDashNineSurviveTheRestart(t *testing.T) {
 	}
 
 	srv := startServer(t, bin, idp.URL(), db)
-	var list struct {
-		Projects []struct {
-			ID   int64  `json:"id"`
-			Name string `json:"name"`
-		} `json:"projects"`
-	}
-	status, body, err := apiCall(http.DefaultClient, srv.base, token, "GET", "/api/projects", nil)
-	require.NoError(t, err)
-	require.Equal(t, http.StatusOK, status, "%s", body)
-	require.NoError(t, json.Unmarshal(body, &list))
-	got := map[int64]string{}
-	for _, p := range list.Projects {
-		got[p.ID] = p.Name
+	got := map[int64]string{} // every project, following the pages
+	for next := ""; ; {
+		var page struct {
+			Projects []struct {
+				ID   int64  `json:"id"`
+				Name string `json:"name"`
+			} `json:"projects"`
+			NextPageToken string `json:"next_page_token"`
+		}
+		status, body, err := apiCall(http.DefaultClient, srv.base, token, "GET", "/api/projects?page_size=200&page_token="+next, nil)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, status, "%s", body)
+		require.NoError(t, json.Unmarshal(body, &page))
+		for _, p := range page.Projects {
+			got[p.ID] = p.Name
+		}
+		if next = page.NextPageToken; next == "" {
+			break
+		}
 	}
 	var lost []string
 	for id, name := range answered {
@@ -82,11 +88,11 @@ func TestWritesAnsweredBeforeKillDashNineSurviveTheRestart(t *testing.T) {
 		}
 	}
 	assert.Empty(t, lost, "writes answered 201 before the kill, missing after the restart")
-	assert.GreaterOrEqual(t, len(list.Projects), len(answered), "rows after the restart")
-	t.Logf("%d writes answered before SIGKILL, %d rows after the restart", len(answered), len(list.Projects))
+	assert.GreaterOrEqual(t, len(got), len(answered), "rows after the restart")
+	t.Logf("%d writes answered before SIGKILL, %d rows after the restart", len(answered), len(got))
 
 	// And the database still takes writes.
-	status, body, err = apiCall(http.DefaultClient, srv.base, token, "POST", "/api/projects", map[string]string{"name": "after the crash"})
+	status, body, err := apiCall(http.DefaultClient, srv.base, token, "POST", "/api/projects", map[string]string{"name": "after the crash"})
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusCreated, status, "%s", body)
 	srv.stop(t)
