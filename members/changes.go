@@ -46,10 +46,14 @@ CREATE TABLE IF NOT EXISTS role_changes (
 
 // NewRoleChanges creates the table if needed and loads it.
 func NewRoleChanges(ctx context.Context, db *sql.DB, log *slog.Logger) (*RoleChanges, error) {
+	return newRoleChanges(ctx, db, log, time.Now)
+}
+
+func newRoleChanges(ctx context.Context, db *sql.DB, log *slog.Logger, now func() time.Time) (*RoleChanges, error) {
 	if _, err := db.ExecContext(ctx, changesSchema); err != nil {
 		return nil, fmt.Errorf("create role_changes table: %w", err)
 	}
-	c := &RoleChanges{db: db, log: log, now: time.Now, changed: map[member]time.Time{}}
+	c := &RoleChanges{db: db, log: log, now: now, changed: map[member]time.Time{}}
 	if err := c.sync(ctx); err != nil {
 		return nil, err
 	}
