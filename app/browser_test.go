@@ -132,6 +132,33 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("an admin demotes a member on the members page and the audit log shows it", func(t *testing.T) {
+		bob := e.user("bob@acme.example")
+		bobTab := chrome.open(t, e)
+		bobTab.signIn(bob)
+		bobTab.click(`nav a[href="/projects"]`)
+		require.Equal(t, 1, bobTab.page().Find(`[data-testid="new-project"]`).Length(), "Bob can create projects")
+
+		tab := chrome.open(t, e)
+		tab.signIn(alice)
+		tab.click(`nav a[href="/members"]`)
+		row := `tr[data-user="` + bob.ID + `"]`
+		tab.choose(row+` select[name="role"]`, "team_member")
+		tab.click(row + ` [data-testid="role-form"] button`)
+		assert.Contains(t, text(tab.page(), `[data-testid="changed"]`), bob.Name)
+		assert.Equal(t, "team_member", text(tab.page(), row+` [data-testid="member-roles"]`))
+		tab.screenshot("members")
+
+		bobTab.visit("/projects")
+		assert.Zero(t, bobTab.page().Find(`[data-testid="new-project"]`).Length(), "Bob's next page load already reflects the demotion")
+
+		tab.click(`nav a[href="/audit"]`)
+		latest := strings.Fields(text(tab.page(), `[data-testid="audit-log"] tbody tr:first-child`))
+		assert.Equal(t, []string{"Alice", "Admin", alice.ID, "Bob", "Manager", bob.ID, "project_manager", "team_member", "the", "app", "changed"}, latest[2:],
+			"who, whom, old roles, new roles, through what, outcome")
+		tab.screenshot("audit")
+	})
+
 	t.Run("signing out returns to the landing page and a protected page then asks to sign in", func(t *testing.T) {
 		dave := e.user("dave@acme.example")
 		tab := chrome.open(t, e)

@@ -74,7 +74,7 @@ func TestAdminDemotionTakesEffectOnTheMembersNextRequest(t *testing.T) {
 
 	rows := auditRows(t, admin)
 	require.NotEmpty(t, rows)
-	assert.Contains(t, rows[0], fmt.Sprintf("%s %s project_manager team_member the app changed", alice.ID, bob.ID),
+	assert.Contains(t, rows[0], fmt.Sprintf("Alice Admin %s Bob Manager %s project_manager team_member the app changed", alice.ID, bob.ID),
 		"who, whom, old roles, new roles, through what, outcome")
 }
 

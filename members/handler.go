@@ -93,6 +93,7 @@ func (h *Handler) change(r *http.Request) Change {
 
 type auditPage struct {
 	Entries []Entry
+	Names   map[string]string // user id -> name, for the members the IdP still lists
 }
 
 // Audit shows the organization's role changes and refused attempts.
@@ -102,7 +103,15 @@ func (h *Handler) Audit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return h.render.Page(w, r, http.StatusOK, "audit", "Audit log", auditPage{Entries: entries})
+	page := auditPage{Entries: entries, Names: map[string]string{}}
+	users, err := h.idp.ListOrganizationUsers(r.Context(), p.OrgID)
+	if err != nil {
+		return err
+	}
+	for _, u := range users {
+		page.Names[u.ID] = cmpOr(u.Profile.Name, u.Email)
+	}
+	return h.render.Page(w, r, http.StatusOK, "audit", "Audit log", page)
 }
 
 func compare(a, b string) int {
