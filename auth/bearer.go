@@ -56,7 +56,7 @@ var token68 = func() (t [256]bool) {
 // access token. A request without one passes on with no principal (its
 // route's gate answers 401); a bad one is refused through fail, and so is
 // a token minted before its user's roles changed (rolesChanged may be nil).
-func Bearer(v *Verifier, rolesChanged RolesChangedFunc, fail func(http.ResponseWriter, *http.Request, error)) func(http.Handler) http.Handler {
+func Bearer(v *Verifier, rolesChanged RolesChangedFunc, fail ErrorWriter) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			raw, err := BearerToken(r.Header)

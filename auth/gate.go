@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"net/http"
 	"strings"
 
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
@@ -132,4 +133,35 @@ func (g Gate) String() string {
 		return strings.Join(parts, " or ")
 	}
 	return "INVALID GATE"
+}
+
+// ErrorWriter answers a request that failed or was refused; the app's is
+// the one place that maps errors to statuses.
+type ErrorWriter func(w http.ResponseWriter, r *http.Request, err error)
+
+// Middleware returns the gate as middleware, for routers that attach
+// checks per route:
+//
+//	r.With(auth.Require(rbac.ProjectsCreate, fail)).Post("/projects", h.Create)
+//
+// Refusals (ErrUnauthenticated, *DeniedError) go to fail.
+func (g Gate) Middleware(fail ErrorWriter) func(http.Handler) http.Handler {
+	if !g.Valid() {
+		panic("auth: middleware from an invalid gate")
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if err := g.Check(PrincipalFrom(r.Context())); err != nil {
+				fail(w, r, err)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// Require is Need(p) as middleware: the seed documents' "check the
+// permission before the action", in one line of a route definition.
+func Require(p rbac.Permission, fail ErrorWriter) func(http.Handler) http.Handler {
+	return Need(p).Middleware(fail)
 }

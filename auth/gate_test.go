@@ -2,6 +2,8 @@ package auth_test
 
 import (
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -64,4 +66,38 @@ func TestDeniedErrorDescribesTheRequirement(t *testing.T) {
 	assert.True(t, errors.As(err, &d))
 	assert.Equal(t, "the admin role or the roles:assign permission", d.Requirement())
 	assert.Equal(t, "role admin or roles:assign", auth.AnyOf(auth.Role("admin"), auth.Need("roles:assign")).String())
+}
+
+func TestRequireAsMiddleware(t *testing.T) {
+	var refused error
+	fail := func(w http.ResponseWriter, _ *http.Request, err error) {
+		refused = err
+		w.WriteHeader(http.StatusForbidden)
+	}
+	h := auth.Require("projects:create", fail)(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusCreated)
+	}))
+	tests := []struct {
+		name string
+		p    *auth.Principal
+		want int
+	}{
+		{"with the permission the handler runs", &auth.Principal{Subject: "usr_1", Permissions: []string{"projects:create"}}, http.StatusCreated},
+		{"without it the handler never runs", &auth.Principal{Subject: "usr_1", Permissions: []string{"projects:read"}}, http.StatusForbidden},
+		{"nobody is refused", nil, http.StatusForbidden},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			refused = nil
+			r := httptest.NewRequest("POST", "/projects", nil)
+			if tt.p != nil {
+				r = r.WithContext(auth.WithPrincipal(r.Context(), tt.p))
+			}
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			assert.Equal(t, tt.want, w.Code)
+			assert.Equal(t, tt.want != http.StatusCreated, refused != nil)
+		})
+	}
+	assert.Panics(t, func() { auth.Gate{}.Middleware(fail) }, "a zero gate cannot become middleware")
 }

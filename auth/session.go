@@ -18,7 +18,7 @@ const keyObtained = "obtained"
 // refreshes its access token when it is about to expire, verifies it, and
 // puts the principal into the request context. Signed-out requests pass
 // on without one; their route's gate decides.
-func (rp *RelyingParty) Sessions(fail func(http.ResponseWriter, *http.Request, error)) func(http.Handler) http.Handler {
+func (rp *RelyingParty) Sessions(fail ErrorWriter) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			p, err := rp.principal(w, r)
