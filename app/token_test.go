@@ -5,7 +5,9 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -61,6 +63,9 @@ func TestAccessTokenVerification(t *testing.T) {
 		{"nbf in the future is refused", sign(claims(func(c map[string]any) { c["nbf"] = now.Add(2 * time.Minute).Unix() })), http.StatusUnauthorized},
 		{"iat in the future is refused", sign(claims(func(c map[string]any) { c["iat"] = now.Add(2 * time.Minute).Unix() })), http.StatusUnauthorized},
 		{"a token without sub is refused", sign(claims(func(c map[string]any) { delete(c, "sub") })), http.StatusUnauthorized},
+		{"a token without oid is refused: no shared empty organization", sign(claims(func(c map[string]any) { delete(c, "oid") })), http.StatusUnauthorized},
+		{"an empty oid is refused", sign(claims(func(c map[string]any) { c["oid"] = "" })), http.StatusUnauthorized},
+		{"a client-credentials token is not a user", sign(claims(func(c map[string]any) { c["sub"] = mockidp.DemoClientID; delete(c, "oid") })), http.StatusUnauthorized},
 		{"an ID token is refused", sign(claims(func(c map[string]any) { c["nonce"] = "n" })), http.StatusUnauthorized},
 		{"an unknown kid is refused", signWithUnknownKey(t, claims(nil)), http.StatusUnauthorized},
 		{"garbage is refused", "not.a.jwt", http.StatusUnauthorized},
@@ -192,4 +197,21 @@ func mustRequest(t *testing.T, method, u string) *http.Request {
 	req, err := http.NewRequest(method, u, nil)
 	require.NoError(t, err)
 	return req
+}
+
+func TestAManagementTokenIsNotAUser(t *testing.T) {
+	e := startEnv(t, envOptions{})
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {mockidp.DemoClientID}, "client_secret": {mockidp.DemoClientSecret}}
+	resp, err := http.PostForm(e.IdP.URL()+"/oauth/token", form)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&tok))
+	require.NotEmpty(t, tok.AccessToken)
+
+	got := e.api(tok.AccessToken, "GET", "/api/me", nil)
+	assert.Equal(t, http.StatusUnauthorized, got.StatusCode, "the app's own management token grants no user access")
+	assert.Contains(t, decode[map[string]string](t, got)["error_description"], "client credentials")
 }

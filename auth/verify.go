@@ -111,6 +111,14 @@ func (v *Verifier) verify(ctx context.Context, raw string) (*oidc.IDToken, *acce
 	switch {
 	case c.Subject == "":
 		reason = "the access token has no subject (sub)"
+	case c.Subject == v.clientID:
+		// A client-credentials token: the client acting for itself (the
+		// management API), not a user. It must not pass for one.
+		reason = "this is a client's own token (client credentials), not a user's"
+	case c.OrgID == "":
+		// Every query is scoped by oid: a token without one would make all
+		// such tokens one shared organization.
+		reason = "the access token names no organization (oid)"
 	case c.NotBefore != nil && unix(*c.NotBefore).After(now.Add(clockLeeway)):
 		reason = "the access token is not valid yet (nbf)"
 	case c.IssuedAt != nil && unix(*c.IssuedAt).After(now.Add(clockLeeway)):

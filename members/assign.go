@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"regexp"
 	"slices"
+	"sync"
 
 	"github.com/scalekit-samples/go-rbac-projects/auth"
 	"github.com/scalekit-samples/go-rbac-projects/problem"
@@ -38,6 +39,10 @@ var identifier = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$`)
 // Assigner changes members' roles: it validates the request, applies it
 // at the IdP, and then makes it take effect at once and leaves a trace.
 type Assigner struct {
+	// mu serializes role changes, so that two admins demoting each other at
+	// once cannot both pass the last-admin check. (Several app instances
+	// would need a lock in the database or at the IdP.)
+	mu      sync.Mutex
 	idp     IdP
 	model   *rbac.Model
 	audit   *Audit
@@ -58,6 +63,10 @@ type Change struct {
 	Target string
 	Roles  []string
 	Source string // SourceApp or SourceDirectorySync
+	// ActorPermissions are the permissions in the actor's verified token:
+	// nobody grants a role that brings more than they hold. Directory sync
+	// is exempt: its roles come from the IdP's own group mapping.
+	ActorPermissions []rbac.Permission
 }
 
 // SetRoles applies c, following seed document 003: verify the actor (done
@@ -79,10 +88,17 @@ func (a *Assigner) SetRoles(ctx context.Context, c Change) (err error) {
 		return problem.Invalid("role", "Pick a role.")
 	}
 	for _, r := range c.Roles {
-		if _, ok := a.model.Role(r); !ok {
-			return problem.Invalid("role", "There is no role %q.", r)
+		_, global := a.model.Role(r)
+		_, own := a.model.OrgRole(c.OrgID, r)
+		if !global && !own {
+			return problem.Invalid("role", "There is no role %q.", short(r))
+		}
+		if c.Source != SourceDirectorySync && !a.model.CanGrant(c.ActorPermissions, c.OrgID, r) {
+			return &auth.DeniedError{Permission: firstMissing(a.model.EffectiveIn(c.OrgID, r), c.ActorPermissions)}
 		}
 	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	users, err := a.idp.ListOrganizationUsers(ctx, c.OrgID)
 	if err != nil {
 		return fmt.Errorf("list members of %s: %w", c.OrgID, err)
@@ -116,6 +132,24 @@ func (a *Assigner) SetRoles(ctx context.Context, c Change) (err error) {
 		return err
 	}
 	return nil
+}
+
+// firstMissing returns the first of want that have lacks.
+func firstMissing(want, have []rbac.Permission) rbac.Permission {
+	for _, p := range want {
+		if !slices.Contains(have, p) {
+			return p
+		}
+	}
+	return ""
+}
+
+// short cuts user input down to a length fit for messages and the log.
+func short(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "..."
+	}
+	return s
 }
 
 // errUnchanged is not a failure: the member already has those roles.

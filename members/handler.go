@@ -49,7 +49,9 @@ func (h *Handler) List(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	page := listPage{Roles: h.model.Roles, CanAssign: CanAssignRoles.Allows(p)}
+	// The picker offers only the roles this user may grant (rbac.CanGrant);
+	// SetRoles enforces the same rule whatever the form sends.
+	page := listPage{Roles: h.model.Assignable(p.Permissions, p.OrgID), CanAssign: CanAssignRoles.Allows(p)}
 	for _, u := range users {
 		m := row{UserID: u.ID, Name: u.Profile.Name, Email: u.Email, Roles: u.RolesIn(p.OrgID), Self: u.ID == p.Subject}
 		if m.Name == "" {
@@ -83,7 +85,7 @@ func (h *Handler) SetRoleRefused(r *http.Request, reason string) {
 func (h *Handler) change(r *http.Request) Change {
 	c := Change{Target: r.PathValue("userID"), Source: SourceApp}
 	if p := auth.PrincipalFrom(r.Context()); p != nil {
-		c.OrgID, c.Actor = p.OrgID, p.Subject
+		c.OrgID, c.Actor, c.ActorPermissions = p.OrgID, p.Subject, p.Permissions
 	}
 	if role := r.PostFormValue("role"); role != "" {
 		c.Roles = []string{role}
