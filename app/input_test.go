@@ -122,3 +122,30 @@ func TestSecurityHeadersOnEveryPage(t *testing.T) {
 		assert.Equal(t, "same-origin", resp.Header.Get("Referrer-Policy"), path)
 	}
 }
+
+func TestUnreadableFormsChangeNothing(t *testing.T) {
+	e := startEnv(t, envOptions{})
+	alice := e.user("alice@acme.example")
+	b := e.signIn(alice)
+	projectID, taskID := e.fixture(alice)
+	token := e.token(alice)
+	require.Equal(t, http.StatusOK, e.api(token, "POST", fmt.Sprintf("/api/tasks/%d/assign", taskID), map[string]string{"assignee": alice.ID}).StatusCode)
+	before := e.api(token, "GET", fmt.Sprintf("/api/projects/%d/tasks", projectID), nil).Body
+
+	tests := []struct {
+		name, path, body string
+	}{
+		{"a malformed assign form", fmt.Sprintf("/tasks/%d/assign", taskID), "assignee=%zz"},
+		{"an assign form without assignee", fmt.Sprintf("/tasks/%d/assign", taskID), "other=1"},
+		{"an oversized done form", fmt.Sprintf("/tasks/%d/done", taskID), "done=true&pad=" + strings.Repeat("x", 70<<10)},
+		{"a done form without done", fmt.Sprintf("/tasks/%d/done", taskID), ""},
+		{"a malformed project form", "/projects", "name=%zz"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := b.do("POST", e.URL+tt.path, strings.NewReader(tt.body), "application/x-www-form-urlencoded")
+			assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+			assert.Equal(t, before, e.api(token, "GET", fmt.Sprintf("/api/projects/%d/tasks", projectID), nil).Body, "the task is unchanged")
+		})
+	}
+}

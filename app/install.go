@@ -10,6 +10,7 @@ import (
 	"github.com/scalekit-samples/go-rbac-projects/auth"
 	"github.com/scalekit-samples/go-rbac-projects/members"
 	"github.com/scalekit-samples/go-rbac-projects/problem"
+	"github.com/scalekit-samples/go-rbac-projects/render"
 	"github.com/scalekit-samples/go-rbac-projects/templates"
 )
 
@@ -60,16 +61,28 @@ func (a *App) install(routes []Route) (http.Handler, error) {
 func (a *App) gated(rt Route) http.Handler {
 	browser := !rt.API() && !rt.Webhook()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		err := rt.Gate.Check(auth.PrincipalFrom(r.Context()))
+		p := auth.PrincipalFrom(r.Context())
+		err := rt.Gate.Check(p)
 		if browser && a.csrf.Check(r) != nil {
 			err = errCrossOrigin
 		}
 		if err != nil {
-			if rt.Refused != nil {
+			// Refusals of signed-in users are worth a trace; anonymous ones
+			// would let anybody write to the audit log.
+			if rt.Refused != nil && p != nil {
 				rt.Refused(r, refusalReason(err))
 			}
 			a.fail(w, r, err)
 			return
+		}
+		// A form that cannot be read (malformed encoding, over the size
+		// limit) is refused as a whole: handlers must never act on the
+		// empty values PostFormValue would return for it.
+		if browser && r.Method == http.MethodPost {
+			if err := r.ParseForm(); err != nil {
+				a.fail(w, r, problem.Invalid("form", "The form could not be read (malformed, or larger than %d KB).", render.MaxBody>>10))
+				return
+			}
 		}
 		if err := rt.Handle(w, r); err != nil {
 			a.fail(w, r, err)

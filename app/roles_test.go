@@ -178,3 +178,13 @@ func TestANewUserJoiningGetsTheDefaultMemberRole(t *testing.T) {
 	members := parseHTML(t, e.signIn(e.user("alice@acme.example")).get("/members").Body)
 	assert.Equal(t, 5, members.Find(`[data-testid="member-list"] tbody tr`).Length(), "the admin sees the newcomer")
 }
+
+func TestAnonymousRoleChangesLeaveNoAuditTrail(t *testing.T) {
+	e := startEnv(t, envOptions{})
+	admin := e.signIn(e.user("alice@acme.example"))
+	for range 5 {
+		resp := e.newBrowser().post("/members/usr_100000000000000002/role", url.Values{"role": {strings.Repeat("x", 60<<10)}})
+		assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	}
+	assert.Empty(t, auditRows(t, admin), "nobody signed in: nothing to audit, and nobody can fill the log")
+}

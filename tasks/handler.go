@@ -31,6 +31,9 @@ func NewHandler(store Store, members Membership, r *render.Renderer) *Handler {
 
 // Assign sets a task's assignee from the form and goes back to its project.
 func (h *Handler) Assign(w http.ResponseWriter, r *http.Request) error {
+	if !r.PostForm.Has("assignee") {
+		return problem.Invalid("assignee", "Pick an assignee, or Nobody.")
+	}
 	t, err := h.assign(r, r.PostFormValue("assignee"))
 	if err != nil {
 		return err
@@ -46,7 +49,15 @@ func (h *Handler) Done(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	t, err := h.store.SetDone(r.Context(), p.OrgID, id, r.PostFormValue("done") != "false")
+	var done bool
+	switch r.PostFormValue("done") {
+	case "true":
+		done = true
+	case "false":
+	default:
+		return problem.Invalid("done", `The form must say done=true or done=false.`)
+	}
+	t, err := h.store.SetDone(r.Context(), p.OrgID, id, done)
 	if err != nil {
 		return err
 	}
@@ -112,7 +123,7 @@ func (h *Handler) assign(r *http.Request, assignee string) (Task, error) {
 			return Task{}, err
 		}
 		if !ok {
-			return Task{}, problem.Invalid("assignee", "%q is not a member of your organization (members appear once they have signed in).", assignee)
+			return Task{}, problem.Invalid("assignee", "That user is not a member of your organization (members appear here once they have signed in).")
 		}
 	}
 	return h.store.Assign(r.Context(), p.OrgID, id, assignee)
