@@ -117,3 +117,23 @@ func TestReturnToOnlyFollowsLocalPaths(t *testing.T) {
 		})
 	}
 }
+
+func TestALinkToLoginDoesNotSignAnyoneOut(t *testing.T) {
+	e := startEnv(t, envOptions{})
+	b := e.signIn(e.user("alice@acme.example"))
+
+	// Another site sends the signed-in browser to /login, then to a forged
+	// callback: neither ends the session.
+	login := b.get("/login")
+	require.Equal(t, http.StatusFound, login.StatusCode)
+	assert.Equal(t, http.StatusOK, b.get("/projects").StatusCode, "still signed in after /login")
+	forged := b.get("/auth/callback?code=stolen&state=forged")
+	assert.Equal(t, http.StatusBadRequest, forged.StatusCode)
+	assert.Equal(t, http.StatusOK, b.get("/projects").StatusCode, "still signed in after a forged callback")
+
+	// A real sign-in from there still works, under a new session id.
+	before := b.client.Jar.Cookies(mustURL(t, e.URL))[0].Value
+	b.mustSignIn(e.user("bob@acme.example"), "/")
+	assert.NotEqual(t, before, b.client.Jar.Cookies(mustURL(t, e.URL))[0].Value)
+	assert.Equal(t, "Bob Manager", text(parseHTML(t, b.get("/").Body), `[data-testid="user-name"]`))
+}

@@ -32,8 +32,16 @@ func (rp *RelyingParty) Callback(w http.ResponseWriter, r *http.Request) error {
 	if state == "" {
 		return &SignInError{Reason: "No sign-in was in progress in this browser, or it took longer than 10 minutes. Please sign in again."}
 	}
-	// The pending login is single-use, whatever happens next.
-	pending.Options.MaxAge = -1
+	// The pending login is single-use, whatever happens next. A user who
+	// was already signed in keeps that session until the new one replaces
+	// it, so a forged callback cannot sign them out.
+	_, signedIn := pending.Values[keyAccessToken]
+	for _, k := range []string{keyState, keyNonce, keyVerifier, keyReturnTo} {
+		delete(pending.Values, k)
+	}
+	if !signedIn {
+		pending.Options.MaxAge = -1
+	}
 	if err := pending.Save(r, w); err != nil {
 		return fmt.Errorf("callback: %w", err)
 	}
@@ -53,7 +61,10 @@ func (rp *RelyingParty) Callback(w http.ResponseWriter, r *http.Request) error {
 		return &SignInError{Reason: "The sign-in response came from an unexpected identity provider."}
 	}
 
-	tok, err := rp.oauth.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(verifier))
+	asked := rp.now() // the tokens reflect the user's roles as of at least now
+	tctx, cancel := rp.tokenContext(r)
+	defer cancel()
+	tok, err := rp.oauth.Exchange(tctx, q.Get("code"), oauth2.VerifierOption(verifier))
 	if err != nil {
 		if isUnreachable(err) {
 			return fmt.Errorf("exchange code: %w (%w)", ErrIdPUnreachable, err)
@@ -102,12 +113,18 @@ func (rp *RelyingParty) Callback(w http.ResponseWriter, r *http.Request) error {
 
 	// A new session with a new id: whatever id the browser held before
 	// sign-in (perhaps planted by an attacker) is worthless now.
+	if signedIn {
+		if err := rp.cfg.Sessions.delete(ctx, pending.ID); err != nil {
+			return fmt.Errorf("callback: %w", err)
+		}
+	}
 	sess := sessions.NewSession(rp.cfg.Sessions, rp.cookie)
 	opts := rp.cfg.Sessions.options
 	sess.Options = &opts
 	sess.IsNew = true
 	setTokens(sess, tok)
-	sess.Values[keyObtained] = rp.now().UTC().Format(time.RFC3339Nano)
+	sess.Values[keyObtained] = asked.UTC().Format(time.RFC3339Nano)
+	sess.Values[keyCreated] = rp.now().UTC().Format(time.RFC3339Nano)
 	sess.Values[keyEmail] = profile.Email
 	sess.Values[keyName] = profile.Name
 	if err := sess.Save(r, w); err != nil {

@@ -30,14 +30,28 @@ type Config struct {
 	Now          func() time.Time // nil: time.Now
 	// OnSignIn runs after a successful sign-in, before the session is saved.
 	OnSignIn func(ctx context.Context, p *Principal) error
-	// RolesChanged, if set, reports whether the user's roles changed after
-	// a token issued at issuedAt; such a session token is refreshed at once.
+	// RolesChanged, if set, reports whether the user's roles changed since
+	// a token was minted; such a session token is refreshed at once.
 	RolesChanged RolesChangedFunc
 }
 
-// RolesChangedFunc reports whether a user's roles changed after a token
-// issued at issuedAt, making that token's roles and permissions stale.
-type RolesChangedFunc func(ctx context.Context, orgID, userID string, issuedAt time.Time) bool
+// RolesChangedFunc reports whether a user's roles changed at or after
+// since, the moment a token's roles were read, making that token's roles
+// and permissions stale.
+type RolesChangedFunc func(ctx context.Context, orgID, userID string, since time.Time) bool
+
+// idpTimeout bounds each call to the IdP's token endpoint.
+const idpTimeout = 15 * time.Second
+
+// tokenContext is the context of a call to the token endpoint: the
+// configured HTTP client, a timeout, and not the request's cancellation.
+// A refresh token is rotated by the call itself: if a browser that gave up
+// cancelled it halfway, the new refresh token would be lost and the next
+// refresh would replay the old one, which revokes the whole sign-in.
+func (rp *RelyingParty) tokenContext(r *http.Request) (context.Context, context.CancelFunc) {
+	ctx := context.WithValue(context.WithoutCancel(r.Context()), oauth2.HTTPClient, rp.cfg.HTTPClient)
+	return context.WithTimeout(ctx, idpTimeout)
+}
 
 // RelyingParty is the app's side of OpenID Connect: sign-in with the
 // authorization code flow (PKCE, state, nonce), sessions, refresh, logout.
@@ -174,12 +188,17 @@ func (rp *RelyingParty) Login(w http.ResponseWriter, r *http.Request) error {
 	}
 	state, nonce := randomString(), randomString()
 	verifier := oauth2.GenerateVerifier()
-	clear(sess.Values)
+	if _, signedIn := sess.Values[keyAccessToken]; !signedIn || sess.IsNew {
+		// A sign-in from scratch: a short-lived session holds only the
+		// pending login. (A signed-in user keeps their session meanwhile, so
+		// a link to /login from another site cannot sign them out.)
+		clear(sess.Values)
+		sess.Options.MaxAge = int(pendingLoginTTL.Seconds())
+	}
 	sess.Values[keyState] = state
 	sess.Values[keyNonce] = nonce
 	sess.Values[keyVerifier] = verifier
 	sess.Values[keyReturnTo] = SafeReturnPath(r.URL.Query().Get("return_to"))
-	sess.Options.MaxAge = int(pendingLoginTTL.Seconds())
 	if err := sess.Save(r, w); err != nil {
 		return fmt.Errorf("login: %w", err)
 	}

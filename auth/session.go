@@ -10,9 +10,14 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// keyObtained records when the session's access token was received, to
-// know its lifetime without trusting the browser or parsing the token.
+// keyObtained records when the session's tokens were asked for: their
+// lifetime is measured from it, and they reflect the user's roles as of at
+// least that moment.
 const keyObtained = "obtained"
+
+// keyCreated records the sign-in: a session ends Lifetime after it, even
+// if activity kept renewing its cookie and row.
+const keyCreated = "created"
 
 // Sessions returns middleware for browser routes: it reads the session,
 // refreshes its access token when it is about to expire, verifies it, and
@@ -42,6 +47,9 @@ func (rp *RelyingParty) principal(w http.ResponseWriter, r *http.Request) (*Prin
 	if _, ok := sess.Values[keyAccessToken].(string); sess.IsNew || !ok {
 		return nil, nil
 	}
+	if created := parseTime(str(sess, keyCreated)); rp.now().Sub(created) > rp.cfg.Sessions.Lifetime() {
+		return nil, rp.end(w, r, sess) // sign in again, at least once per Lifetime
+	}
 	if rp.needsRefresh(sess) {
 		if sess, err = rp.refresh(w, r, sess, ""); sess == nil || err != nil {
 			return nil, err
@@ -59,7 +67,7 @@ func (rp *RelyingParty) principal(w http.ResponseWriter, r *http.Request) (*Prin
 	// The user's roles changed after this token was minted: its roles and
 	// permissions are out of date. Get a new token now rather than letting
 	// the old one grant what was taken away for up to five minutes.
-	if rp.cfg.RolesChanged != nil && rp.cfg.RolesChanged(r.Context(), p.OrgID, p.Subject, p.IssuedAt) {
+	if rp.cfg.RolesChanged != nil && rp.cfg.RolesChanged(r.Context(), p.OrgID, p.Subject, rolesAsOf(sess, p)) {
 		if sess, err = rp.refresh(w, r, sess, raw); sess == nil || err != nil {
 			return nil, err
 		}
@@ -111,7 +119,10 @@ func (rp *RelyingParty) refresh(w http.ResponseWriter, r *http.Request, sess *se
 		}
 		return cur, nil
 	}
-	tok, err := rp.oauth.TokenSource(r.Context(), &oauth2.Token{RefreshToken: rt}).Token()
+	asked := rp.now()
+	tctx, cancel := rp.tokenContext(r)
+	defer cancel()
+	tok, err := rp.oauth.TokenSource(tctx, &oauth2.Token{RefreshToken: rt}).Token()
 	switch {
 	case err != nil && isUnreachable(err) && !expired && stale == "":
 		rp.log.WarnContext(r.Context(), "token refresh failed; the current token is still valid", "err", err)
@@ -127,7 +138,7 @@ func (rp *RelyingParty) refresh(w http.ResponseWriter, r *http.Request, sess *se
 		return nil, rp.end(w, r, cur)
 	}
 	setTokens(cur, tok)
-	cur.Values[keyObtained] = rp.now().UTC().Format(time.RFC3339Nano)
+	cur.Values[keyObtained] = asked.UTC().Format(time.RFC3339Nano)
 	if err := cur.Save(r, w); err != nil {
 		return nil, fmt.Errorf("save refreshed session: %w", err)
 	}
@@ -141,6 +152,15 @@ func (rp *RelyingParty) end(w http.ResponseWriter, r *http.Request, sess *sessio
 		return fmt.Errorf("end session: %w", err)
 	}
 	return nil
+}
+
+// rolesAsOf is the moment the session's token read the user's roles: when
+// the app asked the IdP for it (precise), or else its iat (whole seconds).
+func rolesAsOf(sess *sessions.Session, p *Principal) time.Time {
+	if t := parseTime(str(sess, keyObtained)); !t.IsZero() {
+		return t
+	}
+	return p.IssuedAt
 }
 
 func str(sess *sessions.Session, key string) string {

@@ -68,6 +68,11 @@ func NewSessionStore(ctx context.Context, db *sql.DB, secret []byte, maxAge time
 	}, nil
 }
 
+// Lifetime is the longest a session lasts from sign-in, however active.
+func (s *SessionStore) Lifetime() time.Duration {
+	return time.Duration(s.options.MaxAge) * time.Second
+}
+
 // Get returns the named session of the request (gorilla's per-request cache).
 func (s *SessionStore) Get(r *http.Request, name string) (*sessions.Session, error) {
 	return sessions.GetRegistry(r).Get(s, name)

@@ -74,12 +74,13 @@ func (c *RoleChanges) Record(ctx context.Context, orgID, userID string) error {
 	return nil
 }
 
-// ChangedAfter reports whether the user's roles may have changed after a
-// token issued at issuedAt. JWT times are whole seconds, so a token issued
-// in the same second as the change counts as older: it may be. (A session
-// refreshes once and then trusts its new token; an API client may see a
-// 401 again for the rest of that second.)
-func (c *RoleChanges) ChangedAfter(ctx context.Context, orgID, userID string, issuedAt time.Time) bool {
+// ChangedAfter reports whether the user's roles changed at or after since,
+// the moment a token's roles were read: its roles may then be out of date.
+// For a bearer token since is its iat, in whole seconds, so a token minted
+// in the same second as the change counts as stale (it may be); a session
+// passes the precise time it asked the IdP for its tokens, so a token
+// refreshed after the change is fresh at once.
+func (c *RoleChanges) ChangedAfter(ctx context.Context, orgID, userID string, since time.Time) bool {
 	if c.now().Sub(c.lastSync()) >= syncInterval {
 		if err := c.sync(ctx); err != nil {
 			c.log.WarnContext(ctx, "role changes: sync failed; using what is known", "err", err)
@@ -88,7 +89,7 @@ func (c *RoleChanges) ChangedAfter(ctx context.Context, orgID, userID string, is
 	c.mu.RLock()
 	at, ok := c.changed[member{orgID, userID}]
 	c.mu.RUnlock()
-	return ok && !issuedAt.After(at.Truncate(time.Second))
+	return ok && !since.After(at)
 }
 
 func (c *RoleChanges) lastSync() time.Time {

@@ -54,6 +54,8 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		}
 		defer idp.Close()
 		cfg.Issuer, cfg.ClientID, cfg.ClientSecret = idp.URL(), mockidp.DemoClientID, mockidp.DemoClientSecret
+	}
+	if cfg.GeneratedSecret {
 		log.Warn("SESSION_SECRET not set: using a random one, so sessions end when the server restarts")
 	}
 
