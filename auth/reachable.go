@@ -20,22 +20,38 @@ type reachability struct {
 	mu        sync.Mutex
 	checkedAt time.Time
 	err       error
+	probing   bool
 }
 
-// failureTTL is how long a failed probe is trusted: a down IdP is not
-// probed on every sign-in attempt. Success is not cached, so a sign-in
-// right after the IdP went down still gets our page.
+// failureTTL is how long a failed probe is trusted: a down IdP is not asked
+// on every sign-in attempt. Success is not cached, so the first sign-in
+// after the IdP went down already gets our page.
 const failureTTL = 5 * time.Second
 
+// check probes the IdP, or returns the last answer while a probe is in
+// flight or a failure is fresh. One probe runs at a time, outside the lock,
+// so a flood of GET /login costs the IdP at most one request at a time.
 func (r *reachability) check(ctx context.Context) error {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.err != nil && r.now().Sub(r.checkedAt) < failureTTL {
-		return r.err
+	if r.probing || (r.err != nil && r.now().Sub(r.checkedAt) < failureTTL) {
+		err := r.err
+		r.mu.Unlock()
+		return err
 	}
+	r.probing = true
+	r.mu.Unlock()
+
+	err := r.probe(ctx)
+
+	r.mu.Lock()
+	r.err, r.checkedAt, r.probing = err, r.now(), false
+	r.mu.Unlock()
+	return err
+}
+
+func (r *reachability) probe(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	r.err = nil
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.url, nil)
 	if err == nil {
 		var resp *http.Response
@@ -47,8 +63,7 @@ func (r *reachability) check(ctx context.Context) error {
 		}
 	}
 	if err != nil {
-		r.err = fmt.Errorf("probe %s: %w (%w)", r.url, ErrIdPUnreachable, err)
+		return fmt.Errorf("probe %s: %w (%w)", r.url, ErrIdPUnreachable, err)
 	}
-	r.checkedAt = r.now()
-	return r.err
+	return nil
 }

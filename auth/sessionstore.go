@@ -34,7 +34,8 @@ CREATE TABLE IF NOT EXISTS sessions (
 	id_hash    TEXT PRIMARY KEY, -- SHA-256 of the id: a leaked database yields no usable cookie
 	data       TEXT NOT NULL,
 	expires_at INTEGER NOT NULL
-);`
+);
+CREATE INDEX IF NOT EXISTS sessions_expiry ON sessions (expires_at); -- for the sweep`
 
 // NewSessionStore creates the sessions table if needed. secret signs the
 // cookie; maxAge bounds a session's life; secure marks the cookie Secure

@@ -1,9 +1,11 @@
 package members
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
+	"time"
 
 	"github.com/scalekit-samples/go-rbac-projects/auth"
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
@@ -25,6 +27,10 @@ func NewHandler(idp IdP, model *rbac.Model, assigner *Assigner, audit *Audit, r 
 	return &Handler{idp: idp, model: model, assigner: assigner, audit: audit, render: r}
 }
 
+// idpDeadline bounds the IdP calls a page makes, retries included: a slow
+// IdP makes a slow page, not a hung one.
+const idpDeadline = 20 * time.Second
+
 // row is one member on the members page.
 type row struct {
 	UserID string
@@ -45,7 +51,9 @@ type listPage struct {
 // those allowed to change roles, a role picker per member.
 func (h *Handler) List(w http.ResponseWriter, r *http.Request) error {
 	p := auth.PrincipalFrom(r.Context())
-	users, err := h.idp.ListOrganizationUsers(r.Context(), p.OrgID)
+	ctx, cancel := context.WithTimeout(r.Context(), idpDeadline)
+	defer cancel()
+	users, err := h.idp.ListOrganizationUsers(ctx, p.OrgID)
 	if err != nil {
 		return err
 	}
@@ -69,7 +77,9 @@ func (h *Handler) List(w http.ResponseWriter, r *http.Request) error {
 // SetRole changes a member's role (one role: Scalekit supports a single
 // role per user per organization today) and goes back to the list.
 func (h *Handler) SetRole(w http.ResponseWriter, r *http.Request) error {
-	if err := h.assigner.SetRoles(r.Context(), h.change(r)); err != nil {
+	ctx, cancel := context.WithTimeout(r.Context(), idpDeadline)
+	defer cancel()
+	if err := h.assigner.SetRoles(ctx, h.change(r)); err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/members?changed="+url.QueryEscape(r.PathValue("userID")), http.StatusSeeOther)
@@ -106,7 +116,9 @@ func (h *Handler) Audit(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	page := auditPage{Entries: entries, Names: map[string]string{}}
-	users, err := h.idp.ListOrganizationUsers(r.Context(), p.OrgID)
+	ctx, cancel := context.WithTimeout(r.Context(), idpDeadline)
+	defer cancel()
+	users, err := h.idp.ListOrganizationUsers(ctx, p.OrgID)
 	if err != nil {
 		return err
 	}

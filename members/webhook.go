@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
@@ -45,7 +46,8 @@ const webhookSchema = `
 CREATE TABLE IF NOT EXISTS webhook_events (
 	id          TEXT PRIMARY KEY, -- webhook-id: a redelivery is answered, not applied again
 	received_at INTEGER NOT NULL
-);`
+);
+CREATE INDEX IF NOT EXISTS webhook_events_received ON webhook_events (received_at);`
 
 // NewWebhook returns the webhook receiver. secret is the endpoint's
 // whsec_... secret from the Scalekit dashboard; empty disables the route.
@@ -105,20 +107,24 @@ func (h *Webhook) Receive(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("webhook signature: %w", auth.ErrUnauthenticated)
 	}
 	id := r.Header.Get("webhook-id")
-	if seen, err := h.seen(r.Context(), id); err != nil {
-		return err
-	} else if seen {
-		return render.WriteJSON(w, http.StatusOK, webhookResult{Status: "duplicate"})
-	}
 	var ev event
 	if err := json.Unmarshal(body, &ev); err != nil {
 		return problem.Invalid("body", "the event is not valid JSON")
 	}
+	// Claim the id before acting, in one statement: of two concurrent
+	// deliveries of the same event, only one applies it.
+	claimed, err := h.claim(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if !claimed {
+		return render.WriteJSON(w, http.StatusOK, webhookResult{Status: "duplicate"})
+	}
 	res, err := h.apply(r.Context(), id, ev)
 	if err != nil {
-		return err // transient: the sender retries, and the id is not marked seen
-	}
-	if err := h.markSeen(r.Context(), id); err != nil {
+		// Transient (the IdP or the database failed): release the id so
+		// that the sender's retry is applied.
+		h.release(r.Context(), id)
 		return err
 	}
 	return render.WriteJSON(w, http.StatusOK, res)
@@ -178,24 +184,30 @@ func (h *Webhook) userByEmail(ctx context.Context, orgID, email string) (string,
 	return "", nil
 }
 
-func (h *Webhook) seen(ctx context.Context, id string) (bool, error) {
-	var one int
-	err := h.db.QueryRowContext(ctx, `SELECT 1 FROM webhook_events WHERE id = ?`, id).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
+// webhookIDRetention is how long a delivery id is remembered; senders
+// retry for hours, not weeks.
+const webhookIDRetention = 7 * 24 * time.Hour
+
+// claim records the delivery id; false means it was already there.
+func (h *Webhook) claim(ctx context.Context, id string) (bool, error) {
+	_, _ = h.db.ExecContext(ctx, `DELETE FROM webhook_events WHERE received_at < ?`,
+		time.Now().Add(-webhookIDRetention).Unix())
+	res, err := h.db.ExecContext(ctx,
+		`INSERT OR IGNORE INTO webhook_events (id, received_at) VALUES (?, ?)`, id, time.Now().Unix())
 	if err != nil {
-		return false, fmt.Errorf("check webhook id: %w", err)
+		return false, fmt.Errorf("claim webhook id: %w", err)
 	}
-	return true, nil
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("claim webhook id: %w", err)
+	}
+	return n == 1, nil
 }
 
-func (h *Webhook) markSeen(ctx context.Context, id string) error {
-	if _, err := h.db.ExecContext(ctx,
-		`INSERT OR IGNORE INTO webhook_events (id, received_at) VALUES (?, unixepoch())`, id); err != nil {
-		return fmt.Errorf("mark webhook id: %w", err)
+func (h *Webhook) release(ctx context.Context, id string) {
+	if _, err := h.db.ExecContext(context.WithoutCancel(ctx), `DELETE FROM webhook_events WHERE id = ?`, id); err != nil {
+		h.log.ErrorContext(ctx, "release webhook id", "err", err)
 	}
-	return nil
 }
 
 func cmpOr(a, b string) string {
