@@ -80,7 +80,7 @@ func (a *App) fail(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="api"`)
 	case errors.Is(err, auth.ErrMalformedAuthorization):
 		status, code = http.StatusBadRequest, "invalid_request"
-		page.Heading, page.Message = "Bad request", err.Error()
+		page.Heading, page.Message = "Bad request", `The Authorization header must be "Bearer <access token>".`
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_request"`)
 	case errors.As(err, &signIn):
 		status, code = http.StatusBadRequest, "sign_in_failed"

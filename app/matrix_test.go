@@ -93,7 +93,7 @@ func (e *env) call(t *testing.T, rt app.Route, u mockidp.User) response {
 	if u.OrgID == "org_200000000000000001" {
 		orgAdmin = e.user("erin@globex.example")
 	}
-	path := rt.Pattern
+	path, role := rt.Pattern, ""
 	if strings.Contains(path, "{id}") {
 		projectID, taskID := e.fixture(orgAdmin)
 		id := projectID
@@ -110,7 +110,7 @@ func (e *env) call(t *testing.T, rt app.Route, u mockidp.User) response {
 			target = e.user("grace@globex.example")
 		}
 		path = strings.Replace(path, "{userID}", target.ID, 1)
-		roleOf[path] = target.Roles[0]
+		role = target.Roles[0]
 	}
 	assignee := u.ID
 	if assignee == "" {
@@ -141,12 +141,9 @@ func (e *env) call(t *testing.T, rt app.Route, u mockidp.User) response {
 		return b.get(path)
 	}
 	return b.post(path, url.Values{
-		"name": {"Matrix project"}, "title": {"Matrix task"}, "assignee": {assignee}, "done": {"true"}, "role": {roleOf[path]},
+		"name": {"Matrix project"}, "title": {"Matrix task"}, "assignee": {assignee}, "done": {"true"}, "role": {role},
 	})
 }
-
-// roleOf remembers the role field to post to a role-change path.
-var roleOf = map[string]string{}
 
 // fixture creates a project with one task in the admin's organization.
 func (e *env) fixture(admin mockidp.User) (projectID, taskID int64) {

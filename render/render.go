@@ -115,7 +115,7 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 		case errors.Is(err, io.EOF):
 			return problem.Invalid("body", "the request body is empty; send a JSON object")
 		case strings.HasPrefix(err.Error(), "json: unknown field"):
-			return problem.Invalid("body", "%s", strings.TrimPrefix(err.Error(), "json: "))
+			return problem.Invalid("body", "the body has a field this endpoint does not take")
 		}
 		return problem.Invalid("body", "the request body is not valid JSON for this endpoint")
 	}
