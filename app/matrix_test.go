@@ -38,8 +38,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 					p = &auth.Principal{Subject: u.ID, OrgID: u.OrgID, Roles: u.Roles, Permissions: e.Model.Effective(u.Roles...)}
 				}
 				want := rt.Gate.Check(p)
-				got := e.call(t, rt, u)
+				got, fix := e.call(t, rt, u)
 				e.assertOutcome(t, rt, want, got)
+				if want != nil && fix.projectID != 0 {
+					e.assertUnchanged(t, fix)
+				}
 				if want == nil {
 					allowed++
 				} else {
@@ -87,15 +90,42 @@ func (e *env) assertOutcome(t *testing.T, rt app.Route, want error, got response
 
 // call makes the route's request as u (an empty ID means nobody), on fresh
 // fixtures of u's organization, with a valid body.
-func (e *env) call(t *testing.T, rt app.Route, u mockidp.User) response {
+// fixtures are what a call worked on, to check that a refusal left them be.
+type fixtures struct {
+	admin             mockidp.User
+	projectID, taskID int64
+}
+
+// assertUnchanged checks that the fixture project and task are as created.
+func (e *env) assertUnchanged(t *testing.T, fix fixtures) {
+	t.Helper()
+	token := e.token(fix.admin)
+	proj := e.api(token, "GET", fmt.Sprintf("/api/projects/%d", fix.projectID), nil)
+	require.Equal(t, http.StatusOK, proj.StatusCode, "a refused request deleted nothing")
+	assert.Equal(t, "Fixture", decode[struct{ Project struct{ Name string } }](t, proj).Project.Name, "a refused request renamed nothing")
+	tasks := decode[struct {
+		Tasks []struct {
+			Title, Assignee string
+			Done            bool
+		}
+	}](t, e.api(token, "GET", fmt.Sprintf("/api/projects/%d/tasks", fix.projectID), nil)).Tasks
+	require.Len(t, tasks, 1, "a refused request added no task")
+	assert.Equal(t, "Fixture task", tasks[0].Title)
+	assert.Empty(t, tasks[0].Assignee, "a refused request assigned nothing")
+	assert.False(t, tasks[0].Done, "a refused request completed nothing")
+}
+
+func (e *env) call(t *testing.T, rt app.Route, u mockidp.User) (response, fixtures) {
 	t.Helper()
 	orgAdmin := e.user("alice@acme.example")
 	if u.OrgID == "org_200000000000000001" {
 		orgAdmin = e.user("erin@globex.example")
 	}
 	path, role := rt.Pattern, ""
+	fix := fixtures{admin: orgAdmin}
 	if strings.Contains(path, "{id}") {
 		projectID, taskID := e.fixture(orgAdmin)
+		fix.projectID, fix.taskID = projectID, taskID
 		id := projectID
 		if strings.Contains(path, "/tasks/{id}") {
 			id = taskID
@@ -129,20 +159,20 @@ func (e *env) call(t *testing.T, rt app.Route, u mockidp.User) response {
 			token = e.token(u)
 		}
 		if body == nil {
-			return e.api(token, rt.Method, path, nil)
+			return e.api(token, rt.Method, path, nil), fix
 		}
-		return e.api(token, rt.Method, path, body)
+		return e.api(token, rt.Method, path, body), fix
 	}
 	b := e.newBrowser()
 	if u.ID != "" {
 		b.mustSignIn(u, "/")
 	}
 	if rt.Method == http.MethodGet {
-		return b.get(path)
+		return b.get(path), fix
 	}
 	return b.post(path, url.Values{
 		"name": {"Matrix project"}, "title": {"Matrix task"}, "assignee": {assignee}, "done": {"true"}, "role": {role},
-	})
+	}), fix
 }
 
 // fixture creates a project with one task in the admin's organization.
