@@ -107,3 +107,18 @@ func TestWebhookRouteIsAbsentWithoutASecret(t *testing.T) {
 	resp := e.deliver(t, testWebhookSecret, "msg_1", time.Now(), `{}`)
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
 }
+
+func TestAMemberWhoLeftTheDirectoryCannotBeAssignedTasks(t *testing.T) {
+	e := startEnv(t, envOptions{})
+	alice, carol := e.user("alice@acme.example"), e.user("carol@acme.example")
+	e.signIn(carol)
+	_, taskID := e.fixture(alice)
+	assign := func() int {
+		return e.api(e.token(alice), "POST", "/api/tasks/"+strconv.FormatInt(taskID, 10)+"/assign", map[string]string{"assignee": carol.ID}).StatusCode
+	}
+	require.Equal(t, http.StatusOK, assign())
+
+	resp := e.deliver(t, testWebhookSecret, "msg_gone", time.Now(), directoryEvent("organization.directory.user_deleted", carol.OrgID, carol.Email))
+	require.Equal(t, http.StatusOK, resp.StatusCode, resp.Body)
+	assert.Equal(t, http.StatusBadRequest, assign(), "no longer a member to assign to")
+}

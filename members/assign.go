@@ -45,14 +45,14 @@ type Assigner struct {
 	mu      sync.Mutex
 	idp     IdP
 	model   *rbac.Model
-	audit   *Audit
+	audit   AuditLog
 	changes *RoleChanges
 	dir     *Directory
 	log     *slog.Logger
 }
 
 // NewAssigner returns an Assigner.
-func NewAssigner(idp IdP, model *rbac.Model, audit *Audit, changes *RoleChanges, dir *Directory, log *slog.Logger) *Assigner {
+func NewAssigner(idp IdP, model *rbac.Model, audit AuditLog, changes *RoleChanges, dir *Directory, log *slog.Logger) *Assigner {
 	return &Assigner{idp: idp, model: model, audit: audit, changes: changes, dir: dir, log: log}
 }
 

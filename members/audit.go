@@ -37,7 +37,14 @@ type Entry struct {
 	Reason   string    `json:"reason,omitempty"`
 }
 
-// Audit is the append-only audit log of role changes.
+// AuditLog is where role changes are recorded: an interface so that
+// another store can take the SQLite one's place without touching handlers.
+type AuditLog interface {
+	Record(ctx context.Context, e Entry) error
+	List(ctx context.Context, orgID string, limit int) ([]Entry, error)
+}
+
+// Audit is the append-only audit log of role changes, in SQLite.
 type Audit struct {
 	db  *sql.DB
 	now func() time.Time

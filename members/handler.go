@@ -18,12 +18,12 @@ type Handler struct {
 	idp      IdP
 	model    *rbac.Model
 	assigner *Assigner
-	audit    *Audit
+	audit    AuditLog
 	render   *render.Renderer
 }
 
 // NewHandler returns a Handler.
-func NewHandler(idp IdP, model *rbac.Model, assigner *Assigner, audit *Audit, r *render.Renderer) *Handler {
+func NewHandler(idp IdP, model *rbac.Model, assigner *Assigner, audit AuditLog, r *render.Renderer) *Handler {
 	return &Handler{idp: idp, model: model, assigner: assigner, audit: audit, render: r}
 }
 

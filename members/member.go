@@ -130,3 +130,12 @@ func (d *Directory) SetRoles(ctx context.Context, orgID, userID string, roles []
 	}
 	return nil
 }
+
+// Forget removes a member, as when they leave the organization's directory:
+// tasks can no longer be assigned to them.
+func (d *Directory) Forget(ctx context.Context, orgID, userID string) error {
+	if _, err := d.db.ExecContext(ctx, `DELETE FROM members WHERE org_id = ? AND user_id = ?`, orgID, userID); err != nil {
+		return fmt.Errorf("forget member: %w", err)
+	}
+	return nil
+}

@@ -157,6 +157,12 @@ func (h *Webhook) apply(ctx context.Context, id string, ev event) (webhookResult
 	err := h.assigner.SetRoles(ctx, Change{OrgID: orgID, Actor: "webhook:" + id, Target: userID, Roles: roles, Source: SourceDirectorySync})
 	var input *problem.InputError
 	switch {
+	case err == nil && ev.Type == EventUserDeleted:
+		// Gone from the directory: no longer offered as an assignee.
+		if err := h.assigner.dir.Forget(ctx, orgID, userID); err != nil {
+			return webhookResult{}, err
+		}
+		return webhookResult{Status: "applied"}, nil
 	case err == nil:
 		return webhookResult{Status: "applied"}, nil
 	case errors.As(err, &input), errors.Is(err, problem.ErrConflict), errors.Is(err, problem.ErrNotFound):
