@@ -1,10 +1,12 @@
 package members
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/scalekit-samples/go-rbac-projects/auth"
@@ -70,7 +72,7 @@ func (h *Handler) List(w http.ResponseWriter, r *http.Request) error {
 		}
 		page.Members = append(page.Members, m)
 	}
-	slices.SortFunc(page.Members, func(a, b row) int { return compare(a.Name, b.Name) })
+	slices.SortFunc(page.Members, func(a, b row) int { return strings.Compare(a.Name, b.Name) })
 	return h.render.Page(w, r, http.StatusOK, "members", "Members", page)
 }
 
@@ -123,17 +125,7 @@ func (h *Handler) Audit(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	for _, u := range users {
-		page.Names[u.ID] = cmpOr(u.Profile.Name, u.Email)
+		page.Names[u.ID] = cmp.Or(u.Profile.Name, u.Email)
 	}
 	return h.render.Page(w, r, http.StatusOK, "audit", "Audit log", page)
-}
-
-func compare(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

@@ -1,6 +1,7 @@
 package members
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -134,7 +135,7 @@ func (h *Webhook) apply(ctx context.Context, id string, ev event) (webhookResult
 	if !slices.Contains([]string{EventUserCreated, EventUserUpdated, EventUserDeleted}, ev.Type) {
 		return webhookResult{Status: "ignored", Reason: "event type " + ev.Type + " is not handled"}, nil
 	}
-	orgID := cmpOr(ev.Data.OrganizationID, ev.OrganizationID)
+	orgID := cmp.Or(ev.Data.OrganizationID, ev.OrganizationID)
 	userID := ev.Data.UserID
 	if userID == "" {
 		var err error
@@ -214,11 +215,4 @@ func (h *Webhook) release(ctx context.Context, id string) {
 	if _, err := h.db.ExecContext(context.WithoutCancel(ctx), `DELETE FROM webhook_events WHERE id = ?`, id); err != nil {
 		h.log.ErrorContext(ctx, "release webhook id", "err", err)
 	}
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
