@@ -116,13 +116,14 @@ func (a *App) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	mh := members.NewHandler(idp, a.model, assigner, audit, a.render)
 	a.routes = a.routeTable(
 		projects.NewHandler(projectStore, taskStore, dir, a.render),
 		tasks.NewHandler(taskStore, dir, a.render),
-		members.NewHandler(idp, a.model, assigner, audit, a.render),
+		mh,
 		webhook,
 	)
-	a.handler, err = a.install(a.routes)
+	a.handler, err = a.install(a.routes, refusalHooks(mh))
 	return err
 }
 

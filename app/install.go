@@ -19,7 +19,7 @@ import (
 //	recover -> log -> security headers -> body limit ->
 //	  browser: cross-origin protection -> session (refresh, verify) -> gate -> handler
 //	  API:     bearer token (verify)                                -> gate -> handler
-func (a *App) install(routes []Route) (http.Handler, error) {
+func (a *App) install(routes []Route, refused map[string]func(*http.Request, string)) (http.Handler, error) {
 	r := chi.NewRouter()
 	r.Use(a.recoverer, a.logRequests, a.securityHeaders, limitBody)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
@@ -42,7 +42,7 @@ func (a *App) install(routes []Route) (http.Handler, error) {
 		if !rt.Gate.Valid() {
 			return nil, fmt.Errorf("route %s %s has no gate: use auth.Public to make it public", rt.Method, rt.Pattern)
 		}
-		h := a.gated(rt)
+		h := a.gated(rt, refused[rt.Method+" "+rt.Pattern])
 		switch {
 		case rt.Pattern == "/healthz", rt.Webhook():
 			r.Method(rt.Method, rt.Pattern, h) // no session, no token: probes, and senders that sign
@@ -58,7 +58,7 @@ func (a *App) install(routes []Route) (http.Handler, error) {
 // gated checks that a browser form comes from this site and that the
 // route's gate lets the request's principal through, then runs the
 // handler; every refusal and error goes to fail.
-func (a *App) gated(rt Route) http.Handler {
+func (a *App) gated(rt Route, refused func(*http.Request, string)) http.Handler {
 	browser := !rt.API() && !rt.Webhook()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := auth.PrincipalFrom(r.Context())
@@ -69,8 +69,8 @@ func (a *App) gated(rt Route) http.Handler {
 		if err != nil {
 			// Refusals of signed-in users are worth a trace; anonymous ones
 			// would let anybody write to the audit log.
-			if rt.Refused != nil && p != nil {
-				rt.Refused(r, refusalReason(err))
+			if refused != nil && p != nil {
+				refused(r, refusalReason(err))
 			}
 			a.fail(w, r, err)
 			return

@@ -18,9 +18,6 @@ type Route struct {
 	Pattern string
 	Gate    auth.Gate
 	Handle  func(http.ResponseWriter, *http.Request) error
-	// Refused, if set, is told about every refused request (for the audit
-	// log of role changes).
-	Refused func(r *http.Request, reason string)
 }
 
 // API reports whether the route belongs to the bearer-token JSON API.
@@ -37,40 +34,48 @@ func (rt Route) Webhook() bool { return strings.HasPrefix(rt.Pattern, "/webhooks
 func (a *App) routeTable(ph *projects.Handler, th *tasks.Handler, mh *members.Handler, wh *members.Webhook) []Route {
 	return []Route{
 		// Browser: session cookie; POSTs are protected against cross-site requests.
-		{"GET", "/", auth.Public, a.home, nil},
-		{"GET", "/login", auth.Public, a.rp.Login, nil},
-		{"GET", "/auth/callback", auth.Public, a.rp.Callback, nil},
-		{"POST", "/logout", auth.Public, a.rp.Logout, nil},
-		{"GET", "/me", auth.SignedIn, a.me, nil},
+		{"GET", "/", auth.Public, a.home},
+		{"GET", "/login", auth.Public, a.rp.Login},
+		{"GET", "/auth/callback", auth.Public, a.rp.Callback},
+		{"POST", "/logout", auth.Public, a.rp.Logout},
+		{"GET", "/me", auth.SignedIn, a.me},
 
-		{"GET", "/projects", auth.Need(rbac.ProjectsRead), ph.List, nil},
-		{"POST", "/projects", auth.Need(rbac.ProjectsCreate), ph.Create, nil},
-		{"GET", "/projects/{id}", auth.Need(rbac.ProjectsRead), ph.Show, nil},
-		{"POST", "/projects/{id}", auth.Need(rbac.ProjectsUpdate), ph.Update, nil},
-		{"POST", "/projects/{id}/delete", auth.Need(rbac.ProjectsDelete), ph.Delete, nil},
-		{"POST", "/projects/{id}/tasks", auth.Need(rbac.TasksCreate), ph.CreateTask, nil},
-		{"POST", "/tasks/{id}/assign", auth.Need(rbac.TasksAssign), th.Assign, nil},
-		{"POST", "/tasks/{id}/done", auth.Need(rbac.TasksUpdate), th.Done, nil},
-		{"GET", "/members", auth.Need(rbac.MembersRead), mh.List, nil},
-		{"POST", "/members/{userID}/role", members.CanAssignRoles, mh.SetRole, mh.SetRoleRefused},
-		{"GET", "/audit", members.CanAssignRoles, mh.Audit, nil},
+		{"GET", "/projects", auth.Need(rbac.ProjectsRead), ph.List},
+		{"POST", "/projects", auth.Need(rbac.ProjectsCreate), ph.Create},
+		{"GET", "/projects/{id}", auth.Need(rbac.ProjectsRead), ph.Show},
+		{"POST", "/projects/{id}", auth.Need(rbac.ProjectsUpdate), ph.Update},
+		{"POST", "/projects/{id}/delete", auth.Need(rbac.ProjectsDelete), ph.Delete},
+		{"POST", "/projects/{id}/tasks", auth.Need(rbac.TasksCreate), ph.CreateTask},
+		{"POST", "/tasks/{id}/assign", auth.Need(rbac.TasksAssign), th.Assign},
+		{"POST", "/tasks/{id}/done", auth.Need(rbac.TasksUpdate), th.Done},
+		{"GET", "/members", auth.Need(rbac.MembersRead), mh.List},
+		{"POST", "/members/{userID}/role", members.CanAssignRoles, mh.SetRole},
+		{"GET", "/audit", members.CanAssignRoles, mh.Audit},
 
 		// JSON API: Authorization: Bearer <access token>.
-		{"GET", "/api/me", auth.SignedIn, a.apiMe, nil},
-		{"GET", "/api/projects", auth.Need(rbac.ProjectsRead), ph.APIList, nil},
-		{"POST", "/api/projects", auth.Need(rbac.ProjectsCreate), ph.APICreate, nil},
-		{"GET", "/api/projects/{id}", auth.Need(rbac.ProjectsRead), ph.APIGet, nil},
-		{"PATCH", "/api/projects/{id}", auth.Need(rbac.ProjectsUpdate), ph.APIUpdate, nil},
-		{"DELETE", "/api/projects/{id}", auth.Need(rbac.ProjectsDelete), ph.APIDelete, nil},
-		{"GET", "/api/projects/{id}/tasks", auth.Need(rbac.TasksRead), ph.APIListTasks, nil},
-		{"POST", "/api/projects/{id}/tasks", auth.Need(rbac.TasksCreate), ph.APICreateTask, nil},
-		{"POST", "/api/tasks/{id}/assign", auth.Need(rbac.TasksAssign), th.APIAssign, nil},
-		{"PATCH", "/api/tasks/{id}", auth.Need(rbac.TasksUpdate), th.APIUpdate, nil},
+		{"GET", "/api/me", auth.SignedIn, a.apiMe},
+		{"GET", "/api/projects", auth.Need(rbac.ProjectsRead), ph.APIList},
+		{"POST", "/api/projects", auth.Need(rbac.ProjectsCreate), ph.APICreate},
+		{"GET", "/api/projects/{id}", auth.Need(rbac.ProjectsRead), ph.APIGet},
+		{"PATCH", "/api/projects/{id}", auth.Need(rbac.ProjectsUpdate), ph.APIUpdate},
+		{"DELETE", "/api/projects/{id}", auth.Need(rbac.ProjectsDelete), ph.APIDelete},
+		{"GET", "/api/projects/{id}/tasks", auth.Need(rbac.TasksRead), ph.APIListTasks},
+		{"POST", "/api/projects/{id}/tasks", auth.Need(rbac.TasksCreate), ph.APICreateTask},
+		{"POST", "/api/tasks/{id}/assign", auth.Need(rbac.TasksAssign), th.APIAssign},
+		{"PATCH", "/api/tasks/{id}", auth.Need(rbac.TasksUpdate), th.APIUpdate},
 
 		// Directory sync: authenticated by the Standard Webhooks signature.
-		{"POST", "/webhooks/scalekit", auth.Public, wh.Receive, nil},
+		{"POST", "/webhooks/scalekit", auth.Public, wh.Receive},
 
-		{"GET", "/healthz", auth.Public, health, nil},
+		{"GET", "/healthz", auth.Public, health},
+	}
+}
+
+// refusalHooks are told of every refused request to their route ("METHOD
+// pattern"): refused role changes reach the audit log like granted ones.
+func refusalHooks(mh *members.Handler) map[string]func(r *http.Request, reason string) {
+	return map[string]func(*http.Request, string){
+		"POST /members/{userID}/role": mh.SetRoleRefused,
 	}
 }
 

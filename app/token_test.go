@@ -215,3 +215,16 @@ func TestAManagementTokenIsNotAUser(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, got.StatusCode, "the app's own management token grants no user access")
 	assert.Contains(t, decode[map[string]string](t, got)["error_description"], "client credentials")
 }
+
+func TestTheMockDevTokenWorksOnTheAPI(t *testing.T) {
+	e := startEnv(t, envOptions{})
+	resp, err := http.PostForm(e.IdP.URL()+"/dev/token", url.Values{"email": {"bob@acme.example"}})
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&tok))
+	me := decode[map[string]any](t, e.api(tok.AccessToken, "GET", "/api/me", nil))
+	assert.Equal(t, "usr_100000000000000002", me["sub"], "README's curl recipe works")
+}

@@ -180,6 +180,7 @@ func (s *Server) routes() {
 	s.mux.Handle("POST "+prefix+"/userinfo", s.handle(s.serveUserinfo))
 	s.mux.Handle("GET "+prefix+"/oidc/logout", s.handle(s.logout))
 	s.mux.Handle("GET "+prefix+stylesheetPath, s.handle(s.serveStylesheet))
+	s.mux.Handle("POST "+prefix+"/dev/token", s.handle(s.serveDevToken)) // mock only: tokens for curl
 	s.manageRoutes()
 }
 
