@@ -35,6 +35,7 @@ type env struct {
 	IdP   *mockidp.Server
 	Model *rbac.Model
 	Logs  *syncBuffer
+	cfg   app.Config
 }
 
 type envOptions struct {
@@ -86,7 +87,28 @@ func startEnv(t testing.TB, opts envOptions) *env {
 			t.Logf("app logs:\n%s", logs.String())
 		}
 	})
-	return &env{t: t, URL: base, App: a, IdP: idp, Model: model, Logs: logs}
+	return &env{t: t, URL: base, App: a, IdP: idp, Model: model, Logs: logs, cfg: cfg}
+}
+
+// secondInstance starts another instance of the app on the same database
+// and IdP, as behind a load balancer, and returns its base URL.
+func (e *env) secondInstance() string {
+	e.t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(e.t, err)
+	cfg := e.cfg
+	cfg.Addr = ln.Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := app.New(ctx, cfg, slog.New(slog.NewTextHandler(e.Logs, nil)))
+	require.NoError(e.t, err)
+	done := make(chan error, 1)
+	go func() { done <- app.Serve(ctx, ln, a.Handler(), slog.New(slog.DiscardHandler)) }()
+	e.t.Cleanup(func() {
+		cancel()
+		<-done
+		a.Close()
+	})
+	return "http://" + ln.Addr().String()
 }
 
 // user returns the demo user with the given email.

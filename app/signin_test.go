@@ -137,3 +137,29 @@ func TestALinkToLoginDoesNotSignAnyoneOut(t *testing.T) {
 	assert.NotEqual(t, before, b.client.Jar.Cookies(mustURL(t, e.URL))[0].Value)
 	assert.Equal(t, "Bob Manager", text(parseHTML(t, b.get("/").Body), `[data-testid="user-name"]`))
 }
+
+func TestTwoInstancesSharingTheDatabaseRefreshASessionOnce(t *testing.T) {
+	// Behind a load balancer, requests of one session land on different
+	// instances. If both refreshed, the second would replay the rotated
+	// refresh token and the IdP would revoke the sign-in.
+	e := startEnv(t, envOptions{accessTokenTTL: 2 * time.Second})
+	other := e.secondInstance()
+	b := e.signIn(e.user("bob@acme.example")) // the cookie jar sends the cookie to both (same host)
+	require.Equal(t, http.StatusOK, b.do("GET", other+"/projects", nil, "").StatusCode, "the session works on the other instance")
+	time.Sleep(2100 * time.Millisecond)
+
+	var wg sync.WaitGroup
+	statuses := make([]int, 8)
+	for i := range statuses {
+		base := e.URL
+		if i%2 == 1 {
+			base = other
+		}
+		wg.Go(func() { statuses[i] = b.do("GET", base+"/projects", nil, "").StatusCode })
+	}
+	wg.Wait()
+	for i, s := range statuses {
+		assert.Equal(t, http.StatusOK, s, "request %d", i)
+	}
+	assert.Equal(t, http.StatusOK, b.get("/projects").StatusCode, "the sign-in survived")
+}

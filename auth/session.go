@@ -100,7 +100,13 @@ func (rp *RelyingParty) needsRefresh(sess *sessions.Session) bool {
 func (rp *RelyingParty) refresh(w http.ResponseWriter, r *http.Request, sess *sessions.Session, stale string) (*sessions.Session, error) {
 	unlock := rp.refreshing.Lock(sess.ID)
 	defer unlock()
-	// Another request of this session may have refreshed while we waited.
+	release, err := rp.cfg.Sessions.lease(r.Context(), sess.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	// Another request of this session, here or on another instance, may
+	// have refreshed while we waited.
 	cur, err := rp.cfg.Sessions.New(r, rp.cookie)
 	if err != nil {
 		return nil, fmt.Errorf("reload session: %w", err)

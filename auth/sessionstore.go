@@ -44,7 +44,7 @@ func NewSessionStore(ctx context.Context, db *sql.DB, secret []byte, maxAge time
 	if len(secret) < 32 {
 		return nil, errors.New("session secret must be at least 32 bytes")
 	}
-	if _, err := db.ExecContext(ctx, sessionSchema); err != nil {
+	if _, err := db.ExecContext(ctx, sessionSchema+leaseSchema); err != nil {
 		return nil, fmt.Errorf("create sessions table: %w", err)
 	}
 	load, err := db.PrepareContext(ctx, `SELECT data FROM sessions WHERE id_hash = ? AND expires_at > ?`)
