@@ -56,8 +56,9 @@ func (rp *RelyingParty) principal(w http.ResponseWriter, r *http.Request) (*Prin
 		}
 	}
 	// The token came from the IdP over TLS and sits in our database, yet it
-	// is verified on every request like any other: the session store is
-	// not where authorization decisions are made.
+	// goes through the same verifier as a bearer token on every request
+	// (a cache hit once its signature has been checked): the session store
+	// is not where authorization decisions are made.
 	raw := str(sess, keyAccessToken)
 	p, err := rp.access.Verify(r.Context(), raw)
 	if err != nil {
