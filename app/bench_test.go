@@ -11,6 +11,7 @@ import (
 // between them hold on a noisy machine:
 //
 //   - healthz: the baseline, no authentication;
+//   - healthz-token: the same, sent the bearer token api-me gets (unread);
 //   - api-me: a bearer token verified (cached after first sight) and gated,
 //     no database;
 //   - api-projects: the same plus a SQLite query;
@@ -21,7 +22,7 @@ import (
 func BenchmarkRequests(b *testing.B) {
 	e := startEnv(b, envOptions{quiet: true})
 	alice := e.user("alice@acme.example")
-	token := e.token(alice)
+	authorization := "Bearer " + e.token(alice)
 	e.fixture(alice)
 	browser := e.signIn(alice)
 	cookies := browser.client.Jar.Cookies(mustURL(b, e.URL))
@@ -32,14 +33,19 @@ func BenchmarkRequests(b *testing.B) {
 		req  func() *http.Request
 	}{
 		{"healthz", func() *http.Request { return httptest.NewRequest("GET", "/healthz", nil) }},
+		{"healthz-token", func() *http.Request {
+			r := httptest.NewRequest("GET", "/healthz", nil)
+			r.Header.Set("Authorization", authorization)
+			return r
+		}},
 		{"api-me", func() *http.Request {
 			r := httptest.NewRequest("GET", "/api/me", nil)
-			r.Header.Set("Authorization", "Bearer "+token)
+			r.Header.Set("Authorization", authorization)
 			return r
 		}},
 		{"api-projects", func() *http.Request {
 			r := httptest.NewRequest("GET", "/api/projects", nil)
-			r.Header.Set("Authorization", "Bearer "+token)
+			r.Header.Set("Authorization", authorization)
 			return r
 		}},
 		{"page-signed-out", func() *http.Request { return httptest.NewRequest("GET", "/", nil) }},

@@ -64,11 +64,11 @@ func (a *App) unlocks(p *auth.Principal) []permissionView {
 
 // meJSON is the body of GET /api/me.
 type meJSON struct {
-	Subject     string    `json:"sub"`
-	OrgID       string    `json:"oid"`
-	Roles       []string  `json:"roles"`
-	Permissions []string  `json:"permissions"`
-	ExpiresAt   time.Time `json:"expires_at"`
+	Subject     string   `json:"sub"`
+	OrgID       string   `json:"oid"`
+	Roles       []string `json:"roles"`
+	Permissions []string `json:"permissions"`
+	ExpiresAt   string   `json:"expires_at"` // RFC 3339, UTC
 }
 
 // apiMe answers the caller's principal as the API sees it.
@@ -79,7 +79,7 @@ func (a *App) apiMe(w http.ResponseWriter, r *http.Request) error {
 		OrgID:       p.OrgID,
 		Roles:       nonNil(p.Roles),
 		Permissions: nonNil(p.Permissions),
-		ExpiresAt:   p.ExpiresAt,
+		ExpiresAt:   p.ExpiresAt.UTC().Format(time.RFC3339),
 	})
 }
 

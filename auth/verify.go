@@ -60,7 +60,7 @@ type accessClaims struct {
 // Verify checks raw and returns the principal it describes, or a
 // *TokenError saying why it was refused.
 func (v *Verifier) Verify(ctx context.Context, raw string) (*Principal, error) {
-	if p, ok := v.cache.get(raw, v.now()); ok {
+	if p, ok := v.cached(raw); ok {
 		return p, nil
 	}
 	tok, c, err := v.verify(ctx, raw)
@@ -78,6 +78,12 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Principal, error) {
 	}
 	v.cache.put(raw, *p, v.now())
 	return p, nil
+}
+
+// cached returns the principal of raw if raw verified before and has not
+// expired since.
+func (v *Verifier) cached(raw string) (*Principal, bool) {
+	return v.cache.get(raw, v.now())
 }
 
 // Claims verifies raw like Verify and returns all its claims, for display.

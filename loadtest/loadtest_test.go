@@ -51,7 +51,7 @@ func TestMixedLoadKeepsEveryWriteAndEveryTenantApart(t *testing.T) {
 	}
 }
 
-func TestCompareMeasuresTheThreeRoutesSideBySide(t *testing.T) {
+func TestCompareMeasuresTheRoutesSideBySide(t *testing.T) {
 	t.Parallel()
 	rep, err := Compare(context.Background(), Options{
 		Duration: 600 * time.Millisecond, Workers: 2, Orgs: 2, SeedFile: "../rbac.seed.json", Log: testLog(t),
@@ -62,12 +62,44 @@ func TestCompareMeasuresTheThreeRoutesSideBySide(t *testing.T) {
 	t.Log("\n" + out.String())
 
 	assert.Zero(t, rep.Failures)
-	for _, e := range []EndpointReport{rep.Healthz, rep.Me, rep.Projects} {
+	for _, e := range rep.Endpoints {
 		assert.Positive(t, e.Count, e.Name)
 		assert.Equal(t, map[int]int64{200: e.Count}, e.Statuses, e.Name)
 	}
-	assert.Positive(t, rep.MeRatio())
+	require.Len(t, rep.PerRound, rep.Rounds)
+	for _, ratio := range []float64{rep.MeRatio(), rep.MeRatioSameRequest(), rep.HeaderRatio(), rep.ProjectsRatio()} {
+		assert.Positive(t, ratio)
+	}
 	assert.Contains(t, out.String(), "gated GET /api/me at ")
+}
+
+func TestCompareRatiosAreMediansOfRounds(t *testing.T) {
+	round := func(healthz, healthzToken, me, projects float64) [numCompared]float64 {
+		return [numCompared]float64{healthz, healthzToken, me, projects}
+	}
+	tests := []struct {
+		name   string
+		rounds [][numCompared]float64
+		me     float64
+	}{
+		{"no rounds", nil, 0},
+		{"one round", [][numCompared]float64{round(100, 90, 80, 30)}, 0.8},
+		// One round disturbed by the machine moves a mean, not a median.
+		{"an outlier round", [][numCompared]float64{round(100, 90, 90, 30), round(100, 90, 91, 30), round(100, 90, 10, 30)}, 0.9},
+		{"an even number of rounds", [][numCompared]float64{round(100, 90, 80, 30), round(100, 90, 90, 30)}, 0.85},
+		{"a round with no baseline is skipped", [][numCompared]float64{round(0, 90, 80, 30), round(100, 90, 70, 30)}, 0.7},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &CompareReport{PerRound: tt.rounds}
+			assert.InDelta(t, tt.me, c.MeRatio(), 1e-9)
+		})
+	}
+	c := &CompareReport{PerRound: [][numCompared]float64{round(100, 80, 72, 36)}}
+	assert.InDelta(t, 0.9, c.MeRatioSameRequest(), 1e-9)
+	assert.InDelta(t, 0.8, c.HeaderRatio(), 1e-9)
+	assert.InDelta(t, 0.36, c.ProjectsRatio(), 1e-9)
+	assert.InDelta(t, 0.5, c.DatabaseShare(), 1e-9)
 }
 
 func TestRunStopsAfterMaxRequests(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/scalekit-samples/go-rbac-projects/auth"
 	"github.com/scalekit-samples/go-rbac-projects/problem"
@@ -87,18 +88,33 @@ func (r *Renderer) JSON(w http.ResponseWriter, status int, v any) error {
 	return WriteJSON(w, status, v)
 }
 
-// WriteJSON writes v as the JSON response body with status.
+// WriteJSON writes v as the JSON response body with status. It encodes into
+// a recycled buffer before writing anything, so that an encoding error can
+// still become a clean 500, and an API request leaves little garbage.
 func WriteJSON(w http.ResponseWriter, status int, v any) error {
-	body, err := json.Marshal(v)
-	if err != nil {
+	buf := jsonBuffers.Get().(*bytes.Buffer)
+	defer putJSONBuffer(buf)
+	if err := json.NewEncoder(buf).Encode(v); err != nil { // Encode ends the body with a newline
 		return fmt.Errorf("encode json: %w", err)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_, _ = w.Write(body)
-	_, _ = w.Write(newline)
+	_, _ = w.Write(buf.Bytes())
 	return nil
+}
+
+// jsonBuffers holds the buffers WriteJSON encodes into.
+var jsonBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// putJSONBuffer returns buf to the pool unless a large answer grew it: a
+// few big buffers kept for ever would cost more memory than they save.
+func putJSONBuffer(buf *bytes.Buffer) {
+	if buf.Cap() > 64<<10 {
+		return
+	}
+	buf.Reset()
+	jsonBuffers.Put(buf)
 }
 
 // DecodeJSON reads the request body into v: at most MaxBody bytes, one
@@ -124,8 +140,6 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	}
 	return nil
 }
-
-var newline = []byte("\n")
 
 var funcs = template.FuncMap{
 	"join": strings.Join,

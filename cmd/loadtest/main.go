@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -68,6 +69,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.SeedFile, "seed", "rbac.seed.json", "the RBAC model (RBAC_SEED_FILE)")
 	compare := fs.Bool("compare", false, "measure /healthz, /api/me and /api/projects side by side instead")
 	verbose := fs.Bool("v", false, "print the app's and the IdP's warnings and errors")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -79,6 +81,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if *verbose {
 		o.Log = stderr
+	}
+	if *cpuProfile != "" {
+		stopProfile, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stopProfile()
 	}
 	command := strings.Join(append([]string{"go run ./cmd/loadtest"}, args...), " ")
 
@@ -104,4 +113,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return errors.New("checks failed (see above)")
 	}
 	return nil
+}
+
+// startCPUProfile profiles the process (app, IdP and clients alike) into
+// path until the returned function is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }

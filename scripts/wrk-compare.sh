@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# wrk-compare.sh measures GET /healthz, GET /healthz sent a bearer token
+# and gated GET /api/me side by side, with the server in its own process and
+# wrk (https://github.com/wg/wrk, Debian package "wrk") as the client.
+#
+#   scripts/wrk-compare.sh [rounds] [seconds per round]    # default 10 rounds of 2 s
+#
+# It builds and starts the server with its built-in mock IdP on loopback
+# ports 18480 and 18481 (APP_ADDR, IDP_ADDR change them), asks the mock for a demo user's access token, runs the
+# three requests in rotating order each round, and prints each round's
+# throughput and the medians of the per-round ratios. Everything stays on
+# 127.0.0.1 and stops at the end.
+set -euo pipefail
+
+rounds=${1:-10}
+secs=${2:-2}
+command -v wrk >/dev/null || { echo "wrk-compare: wrk is not installed (Debian: apt-get install wrk)" >&2; exit 2; }
+
+dir=$(mktemp -d)
+trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$dir"' EXIT
+cd "$(dirname "$0")/.."
+go build -o "$dir/server" ./cmd/server
+
+app=${APP_ADDR:-127.0.0.1:18480} # change them if these ports are taken
+idp=${IDP_ADDR:-127.0.0.1:18481}
+ADDR=$app MOCK_IDP_ADDR=$idp DATABASE_PATH="$dir/app.db" "$dir/server" >"$dir/server.log" 2>&1 &
+pid=$!
+for _ in $(seq 50); do curl -fs "http://$app/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
+curl -fs "http://$app/healthz" >/dev/null || { echo "wrk-compare: the server did not start:" >&2; cat "$dir/server.log" >&2; exit 1; }
+
+token=$(curl -fs -d email=bob@acme.example "http://$idp/dev/token" | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
+auth="Authorization: Bearer $token"
+
+rate() { # rate <path> [header]: requests per second of one wrk run
+	local args=(-t2 -c32 "-d${secs}s")
+	[ $# -gt 1 ] && args+=(-H "$2")
+	wrk "${args[@]}" "http://$app$1" | awk '/Requests\/sec/ {print $2}'
+}
+
+echo "wrk -t2 -c32 -d${secs}s, $rounds rounds in rotating order; server: go build ./cmd/server (mock IdP), $(nproc) CPUs shared"
+printf '%-6s %12s %16s %12s %10s %10s\n' round healthz healthz+token api/me me/healthz me/h+token
+results=()
+for r in $(seq "$rounds"); do
+	declare -A got=()
+	for i in 0 1 2; do
+		case $(( (r + i) % 3 )) in
+			0) got[h]=$(rate /healthz) ;;
+			1) got[ht]=$(rate /healthz "$auth") ;;
+			2) got[me]=$(rate /api/me "$auth") ;;
+		esac
+	done
+	line=$(awk -v h="${got[h]}" -v ht="${got[ht]}" -v me="${got[me]}" -v r="$r" \
+		'BEGIN { printf "%-6s %12.0f %16.0f %12.0f %10.3f %10.3f", r, h, ht, me, me/h, me/ht }')
+	echo "$line"
+	results+=("$line")
+	unset got
+done
+printf '%s\n' "${results[@]}" | awk '
+	{ a[NR] = $5; b[NR] = $6 }
+	function median(x, n,   i, j, t) {
+		for (i = 2; i <= n; i++) for (j = i; j > 1 && x[j-1] > x[j]; j--) { t = x[j]; x[j] = x[j-1]; x[j-1] = t }
+		return n % 2 ? x[(n+1)/2] : (x[n/2] + x[n/2+1]) / 2
+	}
+	END {
+		printf "median: gated GET /api/me at %.2fx of /healthz, %.2fx of /healthz sent the same token header\n", median(a, NR), median(b, NR)
+	}'
