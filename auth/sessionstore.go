@@ -20,7 +20,8 @@ import (
 // SessionStore is a gorilla/sessions Store that keeps session data in the
 // app's database. The cookie holds only a signed random id, so tokens never
 // reach the browser, logout really ends a session, and app instances that
-// share the database share sessions.
+// share the database share sessions. The database holds the id's hash and
+// the data encrypted with a key only the id gives: it holds no usable token.
 type SessionStore struct {
 	db      *sql.DB
 	load    *sql.Stmt // prepared once: it runs on every browser request
@@ -32,7 +33,7 @@ type SessionStore struct {
 const sessionSchema = `
 CREATE TABLE IF NOT EXISTS sessions (
 	id_hash    TEXT PRIMARY KEY, -- SHA-256 of the id: a leaked database yields no usable cookie
-	data       TEXT NOT NULL,
+	data       BLOB NOT NULL,    -- the session's values, sealed with a key derived from the id (sessionseal.go)
 	expires_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS sessions_expiry ON sessions (expires_at); -- for the sweep`
@@ -47,13 +48,17 @@ func NewSessionStore(ctx context.Context, db *sql.DB, secret []byte, maxAge time
 	if _, err := db.ExecContext(ctx, sessionSchema+leaseSchema); err != nil {
 		return nil, fmt.Errorf("create sessions table: %w", err)
 	}
+	// Rows of versions that stored tokens in clear, as text: their users sign in again.
+	if _, err := db.ExecContext(ctx, `DELETE FROM sessions WHERE typeof(data) <> 'blob'`); err != nil {
+		return nil, fmt.Errorf("purge unsealed sessions: %w", err)
+	}
 	load, err := db.PrepareContext(ctx, `SELECT data FROM sessions WHERE id_hash = ? AND expires_at > ?`)
 	if err != nil {
 		return nil, fmt.Errorf("prepare session lookup: %w", err)
 	}
 	codec := securecookie.New(secret, nil)
 	codec.MaxAge(int(maxAge.Seconds()))
-	codec.SetSerializer(securecookie.JSONEncoder{}) // the value is one string: no need for gob
+	codec.SetSerializer(securecookie.NopEncoder{}) // the value is the id's bytes: nothing to serialize
 	return &SessionStore{
 		db:    db,
 		load:  load,
@@ -90,17 +95,25 @@ func (s *SessionStore) New(r *http.Request, name string) (*sessions.Session, err
 	if err != nil {
 		return sess, nil
 	}
-	var id string
-	if err := s.codec.Decode(name, c.Value, &id); err != nil {
+	var raw []byte
+	if err := s.codec.Decode(name, c.Value, &raw); err != nil {
 		return sess, nil // forged, tampered or expired cookie: start afresh
 	}
-	var data string
-	err = s.load.QueryRowContext(r.Context(), hashID(id), s.now().Unix()).Scan(&data)
+	id := string(raw)
+	var stored []byte
+	err = s.load.QueryRowContext(r.Context(), hashID(id), s.now().Unix()).Scan(&stored)
 	if errors.Is(err, sql.ErrNoRows) {
 		return sess, nil
 	}
 	if err != nil {
 		return sess, fmt.Errorf("load session: %w", err)
+	}
+	data, err := unseal(id, stored)
+	if errors.Is(err, errUnsealable) {
+		return sess, nil // altered in the database: start afresh
+	}
+	if err != nil {
+		return sess, err
 	}
 	values, err := url.ParseQuery(data)
 	if err != nil {
@@ -146,7 +159,10 @@ func (s *SessionStore) Save(r *http.Request, w http.ResponseWriter, sess *sessio
 		}
 		values.Set(ks, vs)
 	}
-	data := values.Encode()
+	data, err := seal(sess.ID, values.Encode())
+	if err != nil {
+		return err
+	}
 	expires := s.now().Add(time.Duration(sess.Options.MaxAge) * time.Second)
 	if _, err := s.db.ExecContext(r.Context(),
 		`INSERT INTO sessions (id_hash, data, expires_at) VALUES (?, ?, ?)
@@ -154,7 +170,7 @@ func (s *SessionStore) Save(r *http.Request, w http.ResponseWriter, sess *sessio
 		hashID(sess.ID), data, expires.Unix()); err != nil {
 		return fmt.Errorf("save session: %w", err)
 	}
-	encoded, err := s.codec.Encode(sess.Name(), sess.ID)
+	encoded, err := s.codec.Encode(sess.Name(), []byte(sess.ID))
 	if err != nil {
 		return fmt.Errorf("encode session cookie: %w", err)
 	}

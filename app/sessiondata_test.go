@@ -1,0 +1,99 @@
+package app_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/scalekit-samples/go-rbac-projects/app"
+)
+
+// sessionRows reads the sessions table as someone holding a copy of the
+// database file would.
+func sessionRows(t *testing.T, e *env) map[string]string {
+	t.Helper()
+	db, err := app.OpenDB(context.Background(), e.cfg.DatabasePath)
+	require.NoError(t, err)
+	defer db.Close()
+	rows, err := db.Query(`SELECT id_hash, data FROM sessions`)
+	require.NoError(t, err)
+	defer rows.Close()
+	got := map[string]string{}
+	for rows.Next() {
+		var id, data string
+		require.NoError(t, rows.Scan(&id, &data))
+		got[id] = data
+	}
+	require.NoError(t, rows.Err())
+	return got
+}
+
+func setSessionRow(t *testing.T, e *env, idHash, data string) {
+	t.Helper()
+	db, err := app.OpenDB(context.Background(), e.cfg.DatabasePath)
+	require.NoError(t, err)
+	defer db.Close()
+	_, err = db.Exec(`UPDATE sessions SET data = ? WHERE id_hash = ?`, data, idHash)
+	require.NoError(t, err)
+}
+
+func TestTheDatabaseHoldsNoUsableToken(t *testing.T) {
+	e := startEnv(t, envOptions{})
+	alice := e.user("alice@acme.example")
+	b := e.signIn(alice)
+	require.Equal(t, http.StatusOK, b.get("/projects").StatusCode)
+
+	rows := sessionRows(t, e)
+	require.NotEmpty(t, rows)
+	for _, data := range rows {
+		assert.NotContains(t, data, "eyJ", "no JWT (access or ID token) in clear")
+		for _, leak := range []string{"refresh_token", "access_token", alice.Email, alice.ID} {
+			assert.NotContains(t, data, leak)
+		}
+	}
+}
+
+func TestAlteredSessionRowsSignTheUserOut(t *testing.T) {
+	tests := []struct {
+		name  string
+		alter func(own, other string) string
+	}{
+		{"another user's row copied over", func(_, other string) string { return other }},
+		{"one character changed", func(own, _ string) string {
+			b := []byte(own)
+			b[len(b)/2] ^= 1
+			return string(b)
+		}},
+		{"a row in clear, as older versions wrote", func(string, string) string {
+			return "access_token=x&refresh_token=y"
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := startEnv(t, envOptions{})
+			bob := e.signIn(e.user("bob@acme.example"))
+			before := sessionRows(t, e)
+			require.Len(t, before, 1, "one row per signed-in session")
+			alice := e.signIn(e.user("alice@acme.example"))
+			rows := sessionRows(t, e)
+			require.Len(t, rows, 2)
+			var bobID, aliceID string
+			for id := range rows {
+				if _, ok := before[id]; ok {
+					bobID = id
+				} else {
+					aliceID = id
+				}
+			}
+			setSessionRow(t, e, bobID, tt.alter(rows[bobID], rows[aliceID]))
+
+			resp := bob.get("/projects")
+			assert.Equal(t, http.StatusFound, resp.StatusCode, "asked to sign in again, not served as anyone")
+			assert.Equal(t, "/login?return_to=%2Fprojects", resp.Header.Get("Location"))
+			assert.Equal(t, http.StatusOK, alice.get("/projects").StatusCode, "the other session is untouched")
+		})
+	}
+}
