@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/scalekit-samples/go-rbac-projects/auth"
+	"github.com/scalekit-samples/go-rbac-projects/lease"
 	"github.com/scalekit-samples/go-rbac-projects/members"
 	"github.com/scalekit-samples/go-rbac-projects/projects"
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
@@ -111,7 +112,11 @@ func (a *App) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	assigner := members.NewAssigner(idp, a.model, audit, changes, dir, a.log)
+	leases, err := lease.New(ctx, a.db)
+	if err != nil {
+		return err
+	}
+	assigner := members.NewAssigner(idp, a.model, audit, changes, dir, leases, a.log)
 	webhook, err := members.NewWebhook(ctx, a.db, a.cfg.WebhookSecret, idp, assigner, a.model, a.log)
 	if err != nil {
 		return err

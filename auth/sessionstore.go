@@ -15,6 +15,8 @@ import (
 
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
+
+	"github.com/scalekit-samples/go-rbac-projects/lease"
 )
 
 // SessionStore is a gorilla/sessions Store that keeps session data in the
@@ -25,6 +27,7 @@ import (
 type SessionStore struct {
 	db      *sql.DB
 	load    *sql.Stmt // prepared once: it runs on every browser request
+	leases  *lease.Table
 	codec   securecookie.Codec
 	options sessions.Options
 	now     func() time.Time
@@ -45,12 +48,16 @@ func NewSessionStore(ctx context.Context, db *sql.DB, secret []byte, maxAge time
 	if len(secret) < 32 {
 		return nil, errors.New("session secret must be at least 32 bytes")
 	}
-	if _, err := db.ExecContext(ctx, sessionSchema+leaseSchema); err != nil {
+	if _, err := db.ExecContext(ctx, sessionSchema); err != nil {
 		return nil, fmt.Errorf("create sessions table: %w", err)
 	}
 	// Rows of versions that stored tokens in clear, as text: their users sign in again.
 	if _, err := db.ExecContext(ctx, `DELETE FROM sessions WHERE typeof(data) <> 'blob'`); err != nil {
 		return nil, fmt.Errorf("purge unsealed sessions: %w", err)
+	}
+	leases, err := lease.New(ctx, db)
+	if err != nil {
+		return nil, err
 	}
 	load, err := db.PrepareContext(ctx, `SELECT data FROM sessions WHERE id_hash = ? AND expires_at > ?`)
 	if err != nil {
@@ -60,9 +67,10 @@ func NewSessionStore(ctx context.Context, db *sql.DB, secret []byte, maxAge time
 	codec.MaxAge(int(maxAge.Seconds()))
 	codec.SetSerializer(securecookie.NopEncoder{}) // the value is the id's bytes: nothing to serialize
 	return &SessionStore{
-		db:    db,
-		load:  load,
-		codec: codec,
+		db:     db,
+		load:   load,
+		leases: leases,
+		codec:  codec,
 		options: sessions.Options{
 			Path:     "/",
 			MaxAge:   int(maxAge.Seconds()),

@@ -7,9 +7,10 @@ import (
 	"log/slog"
 	"regexp"
 	"slices"
-	"sync"
+	"time"
 
 	"github.com/scalekit-samples/go-rbac-projects/auth"
+	"github.com/scalekit-samples/go-rbac-projects/lease"
 	"github.com/scalekit-samples/go-rbac-projects/problem"
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
 	"github.com/scalekit-samples/go-rbac-projects/scalekit"
@@ -39,10 +40,10 @@ var identifier = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$`)
 // Assigner changes members' roles: it validates the request, applies it
 // at the IdP, and then makes it take effect at once and leaves a trace.
 type Assigner struct {
-	// mu serializes role changes, so that two admins demoting each other at
-	// once cannot both pass the last-admin check. (Several app instances
-	// would need a lock in the database or at the IdP.)
-	mu      sync.Mutex
+	// leases serialize the role changes of an organization, across all app
+	// instances sharing the database, so that two admins demoting each
+	// other at once cannot both pass the last-admin check.
+	leases  *lease.Table
 	idp     IdP
 	model   *rbac.Model
 	audit   AuditLog
@@ -52,9 +53,21 @@ type Assigner struct {
 }
 
 // NewAssigner returns an Assigner.
-func NewAssigner(idp IdP, model *rbac.Model, audit AuditLog, changes *RoleChanges, dir *Directory, log *slog.Logger) *Assigner {
-	return &Assigner{idp: idp, model: model, audit: audit, changes: changes, dir: dir, log: log}
+func NewAssigner(idp IdP, model *rbac.Model, audit AuditLog, changes *RoleChanges, dir *Directory, leases *lease.Table, log *slog.Logger) *Assigner {
+	return &Assigner{idp: idp, model: model, audit: audit, changes: changes, dir: dir, leases: leases, log: log}
 }
+
+// Role changes of one organization hold its lease from reading its members
+// to recording the change. changeTTL outlasts the two IdP calls in between
+// (each bounded by the IdP client's timeout); changeWait is how long a
+// change waits for the one before it.
+const (
+	changeTTL  = time.Minute
+	changeWait = 20 * time.Second
+)
+
+// errBusy is a role change that waited too long for another one.
+var errBusy = &problem.ConflictError{Message: "Another role change in this organization is taking long. Try again in a moment."}
 
 // Change is one role-change request.
 type Change struct {
@@ -97,8 +110,14 @@ func (a *Assigner) SetRoles(ctx context.Context, c Change) (err error) {
 			return &auth.DeniedError{Permission: firstMissing(a.model.EffectiveIn(c.OrgID, r), c.ActorPermissions)}
 		}
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	release, err := a.leases.Acquire(ctx, "org-roles:"+c.OrgID, changeTTL, changeWait)
+	if errors.Is(err, lease.ErrBusy) {
+		return errBusy
+	}
+	if err != nil {
+		return fmt.Errorf("role change of %s: %w", c.OrgID, err)
+	}
+	defer release()
 	users, err := a.idp.ListOrganizationUsers(ctx, c.OrgID)
 	if err != nil {
 		return fmt.Errorf("list members of %s: %w", c.OrgID, err)

@@ -14,6 +14,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/scalekit-samples/go-rbac-projects/auth"
+	"github.com/scalekit-samples/go-rbac-projects/lease"
 	"github.com/scalekit-samples/go-rbac-projects/problem"
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
 	"github.com/scalekit-samples/go-rbac-projects/scalekit"
@@ -51,9 +52,18 @@ func (f *fakeIdP) UpdateMemberRoles(_ context.Context, _, userID string, roles [
 
 func newAssigner(t *testing.T, roles map[string][]string) (*Assigner, *fakeIdP, *Audit) {
 	t.Helper()
+	idp := &fakeIdP{roles: roles}
+	a, audit := newInstance(t, t.TempDir()+"/m.db", idp)
+	return a, idp, audit
+}
+
+// newInstance returns the Assigner of an app instance whose database is
+// the file at path (shared by instances) and whose IdP is idp.
+func newInstance(t *testing.T, path string, idp IdP) (*Assigner, *Audit) {
+	t.Helper()
 	model, err := rbac.Load("../rbac.seed.json")
 	require.NoError(t, err)
-	db, err := sql.Open("sqlite", "file:"+t.TempDir()+"/m.db?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)")
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)")
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
 	ctx := context.Background()
@@ -64,8 +74,9 @@ func newAssigner(t *testing.T, roles map[string][]string) (*Assigner, *fakeIdP, 
 	require.NoError(t, err)
 	dir, err := NewDirectory(ctx, db)
 	require.NoError(t, err)
-	idp := &fakeIdP{roles: roles}
-	return NewAssigner(idp, model, audit, changes, dir, log), idp, audit
+	leases, err := lease.New(ctx, db)
+	require.NoError(t, err)
+	return NewAssigner(idp, model, audit, changes, dir, leases, log), audit
 }
 
 func TestSetRolesRefusesEscalationAndKeepsAnAdmin(t *testing.T) {
@@ -131,22 +142,42 @@ func TestSetRolesRefusesEscalationAndKeepsAnAdmin(t *testing.T) {
 func TestTwoAdminsDemotingEachOtherLeaveOneAdmin(t *testing.T) {
 	model, err := rbac.Load("../rbac.seed.json")
 	require.NoError(t, err)
-	for range 20 {
-		a, idp, _ := newAssigner(t, map[string][]string{"usr_alice": {"admin"}, "usr_bob": {"admin"}})
-		var wg sync.WaitGroup
-		for _, pair := range [][2]string{{"usr_alice", "usr_bob"}, {"usr_bob", "usr_alice"}} {
-			wg.Go(func() {
-				_ = a.SetRoles(context.Background(), Change{OrgID: "org_1", Actor: pair[0], Target: pair[1],
-					Roles: []string{"viewer"}, Source: SourceApp, ActorPermissions: model.Effective("admin")})
-			})
-		}
-		wg.Wait()
-		admins := 0
-		for _, roles := range idp.roles {
-			if slices.Contains(roles, "admin") {
-				admins++
+	tests := []struct {
+		name      string
+		instances int
+	}{
+		{"one app instance", 1},
+		// Behind a load balancer the two requests land on different
+		// instances that share the database.
+		{"two app instances", 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for range 10 {
+				idp := &fakeIdP{roles: map[string][]string{"usr_alice": {"admin"}, "usr_bob": {"admin"}}}
+				path := t.TempDir() + "/m.db"
+				var instances []*Assigner
+				for range tt.instances {
+					a, _ := newInstance(t, path, idp)
+					instances = append(instances, a)
+				}
+				var wg sync.WaitGroup
+				for i, pair := range [][2]string{{"usr_alice", "usr_bob"}, {"usr_bob", "usr_alice"}} {
+					a := instances[i%len(instances)]
+					wg.Go(func() {
+						_ = a.SetRoles(context.Background(), Change{OrgID: "org_1", Actor: pair[0], Target: pair[1],
+							Roles: []string{"viewer"}, Source: SourceApp, ActorPermissions: model.Effective("admin")})
+					})
+				}
+				wg.Wait()
+				admins := 0
+				for _, roles := range idp.roles {
+					if slices.Contains(roles, "admin") {
+						admins++
+					}
+				}
+				require.Equal(t, 1, admins, "exactly one demotion went through")
 			}
-		}
-		require.Equal(t, 1, admins, "exactly one demotion went through")
+		})
 	}
 }
