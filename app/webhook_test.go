@@ -33,12 +33,17 @@ func (e *env) deliver(t *testing.T, secret, id string, at time.Time, body string
 // directoryEvent is a Scalekit directory-sync event for the user with
 // the email, whose directory groups map to the roles.
 func directoryEvent(typ, orgID, email string, roles ...string) string {
+	return directoryEventAt("2026-11-22T10:00:00Z", typ, orgID, email, roles...)
+}
+
+// directoryEventAt is directoryEvent with the time the directory changed.
+func directoryEventAt(occurredAt, typ, orgID, email string, roles ...string) string {
 	var rs []string
 	for _, r := range roles {
 		rs = append(rs, `{"role_name":"`+r+`"}`)
 	}
 	return `{"spec_version":"1","id":"evt_1","type":"` + typ + `","object":"DirectoryUser","organization_id":"` + orgID +
-		`","occurred_at":"2026-11-22T10:00:00Z","data":{"id":"diruser_1","organization_id":"` + orgID +
+		`","occurred_at":"` + occurredAt + `","data":{"id":"diruser_1","organization_id":"` + orgID +
 		`","email":"` + email + `","roles":[` + strings.Join(rs, ",") + `]}}`
 }
 
@@ -87,6 +92,51 @@ func TestDirectorySyncWebhook(t *testing.T) {
 	assert.Equal(t, 3, synced, "the refused, the applied and the fallback change are audited; the duplicate is not")
 	assert.Contains(t, rows[1], "webhook:msg_6")
 	assert.Contains(t, rows[1], "team_member project_manager directory sync changed")
+}
+
+func TestLateDirectoryEventsNeverRollAMemberBack(t *testing.T) {
+	// The directory moved Carol to team_member at 10:00 and to
+	// project_manager at 10:05; the 10:00 delivery failed, and its retry
+	// arrives after the 10:05 one.
+	e := startEnv(t, envOptions{})
+	alice, carol := e.user("alice@acme.example"), e.user("carol@acme.example")
+	admin := e.signIn(alice)
+	event := func(at, typ string, roles ...string) string {
+		return directoryEventAt(at, typ, carol.OrgID, carol.Email, roles...)
+	}
+	const updated = "organization.directory.user_updated"
+
+	tests := []struct {
+		name       string
+		id, body   string
+		wantStatus int
+		wantResult string
+		wantRoles  []string
+	}{
+		{"the newer event applies", "msg_b", event("2026-11-22T10:05:00Z", updated, "project_manager"), http.StatusOK, `"status":"applied"`, []string{"project_manager"}},
+		{"the older one, arriving late, is skipped", "msg_a", event("2026-11-22T10:00:00.5Z", updated, "team_member"), http.StatusOK, `"status":"ignored"`, []string{"project_manager"}},
+		{"an older user_deleted is skipped too", "msg_c", event("2026-11-22T10:01:00Z", "organization.directory.user_deleted"), http.StatusOK, `"status":"ignored"`, []string{"project_manager"}},
+		{"the same moment again (a resent event) passes", "msg_d", event("2026-11-22T10:05:00Z", updated, "project_manager"), http.StatusOK, `"status":"applied"`, []string{"project_manager"}},
+		{"times are compared across zones: 10:10+01:00 is older", "msg_e", event("2026-11-22T10:10:00+01:00", updated, "team_member"), http.StatusOK, `"status":"ignored"`, []string{"project_manager"}},
+		{"a later event applies", "msg_f", event("2026-11-22T10:10:00Z", updated, "team_member"), http.StatusOK, `"status":"applied"`, []string{"team_member"}},
+		{"a malformed time is a bad request and changes nothing", "msg_g", event("yesterday", updated, "project_manager"), http.StatusBadRequest, "occurred_at", []string{"team_member"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := e.deliver(t, testWebhookSecret, tt.id, time.Now(), tt.body)
+			assert.Equal(t, tt.wantStatus, resp.StatusCode, resp.Body)
+			assert.Contains(t, resp.Body, tt.wantResult)
+			assert.Equal(t, tt.wantRoles, e.rolesAtIdP(carol.ID))
+		})
+	}
+	rows := auditRows(t, admin)
+	skipped := 0
+	for _, r := range rows {
+		if strings.Contains(r, "skipped") {
+			skipped++
+		}
+	}
+	assert.Equal(t, 3, skipped, "each skipped event is in the audit log:\n%s", strings.Join(rows, "\n"))
 }
 
 func TestDirectorySyncTakesEffectAtOnce(t *testing.T) {

@@ -80,6 +80,9 @@ type Change struct {
 	// nobody grants a role that brings more than they hold. Directory sync
 	// is exempt: its roles come from the IdP's own group mapping.
 	ActorPermissions []rbac.Permission
+	// OccurredAt is when the directory changed (directory sync only): a
+	// change older than the last one applied to the member is skipped.
+	OccurredAt time.Time
 }
 
 // SetRoles applies c, following seed document 003: verify the actor (done
@@ -118,6 +121,11 @@ func (a *Assigner) SetRoles(ctx context.Context, c Change) (err error) {
 		return fmt.Errorf("role change of %s: %w", c.OrgID, err)
 	}
 	defer release()
+	if c.Source == SourceDirectorySync && !c.OccurredAt.IsZero() {
+		if err := a.dir.checkSyncOrder(ctx, c.OrgID, c.Target, c.OccurredAt); err != nil {
+			return err
+		}
+	}
 	users, err := a.idp.ListOrganizationUsers(ctx, c.OrgID)
 	if err != nil {
 		return fmt.Errorf("list members of %s: %w", c.OrgID, err)
@@ -200,6 +208,8 @@ func (a *Assigner) record(ctx context.Context, c Change, old []string, err error
 	switch {
 	case errors.Is(err, errUnchanged):
 		e.Outcome = OutcomeUnchanged
+	case errors.Is(err, errStale):
+		e.Outcome, e.Reason = OutcomeSkipped, errStale.Error()
 	case err != nil:
 		e.Outcome, e.Reason = OutcomeRefused, RefusalReason(err)
 	}

@@ -20,6 +20,8 @@ const (
 	OutcomeRefused = "refused"
 	// OutcomeUnchanged: the member already had those roles.
 	OutcomeUnchanged = "unchanged"
+	// OutcomeSkipped: a directory event older than one already applied.
+	OutcomeSkipped = "skipped"
 )
 
 // Entry is one line of the audit log: who tried to give whom which roles,

@@ -53,7 +53,7 @@ CREATE TABLE IF NOT EXISTS members (
 
 // NewDirectory creates the members table if needed.
 func NewDirectory(ctx context.Context, db *sql.DB) (*Directory, error) {
-	if _, err := db.ExecContext(ctx, schema); err != nil {
+	if _, err := db.ExecContext(ctx, schema+syncSchema); err != nil {
 		return nil, fmt.Errorf("create members table: %w", err)
 	}
 	return &Directory{db: db, now: time.Now}, nil

@@ -72,6 +72,7 @@ func NewWebhook(ctx context.Context, db *sql.DB, secret string, idp IdP, assigne
 type event struct {
 	Type           string `json:"type"`
 	OrganizationID string `json:"organization_id"`
+	OccurredAt     string `json:"occurred_at"` // RFC 3339
 	Data           struct {
 		UserID         string `json:"user_id"`
 		OrganizationID string `json:"organization_id"`
@@ -155,9 +156,19 @@ func (h *Webhook) apply(ctx context.Context, id string, ev event) (webhookResult
 		// someone who merely belongs to the organization.
 		roles = []string{h.model.DefaultMemberRole}
 	}
-	err := h.assigner.SetRoles(ctx, Change{OrgID: orgID, Actor: "webhook:" + id, Target: userID, Roles: roles, Source: SourceDirectorySync})
+	var occurred time.Time
+	if ev.OccurredAt != "" {
+		var err error
+		if occurred, err = time.Parse(time.RFC3339Nano, ev.OccurredAt); err != nil {
+			return webhookResult{}, problem.Invalid("occurred_at", "occurred_at %q is not an RFC 3339 time", short(ev.OccurredAt))
+		}
+	}
+	err := h.assigner.SetRoles(ctx, Change{OrgID: orgID, Actor: "webhook:" + id, Target: userID, Roles: roles,
+		Source: SourceDirectorySync, OccurredAt: occurred})
 	var input *problem.InputError
 	switch {
+	case errors.Is(err, errStale):
+		return webhookResult{Status: "ignored", Reason: errStale.Error()}, nil
 	case err == nil && ev.Type == EventUserDeleted:
 		// Gone from the directory: no longer offered as an assignee.
 		if err := h.assigner.dir.Forget(ctx, orgID, userID); err != nil {
