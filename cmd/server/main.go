@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -39,7 +40,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		return fmt.Errorf("ADDR=%q: %w", cfg.Addr, err)
+		return fmt.Errorf("ADDR=%q: %w%s", cfg.Addr, err, portHint(err, "ADDR=:8090"))
 	}
 	defer ln.Close()
 	if getenv("APP_BASE_URL") == "" {
@@ -88,9 +89,18 @@ func startMockIdP(cfg app.Config, log *slog.Logger) (*mockidp.Server, error) {
 	}
 	idp, err := mockidp.Start(mockidp.Config{Model: model, Clients: []mockidp.Client{client}, Addr: addr, Logger: log.With("component", "mockidp")})
 	if err != nil {
-		return nil, fmt.Errorf("start mock IdP on MOCK_IDP_ADDR=%q: %w", addr, err)
+		return nil, fmt.Errorf("start mock IdP on MOCK_IDP_ADDR=%q: %w%s", addr, err, portHint(err, "MOCK_IDP_ADDR=localhost:8091"))
 	}
 	return idp, nil
+}
+
+// portHint tells a new user what to do when a port is taken, often by
+// another copy of this app.
+func portHint(err error, example string) string {
+	if !errors.Is(err, syscall.EADDRINUSE) {
+		return ""
+	}
+	return fmt.Sprintf(" (is the app already running? stop it, or choose another port: %s go run ./cmd/server)", example)
 }
 
 func banner(w io.Writer, cfg app.Config, idp *mockidp.Server) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -59,6 +60,9 @@ func TestRunWithNoConfiguration(t *testing.T) {
 }
 
 func TestRunRefusesBadConfiguration(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0") // another program (or a copy of the app) holds it
+	require.NoError(t, err)
+	t.Cleanup(func() { taken.Close() })
 	tests := []struct {
 		name string
 		env  map[string]string
@@ -71,6 +75,8 @@ func TestRunRefusesBadConfiguration(t *testing.T) {
 		{"a short session secret", map[string]string{"SESSION_SECRET": "short"}, "SESSION_SECRET is 5 characters"},
 		{"a base URL with a path", map[string]string{"APP_BASE_URL": "http://localhost:8080/app"}, "APP_BASE_URL="},
 		{"a malformed address", map[string]string{"ADDR": "8080"}, "ADDR="},
+		{"the app's port is taken", map[string]string{"ADDR": taken.Addr().String()}, "is the app already running? stop it, or choose another port: ADDR="},
+		{"the mock IdP's port is taken", map[string]string{"ADDR": "127.0.0.1:0", "MOCK_IDP_ADDR": taken.Addr().String(), "RBAC_SEED_FILE": "../../rbac.seed.json"}, "choose another port: MOCK_IDP_ADDR="},
 		{"a broken seed file", map[string]string{"ADDR": "127.0.0.1:0", "RBAC_SEED_FILE": "testdata/does-not-exist.json"}, "RBAC_SEED_FILE"},
 	}
 	for _, tt := range tests {
