@@ -30,19 +30,66 @@ func TestEveryDemoUserSignsInAndSeesTheirOrganization(t *testing.T) {
 func TestSessionCookieIsSmallOpaqueAndRenewedAtLogin(t *testing.T) {
 	e := startEnv(t, envOptions{})
 	b := e.newBrowser()
-	resp := b.get("/login")
-	require.Equal(t, http.StatusFound, resp.StatusCode)
-	before := cookie(t, resp.Header, "session")
+	login := b.get("/login")
+	require.Equal(t, http.StatusFound, login.StatusCode)
+	pending := cookie(t, login.Header, "session_login")
+	assert.True(t, pending.HttpOnly)
+	assert.Equal(t, http.SameSiteLaxMode, pending.SameSite)
+	assert.Equal(t, 600, pending.MaxAge, "a sign-in may take 10 minutes at the IdP")
+	assert.NotContains(t, pending.Value, mustURL(t, login.Header.Get("Location")).Query().Get("state"), "the pending sign-in is encrypted")
+	assert.Empty(t, sessionRows(t, e), "starting a sign-in stores nothing")
 
-	b.mustSignIn(e.user("alice@acme.example"), "/")
-	after := b.client.Jar.Cookies(mustURL(t, e.URL))
-	require.Len(t, after, 1)
-	assert.NotEqual(t, before.Value, after[0].Value, "session id renewed at sign-in")
-	assert.Less(t, len(after[0].Value), 4096, "cookie stays under 4 KB")
-	assert.Less(t, len(after[0].Value), 200, "cookie holds only a signed id, not tokens")
-	assert.NotContains(t, after[0].Value, "eyJ", "no JWT in the cookie")
-	assert.True(t, before.HttpOnly)
-	assert.Equal(t, http.SameSiteLaxMode, before.SameSite)
+	b.finishSignIn(e.user("alice@acme.example"), login, "/")
+	first := b.client.Jar.Cookies(mustURL(t, e.URL))
+	require.Len(t, first, 1, "the pending sign-in's cookie is gone, the session's is there")
+	assert.Equal(t, "session", first[0].Name)
+	assert.Less(t, len(first[0].Value), 200, "cookie holds only a signed id, not tokens")
+	assert.NotContains(t, first[0].Value, "eyJ", "no JWT in the cookie")
+
+	// Signing in again, in the same browser, replaces the session.
+	b.mustSignIn(e.user("bob@acme.example"), "/")
+	second := b.client.Jar.Cookies(mustURL(t, e.URL))
+	require.Len(t, second, 1)
+	assert.NotEqual(t, first[0].Value, second[0].Value, "session id renewed at sign-in")
+	assert.Len(t, sessionRows(t, e), 1, "the earlier session is deleted")
+}
+
+func TestStartingSignInsCostsTheServerNoStorage(t *testing.T) {
+	// /login needs no account: a flood of sign-ins started and never
+	// finished must not fill the database.
+	e := startEnv(t, envOptions{})
+	for range 100 {
+		require.Equal(t, http.StatusFound, e.newBrowser().get("/login").StatusCode)
+	}
+	assert.Empty(t, sessionRows(t, e))
+}
+
+func TestAForgedOrAlteredPendingSignInIsRefused(t *testing.T) {
+	e := startEnv(t, envOptions{})
+	alice := e.user("alice@acme.example")
+	tests := []struct {
+		name  string
+		alter func(c *http.Cookie)
+	}{
+		{"altered", func(c *http.Cookie) { c.Value = c.Value[:len(c.Value)-4] + "AAAA" }},
+		{"made up", func(c *http.Cookie) { c.Value = "eyJzdGF0ZSI6IngifQ" }},
+		{"absent", func(c *http.Cookie) { c.MaxAge = -1 }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := e.newBrowser()
+			login := b.get("/login")
+			callback := b.pickUser(alice, login).Header.Get("Location")
+			c := cookie(t, login.Header, "session_login")
+			tt.alter(c)
+			b.client.Jar.SetCookies(mustURL(t, e.URL), []*http.Cookie{c})
+
+			resp := b.do("GET", callback, nil, "")
+			assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+			assert.Contains(t, resp.Body, "No sign-in was in progress in this browser")
+			assert.Equal(t, http.StatusFound, b.get("/projects").StatusCode, "not signed in")
+		})
+	}
 }
 
 func TestLogoutEndsTheSessionHereAndAtTheIdP(t *testing.T) {

@@ -21,30 +21,12 @@ var oauthErrorCode = regexp.MustCompile(`^[a-z_]{1,64}$`)
 // session under a new id.
 func (rp *RelyingParty) Callback(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	pending, err := rp.cfg.Sessions.New(r, rp.cookie)
-	if err != nil {
-		return fmt.Errorf("callback: %w", err)
-	}
-	state, _ := pending.Values[keyState].(string)
-	nonce, _ := pending.Values[keyNonce].(string)
-	verifier, _ := pending.Values[keyVerifier].(string)
-	returnTo, _ := pending.Values[keyReturnTo].(string)
-	if state == "" {
+	// The pending sign-in is used once, whatever happens next.
+	pending, ok := rp.cfg.Sessions.takePending(w, r, pendingCookie(rp.cookie))
+	if !ok {
 		return &SignInError{Reason: "No sign-in was in progress in this browser, or it took longer than 10 minutes. Please sign in again."}
 	}
-	// The pending login is single-use, whatever happens next. A user who
-	// was already signed in keeps that session until the new one replaces
-	// it, so a forged callback cannot sign them out.
-	_, signedIn := pending.Values[keyAccessToken]
-	for _, k := range []string{keyState, keyNonce, keyVerifier, keyReturnTo} {
-		delete(pending.Values, k)
-	}
-	if !signedIn {
-		pending.Options.MaxAge = -1
-	}
-	if err := pending.Save(r, w); err != nil {
-		return fmt.Errorf("callback: %w", err)
-	}
+	state, nonce, verifier, returnTo := pending.State, pending.Nonce, pending.Verifier, pending.ReturnTo
 
 	q := r.URL.Query()
 	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(state)) != 1 {
@@ -111,10 +93,11 @@ func (rp *RelyingParty) Callback(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 
-	// A new session with a new id: whatever id the browser held before
-	// sign-in (perhaps planted by an attacker) is worthless now.
-	if signedIn {
-		if err := rp.cfg.Sessions.delete(ctx, pending.ID); err != nil {
+	// A new session with a new id: whatever session the browser held
+	// before (perhaps planted by an attacker) ends now. Until this point it
+	// was left alone, so a forged callback cannot sign anybody out.
+	if old, err := rp.cfg.Sessions.New(r, rp.cookie); err == nil && !old.IsNew {
+		if err := rp.cfg.Sessions.delete(ctx, old.ID); err != nil {
 			return fmt.Errorf("callback: %w", err)
 		}
 	}

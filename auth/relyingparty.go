@@ -161,10 +161,6 @@ func (rp *RelyingParty) Verifier() *Verifier { return rp.access }
 
 // Session keys. Values are strings (see SessionStore.Save).
 const (
-	keyState       = "state"
-	keyNonce       = "nonce"
-	keyVerifier    = "pkce_verifier"
-	keyReturnTo    = "return_to"
 	keyAccessToken = "access_token"
 	keyRefresh     = "refresh_token"
 	keyIDToken     = "id_token"
@@ -173,36 +169,24 @@ const (
 	keyName        = "name"
 )
 
-// pendingLoginTTL bounds how long a sign-in may take at the IdP.
-const pendingLoginTTL = 10 * time.Minute
-
 // Login starts the authorization code flow: fresh state, nonce and PKCE
-// verifier are kept server-side, and the browser goes to the IdP.
+// verifier go into the pending-login cookie, and the browser to the IdP.
+// The session, if any, is left alone: a link to /login from another site
+// cannot sign anybody out.
 func (rp *RelyingParty) Login(w http.ResponseWriter, r *http.Request) error {
 	if err := rp.idp.check(r.Context()); err != nil {
 		return err
 	}
-	sess, err := rp.cfg.Sessions.New(r, rp.cookie)
-	if err != nil {
+	p := pendingLogin{
+		State:    randomString(),
+		Nonce:    randomString(),
+		Verifier: oauth2.GenerateVerifier(),
+		ReturnTo: SafeReturnPath(r.URL.Query().Get("return_to")),
+	}
+	if err := rp.cfg.Sessions.savePending(w, pendingCookie(rp.cookie), p); err != nil {
 		return fmt.Errorf("login: %w", err)
 	}
-	state, nonce := randomString(), randomString()
-	verifier := oauth2.GenerateVerifier()
-	if _, signedIn := sess.Values[keyAccessToken]; !signedIn || sess.IsNew {
-		// A sign-in from scratch: a short-lived session holds only the
-		// pending login. (A signed-in user keeps their session meanwhile, so
-		// a link to /login from another site cannot sign them out.)
-		clear(sess.Values)
-		sess.Options.MaxAge = int(pendingLoginTTL.Seconds())
-	}
-	sess.Values[keyState] = state
-	sess.Values[keyNonce] = nonce
-	sess.Values[keyVerifier] = verifier
-	sess.Values[keyReturnTo] = SafeReturnPath(r.URL.Query().Get("return_to"))
-	if err := sess.Save(r, w); err != nil {
-		return fmt.Errorf("login: %w", err)
-	}
-	url := rp.oauth.AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier))
+	url := rp.oauth.AuthCodeURL(p.State, oidc.Nonce(p.Nonce), oauth2.S256ChallengeOption(p.Verifier))
 	http.Redirect(w, r, url, http.StatusFound)
 	return nil
 }

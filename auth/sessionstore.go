@@ -29,6 +29,7 @@ type SessionStore struct {
 	load    *sql.Stmt // prepared once: it runs on every browser request
 	leases  *lease.Table
 	codec   securecookie.Codec
+	pending securecookie.Codec // sign-ins in progress (pendinglogin.go)
 	options sessions.Options
 	now     func() time.Time
 }
@@ -67,10 +68,11 @@ func NewSessionStore(ctx context.Context, db *sql.DB, secret []byte, maxAge time
 	codec.MaxAge(int(maxAge.Seconds()))
 	codec.SetSerializer(securecookie.NopEncoder{}) // the value is the id's bytes: nothing to serialize
 	return &SessionStore{
-		db:     db,
-		load:   load,
-		leases: leases,
-		codec:  codec,
+		db:      db,
+		load:    load,
+		leases:  leases,
+		codec:   codec,
+		pending: pendingCodec(secret),
 		options: sessions.Options{
 			Path:     "/",
 			MaxAge:   int(maxAge.Seconds()),
