@@ -3,7 +3,7 @@
 // app in-process on 127.0.0.1, talks to nothing else, and stops by itself.
 //
 //	go run ./cmd/loadtest              # 60 s mixed read/write load, 4 orgs, 16 workers
-//	go run ./cmd/loadtest -compare     # /healthz vs gated /api/me vs /api/projects, side by side
+//	go run ./cmd/loadtest -compare     # /healthz (bare, and sent the token) vs gated /api/me vs /api/projects
 package main
 
 import (
@@ -44,8 +44,10 @@ and a team_member each) and the app against it, both in this process on
              (must be 403). At the end every acknowledged write is read
              back. It fails (exit status 1) on any 5xx, unexpected status,
              lost write or row of another organization.
-  -compare   GET /healthz, gated GET /api/me and GET /api/projects in
-             alternating rounds, a third of -duration each, and prints the
+  -compare   GET /healthz, GET /healthz sent the bearer token (the same
+             request bytes as /api/me, unread), gated GET /api/me and
+             GET /api/projects in rotating rounds of 0.5 s, a quarter of
+             -duration each, and prints the medians of the per-round
              throughput ratios.
 
 It prints throughput and p50/p99 latency per endpoint, JWKS fetches and the
@@ -67,7 +69,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.Orgs, "orgs", 4, fmt.Sprintf("organizations (at most %d)", loadtest.MaxOrgs))
 	fs.Int64Var(&o.MaxRequests, "max-requests", 10_000_000, "stop after this many requests")
 	fs.StringVar(&o.SeedFile, "seed", "rbac.seed.json", "the RBAC model (RBAC_SEED_FILE)")
-	compare := fs.Bool("compare", false, "measure /healthz, /api/me and /api/projects side by side instead")
+	compare := fs.Bool("compare", false, "measure /healthz (bare and sent the token), /api/me and /api/projects side by side instead")
 	verbose := fs.Bool("v", false, "print the app's and the IdP's warnings and errors")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
