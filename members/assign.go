@@ -239,6 +239,8 @@ func RefusalReason(err error) string {
 		return input.Message
 	case errors.Is(err, errLastAdmin):
 		return "the organization's last admin cannot be demoted"
+	case errors.Is(err, errBusy):
+		return "another role change of the organization took too long"
 	case errors.Is(err, auth.ErrIdPUnreachable):
 		return "the identity provider was unreachable"
 	case errors.Is(err, problem.ErrNotFound):
