@@ -85,20 +85,6 @@ func (a *App) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a.rp, err = auth.NewRelyingParty(ctx, auth.Config{
-		Issuer:       a.cfg.Issuer,
-		ClientID:     a.cfg.ClientID,
-		ClientSecret: a.cfg.ClientSecret,
-		BaseURL:      a.cfg.BaseURL,
-		Sessions:     sessions,
-		HTTPClient:   &http.Client{Timeout: 10 * time.Second},
-		Logger:       a.log,
-		OnSignIn:     dir.Remember,
-		RolesChanged: a.rolesChanged,
-	})
-	if err != nil {
-		return fmt.Errorf("identity provider: %w", err)
-	}
 	// The management API client: role changes and the member listing go to
 	// the IdP (Scalekit, or the mock), with the app's own client credentials.
 	idp, err := scalekit.New(scalekit.Config{
@@ -107,6 +93,20 @@ func (a *App) build(ctx context.Context) error {
 	})
 	if err != nil {
 		return fmt.Errorf("management API client: %w", err)
+	}
+	a.rp, err = auth.NewRelyingParty(ctx, auth.Config{
+		Issuer:       a.cfg.Issuer,
+		ClientID:     a.cfg.ClientID,
+		ClientSecret: a.cfg.ClientSecret,
+		BaseURL:      a.cfg.BaseURL,
+		Sessions:     sessions,
+		HTTPClient:   &http.Client{Timeout: 10 * time.Second},
+		Logger:       a.log,
+		OnSignIn:     a.onSignIn(dir, idp),
+		RolesChanged: a.rolesChanged,
+	})
+	if err != nil {
+		return fmt.Errorf("identity provider: %w", err)
 	}
 	audit, err := members.NewAudit(ctx, a.db)
 	if err != nil {
@@ -130,6 +130,27 @@ func (a *App) build(ctx context.Context) error {
 	)
 	a.handler, err = a.install(a.routes, refusalHooks(mh))
 	return err
+}
+
+// onSignIn records who signed in, then brings the organization's member
+// list up to date from the IdP, so that everyone in it can be assigned
+// tasks, not only those who signed in here before. The second step is best
+// effort: the IdP being slow or down must not stop a sign-in.
+func (a *App) onSignIn(dir *members.Directory, idp members.IdP) func(context.Context, *auth.Principal) error {
+	return func(ctx context.Context, p *auth.Principal) error {
+		if err := dir.Remember(ctx, p); err != nil {
+			return err
+		}
+		if p.OrgID == "" {
+			return nil
+		}
+		ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		if err := dir.Sync(ctx, idp, p.OrgID); err != nil {
+			a.log.WarnContext(ctx, "member list not synced from the IdP", "org", p.OrgID, "err", err)
+		}
+		return nil
+	}
 }
 
 // Handler returns the app's HTTP handler.

@@ -2,12 +2,14 @@ package app_test
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -158,6 +160,31 @@ func TestWebhookRouteIsAbsentWithoutASecret(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
 }
 
+func TestTheFirstToSignInCanAssignAnyoneInTheOrganization(t *testing.T) {
+	e := startEnv(t, envOptions{})
+	alice, carol := e.user("alice@acme.example"), e.user("carol@acme.example")
+	b := e.signIn(alice) // nobody else has ever signed in
+	projectID, taskID := e.fixture(alice)
+
+	page := parseHTML(t, b.get(fmt.Sprintf("/projects/%d", projectID)).Body)
+	var offered []string
+	page.Find(`select[name="assignee"] option`).Each(func(_ int, s *goquery.Selection) {
+		if v, _ := s.Attr("value"); v != "" {
+			offered = append(offered, s.Text())
+		}
+	})
+	var want []string
+	for _, u := range e.IdP.Users() {
+		if u.OrgID == alice.OrgID {
+			want = append(want, u.Name)
+		}
+	}
+	assert.ElementsMatch(t, want, offered, "everyone the IdP lists in Acme, not only who signed in here")
+
+	assign := e.api(e.token(alice), "POST", fmt.Sprintf("/api/tasks/%d/assign", taskID), map[string]string{"assignee": carol.ID})
+	assert.Equal(t, http.StatusOK, assign.StatusCode, "Carol never signed in, and is assignable: %s", assign.Body)
+}
+
 func TestAMemberWhoLeftTheDirectoryCannotBeAssignedTasks(t *testing.T) {
 	e := startEnv(t, envOptions{})
 	alice, carol := e.user("alice@acme.example"), e.user("carol@acme.example")
@@ -171,4 +198,9 @@ func TestAMemberWhoLeftTheDirectoryCannotBeAssignedTasks(t *testing.T) {
 	resp := e.deliver(t, testWebhookSecret, "msg_gone", time.Now(), directoryEvent("organization.directory.user_deleted", carol.OrgID, carol.Email))
 	require.Equal(t, http.StatusOK, resp.StatusCode, resp.Body)
 	assert.Equal(t, http.StatusBadRequest, assign(), "no longer a member to assign to")
+
+	e.signIn(alice) // syncs Acme's members from the IdP, which still lists Carol
+	assert.Equal(t, http.StatusBadRequest, assign(), "the directory said she left: the sync does not bring her back")
+	e.signIn(carol)
+	assert.Equal(t, http.StatusOK, assign(), "signing in again does")
 }

@@ -47,7 +47,13 @@ CREATE TABLE IF NOT EXISTS members (
 	email     TEXT NOT NULL DEFAULT '',
 	name      TEXT NOT NULL DEFAULT '',
 	roles     TEXT NOT NULL DEFAULT '[]',
-	last_seen INTEGER NOT NULL,
+	last_seen INTEGER NOT NULL, -- unix ms of the last sign-in here; 0: never (listed by the IdP)
+	PRIMARY KEY (org_id, user_id)
+);
+CREATE TABLE IF NOT EXISTS members_left ( -- who the directory says left: not synced back in
+	org_id  TEXT NOT NULL,
+	user_id TEXT NOT NULL,
+	left_at INTEGER NOT NULL,
 	PRIMARY KEY (org_id, user_id)
 );`
 
@@ -74,6 +80,11 @@ func (d *Directory) Remember(ctx context.Context, p *auth.Principal) error {
 		   email = excluded.email, name = excluded.name, roles = excluded.roles, last_seen = excluded.last_seen`,
 		p.OrgID, p.Subject, p.Email, p.Name, string(roles), d.now().UTC().UnixMilli())
 	if err != nil {
+		return fmt.Errorf("remember member: %w", err)
+	}
+	// Signed in with a token of this organization: a member again, whatever
+	// the directory said before.
+	if _, err := d.db.ExecContext(ctx, `DELETE FROM members_left WHERE org_id = ? AND user_id = ?`, p.OrgID, p.Subject); err != nil {
 		return fmt.Errorf("remember member: %w", err)
 	}
 	return nil
@@ -132,9 +143,22 @@ func (d *Directory) SetRoles(ctx context.Context, orgID, userID string, roles []
 }
 
 // Forget removes a member, as when they leave the organization's directory:
-// tasks can no longer be assigned to them.
+// tasks can no longer be assigned to them, and Sync does not bring them
+// back; signing in again does.
 func (d *Directory) Forget(ctx context.Context, orgID, userID string) error {
-	if _, err := d.db.ExecContext(ctx, `DELETE FROM members WHERE org_id = ? AND user_id = ?`, orgID, userID); err != nil {
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("forget member: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM members WHERE org_id = ? AND user_id = ?`, orgID, userID); err != nil {
+		return fmt.Errorf("forget member: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO members_left (org_id, user_id, left_at) VALUES (?, ?, ?)`,
+		orgID, userID, d.now().UTC().UnixMilli()); err != nil {
+		return fmt.Errorf("forget member: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("forget member: %w", err)
 	}
 	return nil

@@ -1,0 +1,81 @@
+package members
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+)
+
+// Sync makes the organization's members here those the IdP lists: new ones
+// become assignable before they ever sign in, names and roles follow the
+// IdP, and those the IdP no longer lists are removed. Members the
+// directory sync said had left (Forget) stay out until they sign in again.
+// The app runs it at each sign-in, best effort.
+func (d *Directory) Sync(ctx context.Context, idp IdP, orgID string) error {
+	users, err := idp.ListOrganizationUsers(ctx, orgID)
+	if err != nil {
+		return fmt.Errorf("sync members of %s: %w", orgID, err)
+	}
+	if len(users) == 0 {
+		// Someone of the organization just signed in: an empty list is a
+		// fault somewhere, not a reason to forget everybody.
+		return fmt.Errorf("sync members of %s: the IdP lists nobody", orgID)
+	}
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sync members of %s: %w", orgID, err)
+	}
+	defer tx.Rollback()
+	left := map[string]bool{}
+	rows, err := tx.QueryContext(ctx, `SELECT user_id FROM members_left WHERE org_id = ?`, orgID)
+	if err != nil {
+		return fmt.Errorf("sync members of %s: %w", orgID, err)
+	}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return fmt.Errorf("sync members of %s: %w", orgID, err)
+		}
+		left[id] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sync members of %s: %w", orgID, err)
+	}
+	var ids []any
+	for _, u := range users {
+		if left[u.ID] {
+			continue
+		}
+		roles, err := json.Marshal(u.RolesIn(orgID))
+		if err != nil {
+			return fmt.Errorf("sync members of %s: %w", orgID, err)
+		}
+		// last_seen stays as it is: 0 for someone who never signed in here.
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO members (org_id, user_id, email, name, roles, last_seen) VALUES (?, ?, ?, ?, ?, 0)
+			 ON CONFLICT (org_id, user_id) DO UPDATE SET roles = excluded.roles,
+			   email = coalesce(nullif(excluded.email, ''), members.email),
+			   name = coalesce(nullif(excluded.name, ''), members.name)`,
+			orgID, u.ID, u.Email, u.Profile.Name, string(roles)); err != nil {
+			return fmt.Errorf("sync members of %s: %w", orgID, err)
+		}
+		ids = append(ids, u.ID)
+	}
+	// Forget the others. (json_each takes the list as one parameter,
+	// however long it is.)
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return fmt.Errorf("sync members of %s: %w", orgID, err)
+	}
+	if _, err := tx.ExecContext(ctx,
+		`DELETE FROM members WHERE org_id = ? AND user_id NOT IN (SELECT value FROM json_each(?))`,
+		orgID, string(list)); err != nil {
+		return fmt.Errorf("sync members of %s: %w", orgID, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sync members of %s: %w", orgID, err)
+	}
+	return nil
+}

@@ -1,0 +1,68 @@
+package members
+
+import (
+	"context"
+	"database/sql"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/scalekit-samples/go-rbac-projects/auth"
+)
+
+func TestSyncFollowsTheIdPButNotBackPastTheDirectory(t *testing.T) {
+	ctx := context.Background()
+	db, err := sql.Open("sqlite", "file:"+t.TempDir()+"/m.db")
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	dir, err := NewDirectory(ctx, db)
+	require.NoError(t, err)
+	idp := &fakeIdP{roles: map[string][]string{"usr_alice": {"admin"}, "usr_bob": {"project_manager"}, "usr_carol": {"team_member"}}}
+	ids := func() []string {
+		list, err := dir.List(ctx, "org_1")
+		require.NoError(t, err)
+		var out []string
+		for _, m := range list {
+			out = append(out, m.UserID)
+		}
+		return out
+	}
+
+	// Alice signs in; Sync brings in the others, who never signed in here.
+	require.NoError(t, dir.Remember(ctx, &auth.Principal{Subject: "usr_alice", OrgID: "org_1", Name: "Alice Admin", Roles: []string{"admin"}}))
+	require.NoError(t, dir.Sync(ctx, idp, "org_1"))
+	assert.ElementsMatch(t, []string{"usr_alice", "usr_bob", "usr_carol"}, ids())
+	list, err := dir.List(ctx, "org_1")
+	require.NoError(t, err)
+	for _, m := range list {
+		if m.UserID == "usr_alice" {
+			assert.Equal(t, "Alice Admin", m.Name, "a name the IdP listing lacks is kept")
+		}
+		if m.UserID == "usr_bob" {
+			assert.Equal(t, []string{"project_manager"}, m.Roles)
+		}
+	}
+
+	// The directory says Carol left: Sync does not bring her back, even
+	// though the IdP still lists her.
+	require.NoError(t, dir.Forget(ctx, "org_1", "usr_carol"))
+	require.NoError(t, dir.Sync(ctx, idp, "org_1"))
+	assert.ElementsMatch(t, []string{"usr_alice", "usr_bob"}, ids())
+
+	// Signing in again makes her a member again.
+	require.NoError(t, dir.Remember(ctx, &auth.Principal{Subject: "usr_carol", OrgID: "org_1"}))
+	require.NoError(t, dir.Sync(ctx, idp, "org_1"))
+	assert.ElementsMatch(t, []string{"usr_alice", "usr_bob", "usr_carol"}, ids())
+
+	// Bob is gone from the IdP: he goes here too.
+	idp.mu.Lock()
+	delete(idp.roles, "usr_bob")
+	idp.mu.Unlock()
+	require.NoError(t, dir.Sync(ctx, idp, "org_1"))
+	assert.ElementsMatch(t, []string{"usr_alice", "usr_carol"}, ids())
+
+	// An IdP that lists nobody is not believed.
+	require.Error(t, dir.Sync(ctx, &fakeIdP{roles: map[string][]string{}}, "org_1"))
+	assert.ElementsMatch(t, []string{"usr_alice", "usr_carol"}, ids())
+}
