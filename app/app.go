@@ -132,11 +132,16 @@ func (a *App) build(ctx context.Context) error {
 	return err
 }
 
+// memberSyncInterval is how often, at most, sign-ins refresh an
+// organization's member list from the IdP.
+const memberSyncInterval = time.Minute
+
 // onSignIn records who signed in, then brings the organization's member
 // list up to date from the IdP, so that everyone in it can be assigned
 // tasks, not only those who signed in here before. The second step is best
 // effort: the IdP being slow or down must not stop a sign-in.
 func (a *App) onSignIn(dir *members.Directory, idp members.IdP) func(context.Context, *auth.Principal) error {
+	orgs := members.NewOrgSync(dir, idp, memberSyncInterval)
 	return func(ctx context.Context, p *auth.Principal) error {
 		if err := dir.Remember(ctx, p); err != nil {
 			return err
@@ -146,7 +151,7 @@ func (a *App) onSignIn(dir *members.Directory, idp members.IdP) func(context.Con
 		}
 		ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 		defer cancel()
-		if err := dir.Sync(ctx, idp, p.OrgID); err != nil {
+		if err := orgs.Refresh(ctx, p.OrgID); err != nil {
 			a.log.WarnContext(ctx, "member list not synced from the IdP", "org", p.OrgID, "err", err)
 		}
 		return nil

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
+	"time"
 )
 
 // Sync makes the organization's members here those the IdP lists: new ones
@@ -76,6 +78,45 @@ func (d *Directory) Sync(ctx context.Context, idp IdP, orgID string) error {
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sync members of %s: %w", orgID, err)
+	}
+	return nil
+}
+
+// OrgSync runs Directory.Sync for an organization at most once per
+// interval in this process: an organization of thousands should not cost
+// a full listing at the IdP on every sign-in.
+type OrgSync struct {
+	dir   *Directory
+	idp   IdP
+	every time.Duration
+	now   func() time.Time
+
+	mu   sync.Mutex
+	last map[string]time.Time // org id -> last sync started
+}
+
+// NewOrgSync returns an OrgSync that syncs each organization at most once
+// per every.
+func NewOrgSync(dir *Directory, idp IdP, every time.Duration) *OrgSync {
+	return &OrgSync{dir: dir, idp: idp, every: every, now: time.Now, last: map[string]time.Time{}}
+}
+
+// Refresh syncs the organization's members unless that was done less than
+// the interval ago. A failed sync is retried at the next call.
+func (s *OrgSync) Refresh(ctx context.Context, orgID string) error {
+	s.mu.Lock()
+	now := s.now()
+	if t, ok := s.last[orgID]; ok && now.Sub(t) < s.every {
+		s.mu.Unlock()
+		return nil
+	}
+	s.last[orgID] = now
+	s.mu.Unlock()
+	if err := s.dir.Sync(ctx, s.idp, orgID); err != nil {
+		s.mu.Lock()
+		delete(s.last, orgID)
+		s.mu.Unlock()
+		return err
 	}
 	return nil
 }

@@ -4,11 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/scalekit-samples/go-rbac-projects/auth"
+	"github.com/scalekit-samples/go-rbac-projects/scalekit"
 )
 
 func TestSyncFollowsTheIdPButNotBackPastTheDirectory(t *testing.T) {
@@ -65,4 +67,40 @@ func TestSyncFollowsTheIdPButNotBackPastTheDirectory(t *testing.T) {
 	// An IdP that lists nobody is not believed.
 	require.Error(t, dir.Sync(ctx, &fakeIdP{roles: map[string][]string{}}, "org_1"))
 	assert.ElementsMatch(t, []string{"usr_alice", "usr_carol"}, ids())
+}
+
+// countingIdP counts member listings.
+type countingIdP struct {
+	fakeIdP
+	lists int
+}
+
+func (c *countingIdP) ListOrganizationUsers(ctx context.Context, orgID string) ([]scalekit.User, error) {
+	c.lists++
+	return c.fakeIdP.ListOrganizationUsers(ctx, orgID)
+}
+
+func TestOrgSyncListsAnOrganizationAtMostOncePerInterval(t *testing.T) {
+	ctx := context.Background()
+	db, err := sql.Open("sqlite", "file:"+t.TempDir()+"/m.db")
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	dir, err := NewDirectory(ctx, db)
+	require.NoError(t, err)
+	idp := &countingIdP{fakeIdP: fakeIdP{roles: map[string][]string{"usr_alice": {"admin"}}}}
+	s := NewOrgSync(dir, idp, time.Minute)
+	now := time.Now()
+	s.now = func() time.Time { return now }
+
+	require.NoError(t, s.Refresh(ctx, "org_1"))
+	require.NoError(t, s.Refresh(ctx, "org_1"))
+	assert.Equal(t, 1, idp.lists, "the second sign-in within the minute lists nothing")
+	assert.Error(t, s.Refresh(ctx, "org_2"), "another organization is its own (and the fake lists nobody there)")
+	assert.Equal(t, 2, idp.lists)
+	assert.Error(t, s.Refresh(ctx, "org_2"), "a failed sync is tried again at once")
+	assert.Equal(t, 3, idp.lists)
+
+	now = now.Add(time.Minute)
+	require.NoError(t, s.Refresh(ctx, "org_1"))
+	assert.Equal(t, 4, idp.lists)
 }
