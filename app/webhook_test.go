@@ -199,6 +199,22 @@ func TestAMemberWhoLeftTheDirectoryCannotBeAssignedTasks(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode, resp.Body)
 	assert.Equal(t, http.StatusBadRequest, assign(), "no longer a member to assign to")
 
-	e.signIn(carol)
-	assert.Equal(t, http.StatusOK, assign(), "signing in again makes her a member again")
+	back := directoryEventAt("2026-11-22T11:00:00Z", "organization.directory.user_updated", carol.OrgID, carol.Email, "team_member")
+	resp = e.deliver(t, testWebhookSecret, "msg_back", time.Now(), back)
+	require.Equal(t, http.StatusOK, resp.StatusCode, resp.Body)
+	assert.Equal(t, http.StatusOK, assign(), "back in the directory: assignable at once, before she signs in")
+}
+
+func TestADirectoryUserIsAssignableBeforeSigningIn(t *testing.T) {
+	e := startEnv(t, envOptions{})
+	alice := e.user("alice@acme.example")
+	_, taskID := e.fixture(alice) // nobody has signed in through the browser
+	carol := e.user("carol@acme.example")
+	assign := func() int {
+		return e.api(e.token(alice), "POST", "/api/tasks/"+strconv.FormatInt(taskID, 10)+"/assign", map[string]string{"assignee": carol.ID}).StatusCode
+	}
+	require.Equal(t, http.StatusBadRequest, assign(), "unknown here yet")
+	resp := e.deliver(t, testWebhookSecret, "msg_new", time.Now(), directoryEvent("organization.directory.user_created", carol.OrgID, carol.Email, "team_member"))
+	require.Equal(t, http.StatusOK, resp.StatusCode, resp.Body)
+	assert.Equal(t, http.StatusOK, assign())
 }

@@ -142,6 +142,35 @@ func (d *Directory) SetRoles(ctx context.Context, orgID, userID string, roles []
 	return nil
 }
 
+// Join records a member the directory sync reports, before they ever sign
+// in: they can be assigned tasks at once, even if the directory said
+// earlier that they had left.
+func (d *Directory) Join(ctx context.Context, orgID, userID, email string, roles []string) error {
+	data, err := json.Marshal(roles)
+	if err != nil {
+		return fmt.Errorf("join member: %w", err)
+	}
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("join member: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx,
+		`INSERT INTO members (org_id, user_id, email, roles, last_seen) VALUES (?, ?, ?, ?, 0)
+		 ON CONFLICT (org_id, user_id) DO UPDATE SET roles = excluded.roles,
+		   email = coalesce(nullif(excluded.email, ''), members.email)`,
+		orgID, userID, email, string(data)); err != nil {
+		return fmt.Errorf("join member: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM members_left WHERE org_id = ? AND user_id = ?`, orgID, userID); err != nil {
+		return fmt.Errorf("join member: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("join member: %w", err)
+	}
+	return nil
+}
+
 // Forget removes a member, as when they leave the organization's directory:
 // tasks can no longer be assigned to them, and Sync does not bring them
 // back; signing in again does.

@@ -176,6 +176,10 @@ func (h *Webhook) apply(ctx context.Context, id string, ev event) (webhookResult
 		}
 		return webhookResult{Status: "applied"}, nil
 	case err == nil:
+		// In the directory: assignable now, not only after a sign-in.
+		if err := h.assigner.dir.Join(ctx, orgID, userID, ev.Data.Email, roles); err != nil {
+			return webhookResult{}, err
+		}
 		return webhookResult{Status: "applied"}, nil
 	case errors.As(err, &input), errors.Is(err, problem.ErrConflict), errors.Is(err, problem.ErrNotFound):
 		return webhookResult{Status: "refused", Reason: RefusalReason(err)}, nil
