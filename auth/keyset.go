@@ -52,7 +52,7 @@ func NewKeySet(url string, client *http.Client, algs []string, now func() time.T
 
 // VerifySignature checks the JWS signature of jwt and returns its payload.
 func (ks *KeySet) VerifySignature(ctx context.Context, jwt string) ([]byte, error) {
-	jws, err := jose.ParseSigned(jwt, ks.algs)
+	jws, err := jose.ParseSignedCompact(jwt, ks.algs) // a JWT is the compact serialization; the JSON one is refused
 	if err != nil {
 		return nil, fmt.Errorf("malformed jwt: %w", err)
 	}

@@ -1,9 +1,6 @@
 package scalekit_test
 
 import (
-	"encoding/base64"
-	"encoding/json"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -78,25 +75,4 @@ func newClient(t testing.TB, url, secret string, w *waits) *scalekit.Client {
 	})
 	require.NoError(t, err)
 	return c
-}
-
-// claims decodes a JWT's payload without checking it: the mock signed it,
-// and the tests only read what it says.
-func claims(t testing.TB, token string) map[string]any {
-	t.Helper()
-	parts := strings.Split(token, ".")
-	require.Len(t, parts, 3)
-	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
-	require.NoError(t, err)
-	var c map[string]any
-	require.NoError(t, json.Unmarshal(payload, &c))
-	return c
-}
-
-func strs(v any) []string {
-	var out []string
-	for _, x := range v.([]any) {
-		out = append(out, x.(string))
-	}
-	return out
 }
