@@ -45,6 +45,7 @@ type App struct {
 // New builds the app: it opens the database, discovers the IdP (retrying
 // until ctx ends if it is not up yet) and installs the routes.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
+	log = slog.New(requestIDLogs{log.Handler()})
 	a := &App{cfg: cfg, log: log}
 	var err error
 	if a.model, err = rbac.Load(cfg.SeedFile); err != nil {

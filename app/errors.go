@@ -24,6 +24,7 @@ type apiError struct {
 	Description        string `json:"error_description"`
 	RequiredPermission string `json:"required_permission,omitempty"`
 	Field              string `json:"field,omitempty"`
+	RequestID          string `json:"request_id,omitempty"` // for a server error: quote it to whoever runs the app
 }
 
 // errorPage is the data of the error page.
@@ -34,6 +35,7 @@ type errorPage struct {
 	Requirement string   // what a denied gate wanted, in words
 	Roles       []string // the caller's roles, for a 403
 	SignIn      string   // a sign-in link, when signing in would help
+	Reference   string   // the request id, for a server error
 }
 
 // fail is the one place where errors become responses: a JSON body for the
@@ -114,6 +116,10 @@ func (a *App) fail(w http.ResponseWriter, r *http.Request, err error) {
 		status, code = http.StatusInternalServerError, "server_error"
 		page.Heading, page.Message = "Something went wrong", "An unexpected error occurred. It has been logged; please try again."
 		a.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if status >= 500 {
+		page.Reference = requestID(r.Context())
+		apiBody.RequestID = page.Reference
 	}
 	if api {
 		apiBody.Error = code

@@ -16,12 +16,12 @@ import (
 
 // install builds the router. The middleware order, outermost first:
 //
-//	recover -> log -> security headers -> body limit ->
+//	request id -> recover -> log -> security headers -> body limit ->
 //	  browser: cross-origin protection -> session (refresh, verify) -> gate -> handler
 //	  API:     bearer token (verify)                                -> gate -> handler
 func (a *App) install(routes []Route, refused map[string]func(*http.Request, string)) (http.Handler, error) {
 	r := chi.NewRouter()
-	r.Use(a.recoverer, a.logRequests, a.securityHeaders, limitBody)
+	r.Use(requestIDs, a.recoverer, a.logRequests, a.securityHeaders, limitBody)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, fmt.Errorf("no route %s: %w", r.URL.Path, problem.ErrNotFound))
 	})
