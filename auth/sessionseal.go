@@ -35,7 +35,7 @@ func sealAEAD(id string) (cipher.AEAD, error) {
 
 // seal encrypts a session row's data for session id: the version byte,
 // the nonce, then the ciphertext.
-func seal(id, plaintext string) ([]byte, error) {
+func seal(id string, plaintext []byte) ([]byte, error) {
 	aead, err := sealAEAD(id)
 	if err != nil {
 		return nil, fmt.Errorf("seal session: %w", err)
@@ -46,7 +46,7 @@ func seal(id, plaintext string) ([]byte, error) {
 	if _, err := rand.Read(nonce); err != nil {
 		return nil, fmt.Errorf("seal session: %w", err)
 	}
-	return aead.Seal(out, nonce, []byte(plaintext), out[:1]), nil
+	return aead.Seal(out, nonce, plaintext, out[:1]), nil
 }
 
 // unseal decrypts what seal made for session id. It decrypts in place:

@@ -7,7 +7,7 @@ import (
 
 func BenchmarkUnseal(b *testing.B) {
 	const id = "Zm9yIHRlc3RzOiBhIHNlc3Npb24gaWQgb2YgMzIgYnl0ZXM"
-	sealed, err := seal(id, strings.Repeat("x", 3000))
+	sealed, err := seal(id, []byte(strings.Repeat("x", 3000)))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -16,12 +16,12 @@ import (
 func TestSealedSessionDataOpensOnlyWithItsID(t *testing.T) {
 	const id, other = "Zm9yIHRlc3RzOiBhIHNlc3Npb24gaWQgb2YgMzIgYnl0ZXM", "YW5vdGhlciBzZXNzaW9uIGlkIG9mIDMyIGJ5dGVzIQ"
 	const data = "access_token=eyJhbGciOi.payload.sig&refresh_token=SECRETREFRESH"
-	sealed, err := seal(id, data)
+	sealed, err := seal(id, []byte(data))
 	require.NoError(t, err)
 	assert.NotContains(t, string(sealed), "SECRETREFRESH")
 	assert.NotContains(t, string(sealed), "eyJ")
 
-	again, err := seal(id, data)
+	again, err := seal(id, []byte(data))
 	require.NoError(t, err)
 	assert.NotEqual(t, sealed, again, "a fresh nonce each time")
 
@@ -60,7 +60,7 @@ func TestRowsStoredInClearByEarlierVersionsArePurged(t *testing.T) {
 	db, err := sql.Open("sqlite", "file:"+t.TempDir()+"/s.db")
 	require.NoError(t, err)
 	defer db.Close()
-	sealed, err := seal("id-b", "access_token=x")
+	sealed, err := seal("id-b", []byte("access_token=x"))
 	require.NoError(t, err)
 	_, err = db.Exec(`CREATE TABLE sessions (id_hash TEXT PRIMARY KEY, data TEXT NOT NULL, expires_at INTEGER NOT NULL);
 		INSERT INTO sessions VALUES ('a', 'access_token=eyJ...&refresh_token=R', 9999999999), ('b', ?, 9999999999)`, sealed)

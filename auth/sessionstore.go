@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/gorilla/securecookie"
@@ -125,12 +124,9 @@ func (s *SessionStore) New(r *http.Request, name string) (*sessions.Session, err
 	if err != nil {
 		return sess, err
 	}
-	values, err := url.ParseQuery(data)
-	if err != nil {
-		return sess, fmt.Errorf("decode session: %w", err)
-	}
-	for k := range values {
-		sess.Values[k] = values.Get(k)
+	if !decodeValues(data, sess.Values) {
+		clear(sess.Values)
+		return sess, nil // written by another version: start afresh
 	}
 	sess.ID = id
 	sess.IsNew = false
@@ -157,19 +153,11 @@ func (s *SessionStore) Save(r *http.Request, w http.ResponseWriter, sess *sessio
 		sess.ID = id
 		s.sweep(r.Context())
 	}
-	// Form encoding: tokens are base64url and pass through unescaped, so
-	// decoding on every request is a cheap split, several times faster
-	// than JSON.
-	values := make(url.Values, len(sess.Values))
-	for k, v := range sess.Values {
-		ks, kok := k.(string)
-		vs, vok := v.(string)
-		if !kok || !vok {
-			return fmt.Errorf("save session: value %v is not a string", k)
-		}
-		values.Set(ks, vs)
+	plain, err := encodeValues(sess.Values)
+	if err != nil {
+		return fmt.Errorf("save session: %w", err)
 	}
-	data, err := seal(sess.ID, values.Encode())
+	data, err := seal(sess.ID, plain)
 	if err != nil {
 		return err
 	}
