@@ -65,7 +65,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 }
 
 func (a *App) build(ctx context.Context) error {
-	sessions, err := auth.NewSessionStore(ctx, a.db, a.cfg.SessionSecret, SessionLifetime, isHTTPS(a.cfg.BaseURL))
+	// Leases let instances sharing the database take turns: refreshing a
+	// session, changing an organization's roles.
+	leases, err := lease.New(ctx, a.db)
+	if err != nil {
+		return err
+	}
+	sessions, err := auth.NewSessionStore(ctx, a.db, leases, a.cfg.SessionSecret, SessionLifetime, isHTTPS(a.cfg.BaseURL))
 	if err != nil {
 		return fmt.Errorf("sessions: %w", err)
 	}
@@ -110,10 +116,6 @@ func (a *App) build(ctx context.Context) error {
 		return fmt.Errorf("identity provider: %w", err)
 	}
 	audit, err := members.NewAudit(ctx, a.db)
-	if err != nil {
-		return err
-	}
-	leases, err := lease.New(ctx, a.db)
 	if err != nil {
 		return err
 	}

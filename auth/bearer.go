@@ -86,7 +86,7 @@ func Bearer(v *Verifier, rolesChanged RolesChangedFunc, fail ErrorWriter) func(h
 					fail(w, r, ErrMalformedAuthorization)
 					return
 				}
-				if p, err = v.Verify(r.Context(), raw); err != nil {
+				if p, err = v.verifyNew(r.Context(), raw); err != nil {
 					fail(w, r, err)
 					return
 				}

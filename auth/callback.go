@@ -22,7 +22,7 @@ var oauthErrorCode = regexp.MustCompile(`^[a-z_]{1,64}$`)
 func (rp *RelyingParty) Callback(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	// The pending sign-in is used once, whatever happens next.
-	pending, ok := rp.cfg.Sessions.takePending(w, r, pendingCookie(rp.cookie))
+	pending, ok := rp.cfg.Sessions.takePending(w, r, pendingCookieName(rp.cookie))
 	if !ok {
 		return &SignInError{Reason: "No sign-in was in progress in this browser, or it took longer than 10 minutes. Please sign in again."}
 	}

@@ -39,9 +39,9 @@ func pendingCodec(secret []byte) *securecookie.SecureCookie {
 	return c
 }
 
-// pendingCookie names the pending-login cookie after the session cookie,
+// pendingCookieName names the pending-login cookie after the session cookie,
 // keeping its __Host- prefix over https.
-func pendingCookie(sessionCookie string) string { return sessionCookie + "_login" }
+func pendingCookieName(sessionCookie string) string { return sessionCookie + "_login" }
 
 // savePending sets the pending-login cookie.
 func (s *SessionStore) savePending(w http.ResponseWriter, name string, p pendingLogin) error {
@@ -68,6 +68,8 @@ func (s *SessionStore) takePending(w http.ResponseWriter, r *http.Request, name 
 	return p, true
 }
 
+// pendingCookie is the pending-login cookie, with the session cookie's
+// attributes and its own lifetime.
 func (s *SessionStore) pendingCookie(name, value string, maxAge int) *http.Cookie {
 	return &http.Cookie{
 		Name: name, Value: value, Path: "/", MaxAge: maxAge,

@@ -183,7 +183,7 @@ func (rp *RelyingParty) Login(w http.ResponseWriter, r *http.Request) error {
 		Verifier: oauth2.GenerateVerifier(),
 		ReturnTo: SafeReturnPath(r.URL.Query().Get("return_to")),
 	}
-	if err := rp.cfg.Sessions.savePending(w, pendingCookie(rp.cookie), p); err != nil {
+	if err := rp.cfg.Sessions.savePending(w, pendingCookieName(rp.cookie), p); err != nil {
 		return fmt.Errorf("login: %w", err)
 	}
 	url := rp.oauth.AuthCodeURL(p.State, oidc.Nonce(p.Nonce), oauth2.S256ChallengeOption(p.Verifier))

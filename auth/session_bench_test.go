@@ -15,6 +15,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/scalekit-samples/go-rbac-projects/auth"
+	"github.com/scalekit-samples/go-rbac-projects/lease"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
 )
 
@@ -31,7 +32,9 @@ func BenchmarkSessionMiddleware(b *testing.B) {
 	require.NoError(b, err)
 	b.Cleanup(func() { db.Close() })
 	ctx := context.Background()
-	store, err := auth.NewSessionStore(ctx, db, []byte(strings.Repeat("s", 32)), time.Hour, false)
+	leases, err := lease.New(ctx, db)
+	require.NoError(b, err)
+	store, err := auth.NewSessionStore(ctx, db, leases, []byte(strings.Repeat("s", 32)), time.Hour, false)
 	require.NoError(b, err)
 
 	mux := http.NewServeMux()

@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	_ "modernc.org/sqlite"
+
+	"github.com/scalekit-samples/go-rbac-projects/lease"
 )
 
 func TestSealedSessionDataOpensOnlyWithItsID(t *testing.T) {
@@ -66,7 +68,9 @@ func TestRowsStoredInClearByEarlierVersionsArePurged(t *testing.T) {
 		INSERT INTO sessions VALUES ('a', 'access_token=eyJ...&refresh_token=R', 9999999999), ('b', ?, 9999999999)`, sealed)
 	require.NoError(t, err)
 
-	_, err = NewSessionStore(ctx, db, []byte(strings.Repeat("s", 32)), time.Hour, false)
+	leases, err := lease.New(ctx, db)
+	require.NoError(t, err)
+	_, err = NewSessionStore(ctx, db, leases, []byte(strings.Repeat("s", 32)), time.Hour, false)
 	require.NoError(t, err)
 	var left []string
 	rows, err := db.Query(`SELECT id_hash FROM sessions`)

@@ -41,10 +41,10 @@ CREATE TABLE IF NOT EXISTS sessions (
 );
 CREATE INDEX IF NOT EXISTS sessions_expiry ON sessions (expires_at); -- for the sweep`
 
-// NewSessionStore creates the sessions table if needed. secret signs the
-// cookie; maxAge bounds a session's life; secure marks the cookie Secure
+// NewSessionStore creates the sessions table if needed. leases serialize
+// refreshes across instances; secret signs the cookie; maxAge bounds a session's life; secure marks the cookie Secure
 // (set it when the app is served over https).
-func NewSessionStore(ctx context.Context, db *sql.DB, secret []byte, maxAge time.Duration, secure bool) (*SessionStore, error) {
+func NewSessionStore(ctx context.Context, db *sql.DB, leases *lease.Table, secret []byte, maxAge time.Duration, secure bool) (*SessionStore, error) {
 	if len(secret) < 32 {
 		return nil, errors.New("session secret must be at least 32 bytes")
 	}
@@ -54,10 +54,6 @@ func NewSessionStore(ctx context.Context, db *sql.DB, secret []byte, maxAge time
 	// Rows of versions that stored tokens in clear, as text: their users sign in again.
 	if _, err := db.ExecContext(ctx, `DELETE FROM sessions WHERE typeof(data) <> 'blob'`); err != nil {
 		return nil, fmt.Errorf("purge unsealed sessions: %w", err)
-	}
-	leases, err := lease.New(ctx, db)
-	if err != nil {
-		return nil, err
 	}
 	load, err := db.PrepareContext(ctx, `SELECT data FROM sessions WHERE id_hash = ? AND expires_at > ?`)
 	if err != nil {

@@ -63,6 +63,12 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Principal, error) {
 	if p, ok := v.cached(raw); ok {
 		return p, nil
 	}
+	return v.verifyNew(ctx, raw)
+}
+
+// verifyNew verifies a token not found in the cache, and caches it if it
+// verifies.
+func (v *Verifier) verifyNew(ctx context.Context, raw string) (*Principal, error) {
 	tok, c, err := v.verify(ctx, raw)
 	if err != nil {
 		return nil, err

@@ -2,7 +2,6 @@ package loadtest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -96,16 +95,7 @@ func (c *CompareReport) ratio(a, b int) float64 {
 // routes in turn with all workers, in short rounds in rotating order,
 // until each has had its share of Options.Duration.
 func Compare(ctx context.Context, o Options) (*CompareReport, error) {
-	o, err := o.withDefaults()
-	if err != nil {
-		return nil, err
-	}
-	s, err := startStack(ctx, o)
-	if err != nil {
-		return nil, err
-	}
-	rep, err := compare(ctx, s, o)
-	return rep, errors.Join(err, s.stop())
+	return onStack(ctx, o, compare)
 }
 
 func compare(ctx context.Context, s *stack, o Options) (*CompareReport, error) {

@@ -78,15 +78,22 @@ func (o Options) withDefaults() (Options, error) {
 // the run could not be made; what the run found is in the Report (see
 // Report.OK).
 func Run(ctx context.Context, o Options) (*Report, error) {
+	return onStack(ctx, o, runMixed)
+}
+
+// onStack starts the IdP and the app with o, runs measure against them,
+// and stops them whatever happened.
+func onStack[R any](ctx context.Context, o Options, measure func(context.Context, *stack, Options) (R, error)) (R, error) {
+	var none R
 	o, err := o.withDefaults()
 	if err != nil {
-		return nil, err
+		return none, err
 	}
 	s, err := startStack(ctx, o)
 	if err != nil {
-		return nil, err
+		return none, err
 	}
-	rep, err := runMixed(ctx, s, o)
+	rep, err := measure(ctx, s, o)
 	return rep, errors.Join(err, s.stop())
 }
 

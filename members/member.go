@@ -84,10 +84,38 @@ func (d *Directory) Remember(ctx context.Context, p *auth.Principal) error {
 	}
 	// Signed in with a token of this organization: a member again, whatever
 	// the directory said before.
-	if _, err := d.db.ExecContext(ctx, `DELETE FROM members_left WHERE org_id = ? AND user_id = ?`, p.OrgID, p.Subject); err != nil {
+	if err := clearLeft(ctx, d.db, p.OrgID, p.Subject); err != nil {
 		return fmt.Errorf("remember member: %w", err)
 	}
 	return nil
+}
+
+// execer is what *sql.DB and *sql.Tx share.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// listMember records a member the IdP or the directory lists. What the
+// listing does not say is kept: when they last signed in here (0: never),
+// and an email or name it leaves empty.
+func listMember(ctx context.Context, db execer, orgID, userID, email, name string, roles []string) error {
+	data, err := json.Marshal(roles)
+	if err != nil {
+		return err
+	}
+	_, err = db.ExecContext(ctx,
+		`INSERT INTO members (org_id, user_id, email, name, roles, last_seen) VALUES (?, ?, ?, ?, ?, 0)
+		 ON CONFLICT (org_id, user_id) DO UPDATE SET roles = excluded.roles,
+		   email = coalesce(nullif(excluded.email, ''), members.email),
+		   name = coalesce(nullif(excluded.name, ''), members.name)`,
+		orgID, userID, email, name, string(data))
+	return err
+}
+
+// clearLeft takes back what Forget said of a member.
+func clearLeft(ctx context.Context, db execer, orgID, userID string) error {
+	_, err := db.ExecContext(ctx, `DELETE FROM members_left WHERE org_id = ? AND user_id = ?`, orgID, userID)
+	return err
 }
 
 // List returns the organization's members by name.
@@ -146,23 +174,15 @@ func (d *Directory) SetRoles(ctx context.Context, orgID, userID string, roles []
 // in: they can be assigned tasks at once, even if the directory said
 // earlier that they had left.
 func (d *Directory) Join(ctx context.Context, orgID, userID, email string, roles []string) error {
-	data, err := json.Marshal(roles)
-	if err != nil {
-		return fmt.Errorf("join member: %w", err)
-	}
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("join member: %w", err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx,
-		`INSERT INTO members (org_id, user_id, email, roles, last_seen) VALUES (?, ?, ?, ?, 0)
-		 ON CONFLICT (org_id, user_id) DO UPDATE SET roles = excluded.roles,
-		   email = coalesce(nullif(excluded.email, ''), members.email)`,
-		orgID, userID, email, string(data)); err != nil {
+	if err := listMember(ctx, tx, orgID, userID, email, "", roles); err != nil {
 		return fmt.Errorf("join member: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM members_left WHERE org_id = ? AND user_id = ?`, orgID, userID); err != nil {
+	if err := clearLeft(ctx, tx, orgID, userID); err != nil {
 		return fmt.Errorf("join member: %w", err)
 	}
 	if err := tx.Commit(); err != nil {

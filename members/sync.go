@@ -50,17 +50,7 @@ func (d *Directory) Sync(ctx context.Context, idp IdP, orgID string) error {
 		if left[u.ID] {
 			continue
 		}
-		roles, err := json.Marshal(u.RolesIn(orgID))
-		if err != nil {
-			return fmt.Errorf("sync members of %s: %w", orgID, err)
-		}
-		// last_seen stays as it is: 0 for someone who never signed in here.
-		if _, err := tx.ExecContext(ctx,
-			`INSERT INTO members (org_id, user_id, email, name, roles, last_seen) VALUES (?, ?, ?, ?, ?, 0)
-			 ON CONFLICT (org_id, user_id) DO UPDATE SET roles = excluded.roles,
-			   email = coalesce(nullif(excluded.email, ''), members.email),
-			   name = coalesce(nullif(excluded.name, ''), members.name)`,
-			orgID, u.ID, u.Email, u.Profile.Name, string(roles)); err != nil {
+		if err := listMember(ctx, tx, orgID, u.ID, u.Email, u.Profile.Name, u.RolesIn(orgID)); err != nil {
 			return fmt.Errorf("sync members of %s: %w", orgID, err)
 		}
 		ids = append(ids, u.ID)

@@ -13,13 +13,20 @@ import (
 	"github.com/scalekit-samples/go-rbac-projects/scalekit"
 )
 
-func TestSyncFollowsTheIdPButNotBackPastTheDirectory(t *testing.T) {
-	ctx := context.Background()
+// newDirectory returns a Directory on a fresh database.
+func newDirectory(t *testing.T) *Directory {
+	t.Helper()
 	db, err := sql.Open("sqlite", "file:"+t.TempDir()+"/m.db")
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
-	dir, err := NewDirectory(ctx, db)
+	dir, err := NewDirectory(context.Background(), db)
 	require.NoError(t, err)
+	return dir
+}
+
+func TestSyncFollowsTheIdPButNotBackPastTheDirectory(t *testing.T) {
+	ctx := context.Background()
+	dir := newDirectory(t)
 	idp := &fakeIdP{roles: map[string][]string{"usr_alice": {"admin"}, "usr_bob": {"project_manager"}, "usr_carol": {"team_member"}}}
 	ids := func() []string {
 		list, err := dir.List(ctx, "org_1")
@@ -82,11 +89,7 @@ func (c *countingIdP) ListOrganizationUsers(ctx context.Context, orgID string) (
 
 func TestOrgSyncListsAnOrganizationAtMostOncePerInterval(t *testing.T) {
 	ctx := context.Background()
-	db, err := sql.Open("sqlite", "file:"+t.TempDir()+"/m.db")
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
-	dir, err := NewDirectory(ctx, db)
-	require.NoError(t, err)
+	dir := newDirectory(t)
 	idp := &countingIdP{fakeIdP: fakeIdP{roles: map[string][]string{"usr_alice": {"admin"}}}}
 	s := NewOrgSync(dir, idp, time.Minute)
 	now := time.Now()

@@ -2,7 +2,6 @@ package members
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -25,24 +24,22 @@ CREATE TABLE IF NOT EXISTS directory_sync (
 var errStale = errors.New("an older directory event than the one already applied to this member")
 
 // checkSyncOrder records at as the member's newest directory event, or
-// returns errStale if a newer one was recorded. An event as old as the
-// newest passes: it is that event again, redelivered after a failure.
-// Callers hold the organization's lease, so check and record are one step.
+// returns errStale if a newer one was recorded: one conditional write, so
+// check and record cannot be split by another event. An event as old as
+// the newest passes: it is that event again, redelivered after a failure.
 func (d *Directory) checkSyncOrder(ctx context.Context, orgID, userID string, at time.Time) error {
-	var last int64
-	err := d.db.QueryRowContext(ctx, `SELECT occurred_at FROM directory_sync WHERE org_id = ? AND user_id = ?`,
-		orgID, userID).Scan(&last)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("directory sync order: %w", err)
-	}
-	if err == nil && at.UnixNano() < last {
-		return errStale
-	}
-	if _, err := d.db.ExecContext(ctx,
+	res, err := d.db.ExecContext(ctx,
 		`INSERT INTO directory_sync (org_id, user_id, occurred_at) VALUES (?, ?, ?)
-		 ON CONFLICT (org_id, user_id) DO UPDATE SET occurred_at = excluded.occurred_at`,
-		orgID, userID, at.UnixNano()); err != nil {
+		 ON CONFLICT (org_id, user_id) DO UPDATE SET occurred_at = excluded.occurred_at
+		 WHERE excluded.occurred_at >= directory_sync.occurred_at`,
+		orgID, userID, at.UnixNano())
+	if err != nil {
 		return fmt.Errorf("directory sync order: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("directory sync order: %w", err)
+	} else if n == 0 {
+		return errStale
 	}
 	return nil
 }
