@@ -18,6 +18,7 @@ import (
 //
 //	request id -> recover -> log -> security headers -> body limit ->
 //	  browser: cross-origin protection -> session (refresh, verify) -> gate -> handler
+//	           (POST /logout: no session middleware; it reads the session itself)
 //	  API:     bearer token (verify)                                -> gate -> handler
 func (a *App) install(routes []Route, refused map[string]func(*http.Request, string)) (http.Handler, error) {
 	r := chi.NewRouter()
@@ -46,6 +47,10 @@ func (a *App) install(routes []Route, refused map[string]func(*http.Request, str
 		switch {
 		case rt.Pattern == "/healthz", rt.Webhook():
 			r.Method(rt.Method, rt.Pattern, h) // no session, no token: probes, and senders that sign
+		case rt.Pattern == "/logout":
+			// Signing out reads the session itself and needs no principal:
+			// it must not wait on a refresh that a down IdP would fail.
+			r.Method(rt.Method, rt.Pattern, h)
 		case rt.API():
 			api.Method(rt.Method, rt.Pattern, h)
 		default:

@@ -28,9 +28,19 @@ type reachability struct {
 // after the IdP went down already gets our page.
 const failureTTL = 5 * time.Second
 
+// probeTimeout bounds one probe.
+const probeTimeout = 3 * time.Second
+
 // check probes the IdP, or returns the last answer while a probe is in
 // flight or a failure is fresh. One probe runs at a time, outside the lock,
 // so a flood of GET /login costs the IdP at most one request at a time.
+//
+// The probe's answer is shared by every sign-in, so it must say something
+// about the IdP and nothing about the caller: it runs detached from ctx's
+// cancellation, on its own timeout. A caller that goes away stops waiting
+// for it (and gets its context's error, which is never cached); the probe
+// finishes and records the IdP's real state. Otherwise one client dropping
+// its connection would make every /login answer 503 for failureTTL.
 func (r *reachability) check(ctx context.Context) error {
 	r.mu.Lock()
 	if r.probing || (r.err != nil && r.now().Sub(r.checkedAt) < failureTTL) {
@@ -41,16 +51,24 @@ func (r *reachability) check(ctx context.Context) error {
 	r.probing = true
 	r.mu.Unlock()
 
-	err := r.probe(ctx)
-
-	r.mu.Lock()
-	r.err, r.checkedAt, r.probing = err, r.now(), false
-	r.mu.Unlock()
-	return err
+	done := make(chan error, 1) // buffered: the probe never waits for a caller that left
+	go func() {
+		err := r.probe(context.WithoutCancel(ctx))
+		r.mu.Lock()
+		r.err, r.checkedAt, r.probing = err, r.now(), false
+		r.mu.Unlock()
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("wait for the identity provider's probe: %w", context.Cause(ctx))
+	}
 }
 
 func (r *reachability) probe(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.url, nil)
 	if err == nil {

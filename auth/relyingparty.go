@@ -191,19 +191,35 @@ func (rp *RelyingParty) Login(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// logoutTimeout bounds sign-out's own work: deleting the session, and
+// asking whether the IdP is there to end its side too.
+const logoutTimeout = 5 * time.Second
+
 // Logout ends the session here, then at the IdP (RP-initiated logout with
 // id_token_hint), which sends the browser back to the landing page.
+//
+// Signing out must work whatever the state of the session's tokens and
+// whether or not the IdP answers: mount it without the Sessions middleware
+// (which refreshes an expiring token, and fails while the IdP is down).
+// The local session is deleted and the cookie cleared first, on a context
+// the browser cannot cancel halfway; when the IdP does not answer, the
+// browser goes to the landing page instead of to a dead end-session page.
 func (rp *RelyingParty) Logout(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), logoutTimeout)
+	defer cancel()
+	r = r.WithContext(ctx)
+	// On a read error sess is new and empty: saving it still clears the
+	// cookie, and the error is reported.
 	sess, err := rp.cfg.Sessions.New(r, rp.cookie)
+	idToken := str(sess, keyIDToken)
+	sess.Options.MaxAge = -1
+	if serr := sess.Save(r, w); err == nil {
+		err = serr
+	}
 	if err != nil {
 		return fmt.Errorf("logout: %w", err)
 	}
-	idToken, _ := sess.Values[keyIDToken].(string)
-	sess.Options.MaxAge = -1
-	if err := sess.Save(r, w); err != nil {
-		return fmt.Errorf("logout: %w", err)
-	}
-	if rp.endSession == "" || idToken == "" {
+	if rp.endSession == "" || idToken == "" || rp.idp.check(ctx) != nil {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return nil
 	}

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -61,6 +62,11 @@ func (rp *RelyingParty) principal(w http.ResponseWriter, r *http.Request) (*Prin
 	// is not where authorization decisions are made.
 	raw := str(sess, keyAccessToken)
 	p, err := rp.access.Verify(r.Context(), raw)
+	if err != nil && r.Context().Err() != nil {
+		// The client went away while a key was being fetched: that says
+		// nothing about the token, so the session stays.
+		return nil, fmt.Errorf("verify session token: %w", context.Cause(r.Context()))
+	}
 	if err != nil {
 		rp.log.InfoContext(r.Context(), "session token no longer verifies; signing out", "reason", reasonOf(err))
 		return nil, rp.end(w, r, sess)
@@ -94,18 +100,31 @@ func (rp *RelyingParty) needsRefresh(sess *sessions.Session) bool {
 	return rp.now().Add(margin).After(expiry)
 }
 
+// refreshTimeout bounds a refresh once its lease is held: the token call
+// (idpTimeout) and the session's reload and save around it. It stays
+// within leaseTTL, so the lease outlasts the work it protects.
+const refreshTimeout = idpTimeout + 3*time.Second
+
 // refresh renews the session's tokens, one refresh at a time per session.
 // With stale == "" it refreshes a token about to expire; otherwise it
 // replaces the token stale, whose roles are out of date. It returns a nil
 // session when the session has ended.
+//
+// Once the lease is held, the refresh runs to its end even if the browser
+// goes away: the IdP rotates the refresh token on use, so a refresh whose
+// save was cancelled would leave the used token in the session, and the
+// next request would replay it and have the whole sign-in revoked.
 func (rp *RelyingParty) refresh(w http.ResponseWriter, r *http.Request, sess *sessions.Session, stale string) (*sessions.Session, error) {
 	unlock := rp.refreshing.Lock(sess.ID)
 	defer unlock()
 	release, err := rp.cfg.Sessions.lease(r.Context(), sess.ID)
 	if err != nil {
-		return nil, err
+		return nil, err // nothing asked of the IdP yet: giving up is harmless
 	}
 	defer release()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), refreshTimeout)
+	defer cancel()
+	r = r.WithContext(ctx)
 	// Another request of this session, here or on another instance, may
 	// have refreshed while we waited.
 	cur, err := rp.cfg.Sessions.New(r, rp.cookie)

@@ -133,12 +133,12 @@ func (s *SessionStore) New(r *http.Request, name string) (*sessions.Session, err
 // negative is deleted and its cookie expired. Values must be strings.
 func (s *SessionStore) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Session) error {
 	if sess.Options.MaxAge < 0 {
-		if sess.ID != "" {
-			if err := s.delete(r.Context(), sess.ID); err != nil {
-				return err
-			}
-		}
+		// The cookie is cleared even if the row cannot be deleted: the
+		// browser is signed out, and the error still reaches the caller.
 		http.SetCookie(w, sessions.NewCookie(sess.Name(), "", sess.Options))
+		if sess.ID != "" {
+			return s.delete(r.Context(), sess.ID)
+		}
 		return nil
 	}
 	if sess.ID == "" {

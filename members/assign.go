@@ -66,6 +66,15 @@ const (
 	changeWait = 20 * time.Second
 )
 
+// finishTimeout bounds the part of a change that runs detached from the
+// request, from the IdP call to the audit entry. Added to the request's
+// own deadline for what comes before, it stays within changeTTL.
+const finishTimeout = 30 * time.Second
+
+// errAbandoned is a change whose requester went away before it was sent to
+// the IdP: nothing was changed.
+var errAbandoned = errors.New("the request was abandoned before the change was sent")
+
 // errBusy is a role change that waited too long for another one.
 var errBusy = &problem.ConflictError{Message: "Another role change in this organization is taking long. Try again in a moment."}
 
@@ -89,6 +98,12 @@ type Change struct {
 // by the caller's gate, or by the webhook signature), validate the
 // identifiers, update the membership at the IdP, then record. Every
 // outcome, refusal included, is written to the audit log.
+//
+// A change is all or nothing for the requester's sake: once it is sent to
+// the IdP, the rest (the role-change stamp that makes the member's old
+// tokens stale, the directory, the audit entry) runs detached from ctx, so
+// an admin whose browser gives up while the IdP is slow cannot leave a
+// demotion applied but neither enforced nor visible.
 func (a *Assigner) SetRoles(ctx context.Context, c Change) (err error) {
 	var old []string
 	defer func() {
@@ -137,6 +152,11 @@ func (a *Assigner) SetRoles(ctx context.Context, c Change) (err error) {
 		return fmt.Errorf("user %s in %s: %w", c.Target, c.OrgID, problem.ErrNotFound)
 	}
 	old = users[i].RolesIn(c.OrgID)
+	if c.Source != SourceDirectorySync {
+		if err := a.checkOutranks(c.OrgID, old, c.ActorPermissions); err != nil {
+			return err
+		}
+	}
 	if slices.Contains(old, AdminRole) && !slices.Contains(c.Roles, AdminRole) && admins(users, c.OrgID) == 1 {
 		return errLastAdmin
 	}
@@ -145,12 +165,22 @@ func (a *Assigner) SetRoles(ctx context.Context, c Change) (err error) {
 		// still say the truth.
 		return errUnchanged
 	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("role change of %s: %w (%w)", c.Target, errAbandoned, context.Cause(ctx))
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
+	defer cancel()
 	if _, err := a.idp.UpdateMemberRoles(ctx, c.OrgID, c.Target, c.Roles); err != nil {
 		var apiErr *scalekit.APIError
 		if errors.As(err, &apiErr) && errors.Is(err, scalekit.ErrInvalid) {
 			return problem.Invalid("role", "The identity provider refused the change: %s", apiErr.Message)
 		}
-		return fmt.Errorf("update roles of %s: %w", c.Target, err)
+		// No answer (a timeout, a dropped connection) does not mean the
+		// IdP did not apply it: ask, and record what it says.
+		if !a.appliedAnyway(ctx, c) {
+			return fmt.Errorf("update roles of %s: %w", c.Target, err)
+		}
+		a.log.WarnContext(ctx, "role change: the IdP's answer was lost, but it applied the change", "err", err, "org", c.OrgID, "target", c.Target)
 	}
 	if err := a.changes.Record(ctx, c.OrgID, c.Target); err != nil {
 		return err
@@ -159,6 +189,50 @@ func (a *Assigner) SetRoles(ctx context.Context, c Change) (err error) {
 		return err
 	}
 	return nil
+}
+
+// appliedAnyway reports whether the IdP holds c's roles for its target.
+func (a *Assigner) appliedAnyway(ctx context.Context, c Change) bool {
+	users, err := a.idp.ListOrganizationUsers(ctx, c.OrgID)
+	if err != nil {
+		return false
+	}
+	i := slices.IndexFunc(users, func(u scalekit.User) bool { return u.ID == c.Target })
+	return i >= 0 && sameRoles(users[i].RolesIn(c.OrgID), c.Roles)
+}
+
+// checkOutranks refuses a change of a member who holds more than the
+// actor: the granting rule (rbac.CanGrant) applies to the roles a change
+// takes away as much as to those it gives, or a holder of roles:assign
+// with little else could demote an admin. It names the first permission
+// of the member's current roles that the actor lacks.
+func (a *Assigner) checkOutranks(orgID string, current []string, have []rbac.Permission) error {
+	for _, r := range current {
+		if a.model.CanGrant(have, orgID, r) {
+			continue
+		}
+		brings := a.model.EffectiveIn(orgID, r)
+		if _, global := a.model.Role(r); !global {
+			if _, own := a.model.OrgRole(orgID, r); !own {
+				// A role the app's model does not know (made in the IdP's
+				// dashboard) may bring any permission: only an actor holding
+				// every one of them may take it away.
+				brings = allPermissions(a.model)
+			}
+		}
+		if p := firstMissing(brings, have); p != "" {
+			return &auth.DeniedError{Permission: p}
+		}
+	}
+	return nil
+}
+
+func allPermissions(m *rbac.Model) []rbac.Permission {
+	perms := make([]rbac.Permission, 0, len(m.Permissions))
+	for _, d := range m.Permissions {
+		perms = append(perms, d.Name)
+	}
+	return perms
 }
 
 // firstMissing returns the first of want that have lacks.
@@ -202,8 +276,12 @@ func admins(users []scalekit.User, orgID string) int {
 	return n
 }
 
-// record writes the audit entry for c's outcome.
+// record writes the audit entry for c's outcome. It runs detached from
+// ctx's cancellation: a requester who goes away does not erase the trace
+// of what they asked.
 func (a *Assigner) record(ctx context.Context, c Change, old []string, err error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
+	defer cancel()
 	e := Entry{OrgID: c.OrgID, Actor: c.Actor, Target: c.Target, OldRoles: old, NewRoles: c.Roles, Source: c.Source, Outcome: OutcomeChanged}
 	switch {
 	case errors.Is(err, errUnchanged):
@@ -221,6 +299,8 @@ func (a *Assigner) record(ctx context.Context, c Change, old []string, err error
 // RecordRefusal audits an attempt refused before it reached SetRoles (by
 // the route's gate or the cross-site check).
 func (a *Assigner) RecordRefusal(ctx context.Context, c Change, reason string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
+	defer cancel()
 	e := Entry{OrgID: c.OrgID, Actor: c.Actor, Target: c.Target, NewRoles: c.Roles, Source: c.Source, Outcome: OutcomeRefused, Reason: reason}
 	if err := a.audit.Record(ctx, e); err != nil {
 		a.log.ErrorContext(ctx, "audit entry lost", "err", err, "org", c.OrgID, "target", c.Target)
@@ -241,6 +321,8 @@ func RefusalReason(err error) string {
 		return "the organization's last admin cannot be demoted"
 	case errors.Is(err, errBusy):
 		return "another role change of the organization took too long"
+	case errors.Is(err, errAbandoned), errors.Is(err, context.Canceled):
+		return errAbandoned.Error()
 	case errors.Is(err, auth.ErrIdPUnreachable):
 		return "the identity provider was unreachable"
 	case errors.Is(err, problem.ErrNotFound):

@@ -1,0 +1,46 @@
+package app_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestADroppedSignInDoesNotRefuseTheNextOne(t *testing.T) {
+	e := startEnv(t, envOptions{})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the client dropped the connection
+	e.App.Handler().ServeHTTP(httptest.NewRecorder(), httptest.NewRequestWithContext(ctx, "GET", e.URL+"/login", nil))
+
+	resp := e.newBrowser().get("/login")
+	assert.Equal(t, http.StatusFound, resp.StatusCode, "the next sign-in goes to the IdP at once: %s", resp.Body)
+}
+
+func TestSignOutWorksWhileTheIdPIsDown(t *testing.T) {
+	e := startEnv(t, envOptions{accessTokenTTL: time.Second})
+	b := e.signIn(e.user("bob@acme.example"))
+	session := b.client.Jar.Cookies(mustURL(t, e.URL))
+	require.Len(t, session, 1)
+	require.NoError(t, e.IdP.Close())
+	// The app has no clock to move: wait out the access token. Waiting
+	// longer (a loaded machine) changes nothing.
+	time.Sleep(1100 * time.Millisecond)
+	require.Equal(t, http.StatusServiceUnavailable, b.get("/projects").StatusCode,
+		"the session's token has expired and cannot be refreshed")
+
+	resp := b.post("/logout", nil)
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode, "sign-out answers a redirect: %s", resp.Body)
+	assert.Equal(t, "/", resp.Header.Get("Location"), "to the landing page: the IdP's end-session page is unreachable")
+	assert.Equal(t, "/login?return_to=%2Fprojects", b.get("/projects").Header.Get("Location"), "signed out")
+
+	replay := e.newBrowser()
+	replay.client.Jar.SetCookies(mustURL(t, e.URL), session)
+	got := replay.get("/projects")
+	assert.Equal(t, http.StatusFound, got.StatusCode, "the old cookie names no session any more")
+	assert.Equal(t, "/login?return_to=%2Fprojects", got.Header.Get("Location"))
+}
