@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -11,6 +12,9 @@ import (
 	"github.com/scalekit-samples/go-rbac-projects/problem"
 	"github.com/scalekit-samples/go-rbac-projects/render"
 )
+
+// statusClientClosed is logged for a request whose client went away.
+const statusClientClosed = 499
 
 var (
 	errCrossOrigin      = errors.New("cross-origin request refused")
@@ -57,6 +61,13 @@ func (a *App) fail(w http.ResponseWriter, r *http.Request, err error) {
 		apiBody  apiError
 	)
 	switch {
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		// The client went away: nobody reads the answer, and it is not a
+		// server error (a flood of dropped connections must not fill the
+		// error log). 499 is the access log's word for it, as in nginx.
+		a.log.InfoContext(r.Context(), "client went away before the answer", "method", r.Method)
+		w.WriteHeader(statusClientClosed)
+		return
 	case errors.As(err, &denied):
 		status, code = http.StatusForbidden, "insufficient_scope"
 		page.Heading = "You don't have access to this"

@@ -44,3 +44,19 @@ func TestSignOutWorksWhileTheIdPIsDown(t *testing.T) {
 	assert.Equal(t, http.StatusFound, got.StatusCode, "the old cookie names no session any more")
 	assert.Equal(t, "/login?return_to=%2Fprojects", got.Header.Get("Location"))
 }
+
+func TestAClientThatWentAwayIsNotAServerError(t *testing.T) {
+	e := startEnv(t, envOptions{})
+	token := e.token(e.user("alice@acme.example"))
+	require.Equal(t, http.StatusOK, e.api(token, "GET", "/api/projects", nil).StatusCode, "the key set is fetched")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the client dropped the connection before the store was read
+	req := httptest.NewRequestWithContext(ctx, "GET", e.URL+"/api/projects", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	rec := httptest.NewRecorder()
+	e.App.Handler().ServeHTTP(rec, req)
+
+	assert.Equal(t, 499, rec.Code, "logged as a client that closed the connection")
+	assert.NotContains(t, e.Logs.String(), "request failed", "no error line for it")
+}
