@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -215,6 +216,15 @@ func keys(m map[string]any) []string {
 		ks = append(ks, k)
 	}
 	return ks
+}
+
+// tokenPermissions is what an access token of a member holding roles
+// carries: the roles' effective permissions in the model, and Scalekit's
+// own that the built-in roles come with, sorted.
+func tokenPermissions(m *rbac.Model, roles ...string) []string {
+	perms := append(m.Effective(roles...), mockidp.ScalekitPermissions(roles...)...)
+	slices.Sort(perms)
+	return slices.Compact(perms)
 }
 
 // strs turns a JSON array into strings.
