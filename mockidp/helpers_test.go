@@ -76,10 +76,12 @@ func start(t testing.TB) *env {
 	e.provider, err = oidc.NewProvider(context.Background(), e.idp.URL())
 	require.NoError(t, err)
 	e.verifier = e.provider.Verifier(&oidc.Config{ClientID: mockidp.DemoClientID})
+	endpoint := e.provider.Endpoint()
+	endpoint.AuthStyle = oauth2.AuthStyleInParams // the one method its discovery lists
 	e.oauth = &oauth2.Config{
 		ClientID:     mockidp.DemoClientID,
 		ClientSecret: mockidp.DemoClientSecret,
-		Endpoint:     e.provider.Endpoint(),
+		Endpoint:     endpoint,
 		RedirectURL:  callback,
 		Scopes:       []string{oidc.ScopeOpenID, "profile", "email"},
 	}
