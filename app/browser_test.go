@@ -61,7 +61,8 @@ func TestBrowser(t *testing.T) {
 				assert.Equal(t, u.ID, claims.Sub)
 				assert.Equal(t, u.OrgID, claims.OID)
 				assert.Equal(t, u.Roles, claims.Roles)
-				assert.ElementsMatch(t, e.Model.Effective(u.Roles...), claims.Permissions)
+				// Scalekit's own permissions of the built-in roles come along.
+				assert.ElementsMatch(t, append(e.Model.Effective(u.Roles...), mockidp.ScalekitPermissions(u.Roles...)...), claims.Permissions)
 				tab.screenshot("my-access-" + localPart(u.Email))
 			})
 		}

@@ -92,9 +92,10 @@ func NewRelyingParty(ctx context.Context, cfg Config) (*RelyingParty, error) {
 		return nil, err
 	}
 	var extra struct {
-		EndSession string   `json:"end_session_endpoint"`
-		JWKSURI    string   `json:"jwks_uri"`
-		Algs       []string `json:"id_token_signing_alg_values_supported"`
+		EndSession  string   `json:"end_session_endpoint"`
+		JWKSURI     string   `json:"jwks_uri"`
+		Algs        []string `json:"id_token_signing_alg_values_supported"`
+		AuthMethods []string `json:"token_endpoint_auth_methods_supported"`
 	}
 	if err := provider.Claims(&extra); err != nil {
 		return nil, fmt.Errorf("read discovery document: %w", err)
@@ -110,12 +111,14 @@ func NewRelyingParty(ctx context.Context, cfg Config) (*RelyingParty, error) {
 	if strings.HasPrefix(cfg.BaseURL, "https://") {
 		cookie = "__Host-session" // the browser then insists on Secure, Path=/ and no Domain
 	}
+	endpoint := provider.Endpoint()
+	endpoint.AuthStyle = clientAuthStyle(extra.AuthMethods)
 	return &RelyingParty{
 		cfg: cfg,
 		oauth: oauth2.Config{
 			ClientID:     cfg.ClientID,
 			ClientSecret: cfg.ClientSecret,
-			Endpoint:     provider.Endpoint(),
+			Endpoint:     endpoint,
 			RedirectURL:  strings.TrimRight(cfg.BaseURL, "/") + "/auth/callback",
 			Scopes:       Scopes,
 		},
@@ -132,6 +135,22 @@ func NewRelyingParty(ctx context.Context, cfg Config) (*RelyingParty, error) {
 			now:    cfg.Now,
 		},
 	}, nil
+}
+
+// clientAuthStyle is how the code exchange and every refresh authenticate
+// the client at the token endpoint, chosen from the discovery document's
+// token_endpoint_auth_methods_supported: the secret in the form
+// (client_secret_post) whenever the provider lists it, as Scalekit
+// documents and its SDKs do, and HTTP Basic (client_secret_basic)
+// otherwise, which is also OpenID Connect Discovery's default when the
+// list is absent. Left to itself, x/oauth2 would guess: Basic first, then
+// the form after a refusal, so every sign-in would begin with a failed
+// client authentication at a provider that takes only the form.
+func clientAuthStyle(methods []string) oauth2.AuthStyle {
+	if slices.Contains(methods, "client_secret_post") {
+		return oauth2.AuthStyleInParams
+	}
+	return oauth2.AuthStyleInHeader
 }
 
 // discover fetches the discovery document, retrying with backoff until ctx

@@ -11,6 +11,36 @@ import (
 // management API refuses to delete them, as Scalekit does.
 var builtInRoles = []string{"admin", "member"}
 
+// scalekitPermissions are a few of the permissions Scalekit owns (sk_...,
+// listed with type=SCALEKIT) and the built-in roles that come with them.
+// Scalekit's hosted screens (organization settings, the members widget)
+// check them, so a seed that strips them from admin or member breaks those
+// screens: the mock carries them so that tests see it happen. Like any
+// permission of a role they are in that role's tokens.
+var scalekitPermissions = []struct {
+	name, description string
+	roles             []string
+}{
+	{"sk_org_settings_manage", "Manage the organization's settings", []string{"admin"}},
+	{"sk_org_users_invite", "Invite users to the organization", []string{"admin"}},
+	{"sk_org_users_read", "View the organization's users", []string{"admin", "member"}},
+	{"sk_org_users_role_change", "Change the roles of the organization's users", []string{"admin"}},
+}
+
+// ScalekitPermissions returns, sorted, the Scalekit-owned permissions that
+// the mock's built-in roles among roles come with: what a token of a member
+// with those roles carries next to the permissions of the seed file.
+func ScalekitPermissions(roles ...string) []string {
+	var names []string
+	for _, p := range scalekitPermissions {
+		if slices.ContainsFunc(p.roles, func(r string) bool { return slices.Contains(roles, r) }) {
+			names = append(names, p.name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
 // catalog is the mock IdP's live authorization model: the permissions and
 // roles the management API reads and writes, and the ones user tokens are
 // minted from, so that seed -> sign in -> token shows the seed. It starts
@@ -23,10 +53,12 @@ type catalog struct {
 	defaultCreator, defaultMember string
 }
 
-// permRecord is a stored permission.
+// permRecord is a stored permission. scalekit marks Scalekit's own, which
+// the environment cannot change or delete.
 type permRecord struct {
 	id, name, description string
 	created, updated      time.Time
+	scalekit              bool
 }
 
 // roleRecord is a stored role; orgID is empty for a global role.
@@ -36,7 +68,8 @@ type roleRecord struct {
 }
 
 // newCatalog loads the model's permissions, roles, organization roles and
-// default roles.
+// default roles, and gives the built-in roles Scalekit's own permissions,
+// as a new Scalekit environment has them.
 func newCatalog(m *rbac.Model, now time.Time) *catalog {
 	c := &catalog{
 		perms:          map[string]*permRecord{},
@@ -50,6 +83,18 @@ func newCatalog(m *rbac.Model, now time.Time) *catalog {
 	}
 	for _, r := range m.Roles {
 		c.roles[r.Name] = newRoleRecord("", r)
+	}
+	for _, p := range scalekitPermissions {
+		c.perms[p.name] = &permRecord{id: newID("perm_"), name: p.name, description: p.description, created: now, updated: now, scalekit: true}
+		for _, name := range p.roles {
+			if r, ok := c.roles[name]; ok {
+				r.permissions = append(r.permissions, p.name)
+			}
+		}
+	}
+	for _, r := range c.roles {
+		slices.Sort(r.permissions)
+		r.permissions = slices.Compact(r.permissions)
 	}
 	for _, o := range m.OrganizationRoles {
 		c.orgRoles[o.OrganizationID] = map[string]*roleRecord{}

@@ -37,7 +37,7 @@ func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request) error {
 		IDTokenSigningAlgValuesSupported:  []string{"RS256"},
 		CodeChallengeMethodsSupported:     []string{"S256"},
 		ScopesSupported:                   supportedScopes,
-		TokenEndpointAuthMethodsSupported: []string{"client_secret_post", "client_secret_basic"},
+		TokenEndpointAuthMethodsSupported: []string{"client_secret_post"}, // what Scalekit documents; see authenticateClient
 		ClaimsSupported: []string{
 			"iss", "sub", "aud", "azp", "client_id", "exp", "iat", "nbf", "jti", "nonce", "at_hash", "sid",
 			"email", "email_verified", "name", "given_name", "family_name", "oid", "roles", "permissions",

@@ -33,7 +33,7 @@ func TestDiscoveryAdvertisesScalekitPaths(t *testing.T) {
 		"id_token_signing_alg_values_supported": []any{"RS256"},
 		"code_challenge_methods_supported":      []any{"S256"},
 		"scopes_supported":                      []any{"openid", "profile", "email", "offline_access"},
-		"token_endpoint_auth_methods_supported": []any{"client_secret_post", "client_secret_basic"},
+		"token_endpoint_auth_methods_supported": []any{"client_secret_post"},
 	}
 	for field, w := range want {
 		assert.Equal(t, w, got[field], field)

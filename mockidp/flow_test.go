@@ -46,7 +46,7 @@ func TestCodeFlowYieldsVerifiableTokens(t *testing.T) {
 			assert.Equal(t, mockidp.DemoClientID, at["client_id"])
 			assert.Equal(t, u.OrgID, at["oid"])
 			assert.Equal(t, u.Roles, strs(at["roles"]))
-			assert.Equal(t, e.model.Effective(u.Roles...), strs(at["permissions"]))
+			assert.Equal(t, tokenPermissions(e.model, u.Roles...), strs(at["permissions"]), "the roles' permissions, Scalekit's own included")
 			assert.Equal(t, 300.0, at["exp"].(float64)-at["iat"].(float64))
 			assert.Equal(t, at["iat"], at["nbf"])
 			assert.Regexp(t, regexp.MustCompile(`^tkn_\d{18}$`), at["jti"])
@@ -71,22 +71,30 @@ func TestCodeFlowYieldsVerifiableTokens(t *testing.T) {
 	}
 }
 
-func TestBothClientAuthenticationMethodsWork(t *testing.T) {
+func TestTheTokenEndpointAcceptsOnlyClientSecretPost(t *testing.T) {
 	e := start(t)
 	for _, tt := range []struct {
 		name  string
 		style oauth2.AuthStyle
+		ok    bool
 	}{
-		{"client_secret_basic sends the secret in the Authorization header", oauth2.AuthStyleInHeader},
-		{"client_secret_post sends the secret in the form", oauth2.AuthStyleInParams},
+		{"client_secret_post, the secret in the form, is accepted", oauth2.AuthStyleInParams, true},
+		{"client_secret_basic, the secret in the Authorization header, is refused", oauth2.AuthStyleInHeader, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			code, s := e.login(t, alice)
 			cfg := *e.oauth
 			cfg.Endpoint.AuthStyle = tt.style
 			tok, err := cfg.Exchange(context.Background(), code, oauth2.VerifierOption(s.verifier))
-			require.NoError(t, err)
-			assert.NotEmpty(t, tok.AccessToken)
+			if tt.ok {
+				require.NoError(t, err)
+				assert.NotEmpty(t, tok.AccessToken)
+				return
+			}
+			re := retrieveError(t, err)
+			assert.Equal(t, http.StatusUnauthorized, re.Response.StatusCode)
+			assert.Equal(t, "invalid_client", re.ErrorCode)
+			assert.Contains(t, re.ErrorDescription, "client_secret_post")
 		})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -75,10 +76,12 @@ func start(t testing.TB) *env {
 	e.provider, err = oidc.NewProvider(context.Background(), e.idp.URL())
 	require.NoError(t, err)
 	e.verifier = e.provider.Verifier(&oidc.Config{ClientID: mockidp.DemoClientID})
+	endpoint := e.provider.Endpoint()
+	endpoint.AuthStyle = oauth2.AuthStyleInParams // the one method its discovery lists
 	e.oauth = &oauth2.Config{
 		ClientID:     mockidp.DemoClientID,
 		ClientSecret: mockidp.DemoClientSecret,
-		Endpoint:     e.provider.Endpoint(),
+		Endpoint:     endpoint,
 		RedirectURL:  callback,
 		Scopes:       []string{oidc.ScopeOpenID, "profile", "email"},
 	}
@@ -215,6 +218,15 @@ func keys(m map[string]any) []string {
 		ks = append(ks, k)
 	}
 	return ks
+}
+
+// tokenPermissions is what an access token of a member holding roles
+// carries: the roles' effective permissions in the model, and Scalekit's
+// own that the built-in roles come with, sorted.
+func tokenPermissions(m *rbac.Model, roles ...string) []string {
+	perms := append(m.Effective(roles...), mockidp.ScalekitPermissions(roles...)...)
+	slices.Sort(perms)
+	return slices.Compact(perms)
 }
 
 // strs turns a JSON array into strings.

@@ -142,9 +142,9 @@ func (s *Server) ManagementWrites() int64 { return s.mgmt.writes.Load() }
 // FailManagement makes the next n management API requests fail with status
 // and Scalekit's error body for it, before authentication and without any
 // change; message replaces the default message when not empty (for
-// example "duplicate key not allowed" with 400, as older Scalekit
-// deployments answer a duplicate). A 429 or 503 carries Retry-After: 1.
-// Test hook for 401, 409, 429 and 5xx handling.
+// example "duplicate key not allowed" with 400, as Scalekit answers a
+// duplicate). A 429 or 503 carries Retry-After: 1. Test hook for 400,
+// 401, 409, 429 and 5xx handling.
 func (s *Server) FailManagement(n, status int, message string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

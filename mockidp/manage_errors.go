@@ -55,8 +55,18 @@ func notFound(format string, args ...any) *apiError {
 	return &apiError{http.StatusNotFound, codeNotFound, fmt.Sprintf(format, args...), nil}
 }
 
-func alreadyExists(format string, args ...any) *apiError {
-	return &apiError{http.StatusConflict, codeAlreadyExists, fmt.Sprintf(format, args...), nil}
+// duplicateKey is Scalekit's answer to creating what exists already: a bad
+// request (gRPC INVALID_ARGUMENT) naming no field, not a 409 (its SDKs'
+// tests expect exactly this). A client tells it from other bad requests by
+// reading the item back.
+func duplicateKey() *apiError {
+	return &apiError{http.StatusBadRequest, codeInvalidArgument, "duplicate key not allowed", nil}
+}
+
+// scalekitOwned refuses to change or delete one of Scalekit's own
+// permissions.
+func scalekitOwned(name string) *apiError {
+	return failedPrecondition("Permission %q belongs to Scalekit and cannot be changed or deleted.", name)
 }
 
 func invalidArgument(message string, violations ...fieldViolation) *apiError {

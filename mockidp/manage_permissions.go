@@ -24,7 +24,8 @@ type permissionJSON struct {
 
 func (p *permRecord) json() permissionJSON {
 	return permissionJSON{ID: p.id, Name: p.name, Description: p.description,
-		CreateTime: p.created.UTC().Format(time.RFC3339), UpdateTime: p.updated.UTC().Format(time.RFC3339)}
+		CreateTime: p.created.UTC().Format(time.RFC3339), UpdateTime: p.updated.UTC().Format(time.RFC3339),
+		IsScalekitPermission: p.scalekit}
 }
 
 // permissionBody is the body of create and update.
@@ -40,8 +41,9 @@ func (b permissionBody) validate() error {
 	return v.err()
 }
 
-// listPermissions is GET /api/v1/permissions, paged, sorted by name. The
-// mock has no predefined Scalekit permissions, so type=SCALEKIT is empty.
+// listPermissions is GET /api/v1/permissions, paged, sorted by name:
+// type=ENVIRONMENT lists the environment's own, type=SCALEKIT Scalekit's
+// (sk_...), ALL (the default) both.
 func (s *Server) listPermissions(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	kind := cmp.Or(q.Get("type"), "ALL")
@@ -54,9 +56,10 @@ func (s *Server) listPermissions(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.mu.Lock()
 	var all []permissionJSON
-	if kind != "SCALEKIT" {
-		for _, name := range slices.Sorted(maps.Keys(s.catalog.perms)) {
-			all = append(all, s.catalog.perms[name].json())
+	for _, name := range slices.Sorted(maps.Keys(s.catalog.perms)) {
+		p := s.catalog.perms[name]
+		if kind == "ALL" || p.scalekit == (kind == "SCALEKIT") {
+			all = append(all, p.json())
 		}
 	}
 	s.mu.Unlock()
@@ -81,7 +84,7 @@ func (s *Server) createPermission(w http.ResponseWriter, r *http.Request) error 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, dup := s.catalog.perms[b.Name]; dup {
-		return alreadyExists("Permission %q already exists.", b.Name)
+		return duplicateKey()
 	}
 	now := s.now()
 	p := &permRecord{id: newID("perm_"), name: b.Name, description: b.Description, created: now, updated: now}
@@ -121,6 +124,9 @@ func (s *Server) updatePermission(w http.ResponseWriter, r *http.Request) error 
 	if !ok {
 		return notFound("Permission %q does not exist.", name)
 	}
+	if p.scalekit {
+		return scalekitOwned(name)
+	}
 	p.description, p.updated = b.Description, s.now()
 	writeManaged(w, http.StatusOK, map[string]permissionJSON{"permission": p.json()})
 	return nil
@@ -132,8 +138,12 @@ func (s *Server) deletePermission(w http.ResponseWriter, r *http.Request) error 
 	name := r.PathValue("name")
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.catalog.perms[name]; !ok {
+	p, ok := s.catalog.perms[name]
+	if !ok {
 		return notFound("Permission %q does not exist.", name)
+	}
+	if p.scalekit {
+		return scalekitOwned(name)
 	}
 	if roles := s.catalog.grantedBy(name); len(roles) > 0 {
 		return failedPrecondition("Permission %q is granted by %s: remove it from those roles first.", name, strings.Join(roles, ", "))

@@ -183,7 +183,7 @@ func (s *Server) createRole(w http.ResponseWriter, r *http.Request) error {
 	}
 	// Global and organization roles share one namespace in a membership.
 	if _, dup := s.catalog.role(org, b.Name); dup {
-		return alreadyExists("Role %q already exists.", b.Name)
+		return duplicateKey()
 	}
 	rec := &roleRecord{id: newID("role_"), name: b.Name, displayName: b.DisplayName, description: b.Description, orgID: org}
 	if err := s.setBase(rec, b.Extends); err != nil {

@@ -116,10 +116,6 @@ func TestManagementAPIKeepsScalekitsRules(t *testing.T) {
 		{"a role others extend cannot be deleted", func() error { return c.DeleteRole(ctx, "viewer", "member") }, scalekit.ErrInvalid},
 		{"a role members hold needs a reassignment", func() error { return c.DeleteRole(ctx, "team_member", "") }, scalekit.ErrInvalid},
 		{"a granted permission cannot be deleted", func() error { return c.DeletePermission(ctx, "tasks:read") }, scalekit.ErrInvalid},
-		{"a duplicate role is 409", func() error {
-			_, err := c.CreateRole(ctx, scalekit.NewRole{Name: "viewer", DisplayName: "V"})
-			return err
-		}, scalekit.ErrAlreadyExists},
 		{"a role without a display name is invalid", func() error {
 			_, err := c.CreateRole(ctx, scalekit.NewRole{Name: "auditor"})
 			return err
@@ -158,6 +154,103 @@ func TestManagementAPIKeepsScalekitsRules(t *testing.T) {
 	u, ok := userByID(e.idp, bob)
 	require.True(t, ok)
 	assert.Equal(t, []string{"project_manager"}, u.Roles, "refused requests changed nothing")
+}
+
+func TestADuplicateCreateIsABadRequestAsAtScalekit(t *testing.T) {
+	e := start(t)
+	c := e.client(t)
+	ctx := context.Background()
+	_, err := c.CreateOrganizationRole(ctx, acme, scalekit.NewRole{Name: "auditor", DisplayName: "Auditor"})
+	require.NoError(t, err)
+	tests := []struct {
+		name   string
+		create func() error
+	}{
+		{"a permission", func() error { _, err := c.CreatePermission(ctx, "tasks:read", "again"); return err }},
+		{"one of Scalekit's permissions", func() error { _, err := c.CreatePermission(ctx, "sk_org_users_read", "mine"); return err }},
+		{"a role", func() error {
+			_, err := c.CreateRole(ctx, scalekit.NewRole{Name: "viewer", DisplayName: "V"})
+			return err
+		}},
+		{"an organization role", func() error {
+			_, err := c.CreateOrganizationRole(ctx, acme, scalekit.NewRole{Name: "auditor", DisplayName: "A"})
+			return err
+		}},
+		{"an organization role named like a global one", func() error {
+			_, err := c.CreateOrganizationRole(ctx, acme, scalekit.NewRole{Name: "viewer", DisplayName: "V"})
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := e.idp.ManagementWrites()
+			var apiErr *scalekit.APIError
+			require.ErrorAs(t, tt.create(), &apiErr)
+			assert.Equal(t, http.StatusBadRequest, apiErr.Status, "not 409")
+			assert.Equal(t, 3, apiErr.Code, "gRPC INVALID_ARGUMENT")
+			assert.Equal(t, "duplicate key not allowed", apiErr.Message)
+			assert.Equal(t, int64(1), e.idp.ManagementWrites()-before)
+		})
+	}
+	p, err := c.GetPermission(ctx, "tasks:read")
+	require.NoError(t, err)
+	assert.NotEqual(t, "again", p.Description, "a refused duplicate changes nothing")
+}
+
+func TestTheBuiltInRolesComeWithScalekitsOwnPermissions(t *testing.T) {
+	e := start(t)
+	c := e.client(t)
+	ctx := context.Background()
+	token := e.managementToken(t)
+	list := func(kind string) (names []string, scalekitFlags []bool) {
+		req, err := http.NewRequest("GET", e.idp.URL()+"/api/v1/permissions?page_size=100&type="+kind, nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		var body struct {
+			Permissions []scalekit.Permission `json:"permissions"`
+		}
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
+		for _, p := range body.Permissions {
+			names, scalekitFlags = append(names, p.Name), append(scalekitFlags, p.IsScalekitPermission)
+		}
+		return names, scalekitFlags
+	}
+
+	skNames, skFlags := list("SCALEKIT")
+	assert.Equal(t, mockidp.ScalekitPermissions("admin", "member"), skNames)
+	assert.NotContains(t, skFlags, false, "each is marked is_scalekit_permission")
+	envNames, envFlags := list("ENVIRONMENT")
+	assert.Len(t, envNames, len(e.model.Permissions), "the seed file's permissions only")
+	assert.NotContains(t, envFlags, true)
+	for _, n := range envNames {
+		assert.NotContains(t, n, "sk_")
+	}
+	all, _ := list("ALL")
+	assert.Len(t, all, len(envNames)+len(skNames))
+
+	for _, role := range []string{"admin", "member"} {
+		r, err := c.GetRole(ctx, role, scalekit.IncludePermissions)
+		require.NoError(t, err)
+		assert.Subset(t, r.PermissionNames(), mockidp.ScalekitPermissions(role), "%s's direct permissions", role)
+	}
+	assert.Contains(t, mockidp.ScalekitPermissions("member"), "sk_org_users_read")
+	assert.Contains(t, mockidp.ScalekitPermissions("admin"), "sk_org_users_role_change")
+	assert.Empty(t, mockidp.ScalekitPermissions("viewer"), "only the built-in roles")
+
+	// An environment cannot change or delete them; a role PUT may map them.
+	_, err := c.UpdatePermission(ctx, "sk_org_users_read", "mine now")
+	assert.ErrorIs(t, err, scalekit.ErrInvalid)
+	assert.ErrorIs(t, c.DeletePermission(ctx, "sk_org_settings_manage"), scalekit.ErrInvalid)
+	_, err = c.UpdateRole(ctx, "viewer", scalekit.RoleUpdate{Permissions: []string{"projects:read", "tasks:read", "sk_org_users_read"}})
+	require.NoError(t, err)
+	tok, err := e.idp.AccessToken(dave, mockidp.DemoClientID)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"projects:read", "sk_org_users_read", "tasks:read"}, strs(claims(t, tok)["permissions"]),
+		"a token carries the role's permissions, Scalekit's included")
 }
 
 func TestRoleChangesThroughTheAPIReachTheNextSignIn(t *testing.T) {

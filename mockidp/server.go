@@ -35,7 +35,7 @@ import (
 
 // Config configures a Server. Only Model is required.
 type Config struct {
-	Model          *rbac.Model      // required: permissions in tokens are Model.Effective(user.Roles...)
+	Model          *rbac.Model      // required: permissions in tokens are Model.Effective(user.Roles...), plus ScalekitPermissions(user.Roles...)
 	Users          []User           // default DemoUsers()
 	Clients        []Client         // default []Client{DemoClient()}
 	AccessTokenTTL time.Duration    // default 300s (expires_in reported accordingly)

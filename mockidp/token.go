@@ -41,25 +41,18 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// authenticateClient accepts client_secret_basic and client_secret_post.
+// authenticateClient accepts client_secret_post only, as the discovery
+// document says and as Scalekit documents: client_id and client_secret in
+// the form. HTTP Basic (client_secret_basic) is refused with invalid_client,
+// so that a relying party which guesses the method, rather than reading
+// token_endpoint_auth_methods_supported, shows up in tests.
 func (s *Server) authenticateClient(r *http.Request) (Client, error) {
 	fail := &oauthError{http.StatusUnauthorized, "invalid_client", "Client authentication failed: check the client ID and secret."}
-	id, secret, basic := r.BasicAuth()
-	if basic {
-		// RFC 6749 section 2.3.1: both are form-encoded before the Basic
-		// encoding, and x/oauth2 does encode them.
-		var errID, errSecret error
-		id, errID = url.QueryUnescape(id)
-		secret, errSecret = url.QueryUnescape(secret)
-		if errID != nil || errSecret != nil {
-			return Client{}, fail
-		}
-		if formID := r.PostForm.Get("client_id"); formID != "" && formID != id {
-			return Client{}, invalidRequest("client_id in the form differs from the one in the Authorization header.")
-		}
-	} else {
-		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	if _, _, basic := r.BasicAuth(); basic {
+		return Client{}, &oauthError{http.StatusUnauthorized, "invalid_client",
+			"This provider supports client_secret_post only: send client_id and client_secret in the form, not in an Authorization header."}
 	}
+	id, secret := r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
 	client, known := s.clients[id]
 	// Compare hashes in constant time, so that neither the secret's length
 	// nor its first wrong byte shows in the response time.

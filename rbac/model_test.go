@@ -77,6 +77,7 @@ func TestParseRejectsInvalidModels(t *testing.T) {
 		{"duplicate permission", `{"permissions":[{"name":"p:r"},{"name":"p:r"}],"roles":[{"name":"a","display_name":"A"}]}`, `permission "p:r" is defined twice`},
 		{"duplicate role", `{` + perms + `,"roles":[{"name":"a","display_name":"A"},{"name":"a","display_name":"A"}]}`, `role "a" is defined twice`},
 		{"dotted permission name Scalekit rejects", `{"permissions":[{"name":"users.write"}],"roles":[{"name":"a","display_name":"A"}]}`, `permission "users.write": name must match`},
+		{"a permission in Scalekit's own namespace", `{"permissions":[{"name":"sk_org_users_read"}],"roles":[{"name":"a","display_name":"A"}]}`, `permission "sk_org_users_read": names starting sk_ are Scalekit's own`},
 		{"role name with a dash", `{` + perms + `,"roles":[{"name":"project-admin","display_name":"A"}]}`, `role "project-admin": name must match`},
 		{"role name too long", `{` + perms + `,"roles":[{"name":"` + strings.Repeat("r", 65) + `","display_name":"A"}]}`, "name must match"},
 		{"role without display name", `{` + perms + `,"roles":[{"name":"a"}]}`, `role "a": display_name is required`},

@@ -13,7 +13,9 @@ import (
 var (
 	// ErrNotFound: 404, or gRPC NOT_FOUND.
 	ErrNotFound = errors.New("not found")
-	// ErrAlreadyExists: 409, gRPC ALREADY_EXISTS, or an older 400 "duplicate key".
+	// ErrAlreadyExists: 409, gRPC ALREADY_EXISTS, or Scalekit's 400
+	// "duplicate key not allowed". The wording is a hint, not a contract:
+	// after a failed create, reading the item back says whether it exists.
 	ErrAlreadyExists = errors.New("already exists")
 	// ErrUnauthenticated: 401, gRPC UNAUTHENTICATED, or credentials the token endpoint refused.
 	ErrUnauthenticated = errors.New("unauthenticated")
@@ -69,9 +71,10 @@ func (e *APIError) Error() string {
 	return b.String()
 }
 
-// Is matches the sentinels. An older Scalekit answers a duplicate with 400
+// Is matches the sentinels. Scalekit answers a duplicate with 400
 // "duplicate key not allowed" rather than 409, so that one counts as
-// ErrAlreadyExists and not as ErrInvalid.
+// ErrAlreadyExists and not as ErrInvalid. Apply does not rely on this: it
+// reads the item back after any 400 on a create.
 func (e *APIError) Is(target error) bool {
 	switch target {
 	case ErrNotFound:

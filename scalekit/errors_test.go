@@ -50,7 +50,7 @@ func TestErrorBodiesAreDecodedIntoTypedErrors(t *testing.T) {
 		{"a 409 is ErrAlreadyExists", 409,
 			`{"code":6,"message":"role already exists","details":[{` + info + `,"error_code":"ALREADY_EXISTS"}]}`,
 			scalekit.ErrAlreadyExists, scalekit.ErrInvalid, "role already exists", "ALREADY_EXISTS", nil},
-		{"an older deployment's 400 duplicate key is ErrAlreadyExists, not ErrInvalid", 400,
+		{"Scalekit's 400 duplicate key is ErrAlreadyExists, not ErrInvalid", 400,
 			`{"code":3,"message":"duplicate key not allowed","details":[]}`,
 			scalekit.ErrAlreadyExists, scalekit.ErrInvalid, "duplicate key not allowed", "", nil},
 		{"a 400 with field violations is ErrInvalid and lists them", 400,

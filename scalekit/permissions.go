@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -18,6 +19,18 @@ type Permission struct {
 	// IsScalekitPermission marks Scalekit's predefined permissions, which an
 	// environment cannot change.
 	IsScalekitPermission bool `json:"is_scalekit_permission,omitempty"`
+}
+
+// scalekitPrefix starts the names of the permissions Scalekit owns.
+const scalekitPrefix = "sk_"
+
+// IsScalekitOwned reports whether a permission name is one of Scalekit's
+// own (sk_..., listed with type=SCALEKIT), such as sk_org_users_read.
+// Scalekit's built-in admin and member roles come with them, and its
+// hosted screens check them: a seed never counts them as differences,
+// never deletes them, and sends them back in every role PUT.
+func IsScalekitOwned(name string) bool {
+	return strings.HasPrefix(name, scalekitPrefix)
 }
 
 // permissionBody is the body of create and update: {"name","description"}.
@@ -67,8 +80,9 @@ func (c *Client) GetPermission(ctx context.Context, name string) (*Permission, e
 	return &resp.Permission, nil
 }
 
-// CreatePermission registers a permission. A duplicate is an error that
-// matches ErrAlreadyExists.
+// CreatePermission registers a permission. Scalekit answers a duplicate
+// with 400 "duplicate key not allowed" (which matches ErrAlreadyExists);
+// read the permission back to be sure it is there.
 func (c *Client) CreatePermission(ctx context.Context, name, description string) (*Permission, error) {
 	var resp permissionResponse
 	body := permissionBody{Name: name, Description: description}

@@ -42,6 +42,18 @@ func (r Role) PermissionNames() []string {
 	return slices.Compact(names)
 }
 
+// environmentPermissionNames returns the sorted names of the role's listed
+// permissions that belong to the environment, leaving out Scalekit's own.
+func (r Role) environmentPermissionNames() []string {
+	return slices.DeleteFunc(r.PermissionNames(), IsScalekitOwned)
+}
+
+// scalekitPermissionNames returns the sorted names of the role's listed
+// permissions that are Scalekit's own: what a role PUT must send back.
+func (r Role) scalekitPermissionNames() []string {
+	return slices.DeleteFunc(r.PermissionNames(), func(n string) bool { return !IsScalekitOwned(n) })
+}
+
 // Include asks the roles endpoints for permissions in their answer.
 type Include string
 
@@ -70,10 +82,11 @@ type NewRole struct {
 }
 
 // RoleUpdate holds the fields to change; nil fields stay as they are. A
-// non-empty Permissions replaces the role's direct permissions. An empty
-// one changes nothing, since the API cannot tell it from an absent one:
-// use RemoveRolePermission to take the last permissions away, and
-// RemoveRoleBase to drop the base role.
+// non-empty Permissions replaces all of the role's direct permission
+// mappings, Scalekit's own (sk_...) included: list those again to keep
+// them. An empty one changes nothing, since the API cannot tell it from an
+// absent one: use RemoveRolePermission to take the last permissions away,
+// and RemoveRoleBase to drop the base role.
 type RoleUpdate struct {
 	DisplayName *string  `json:"display_name,omitempty"`
 	Description *string  `json:"description,omitempty"`
@@ -111,8 +124,9 @@ func (c *Client) GetRole(ctx context.Context, name string, include Include) (*Ro
 	return &resp.Role, nil
 }
 
-// CreateRole registers a role. A duplicate is an error that matches
-// ErrAlreadyExists.
+// CreateRole registers a role. Scalekit answers a duplicate with 400
+// "duplicate key not allowed" (which matches ErrAlreadyExists); read the
+// role back to be sure it is there.
 func (c *Client) CreateRole(ctx context.Context, r NewRole) (*Role, error) {
 	var resp roleResponse
 	if err := c.do(ctx, "POST", "/api/v1/roles", nil, r, &resp); err != nil {

@@ -77,7 +77,8 @@ type Remote struct {
 // PlanOptions tunes a plan.
 type PlanOptions struct {
 	// Prune deletes permissions and roles the file does not define, except
-	// the built-in roles. Without it they are reported and left alone.
+	// the built-in roles and Scalekit's own permissions. Without it they are
+	// reported and left alone.
 	Prune bool
 }
 
@@ -121,7 +122,9 @@ func Diff(m *rbac.Model, remote *Remote, opts PlanOptions) *Plan {
 
 	remotePerms := map[string]Permission{}
 	for _, rp := range remote.Permissions {
-		if !rp.IsScalekitPermission { // Scalekit's own are not the environment's to change
+		// Scalekit's own are not the environment's to change, nor a prune's
+		// to delete, however they were listed.
+		if !rp.IsScalekitPermission && !IsScalekitOwned(rp.Name) {
 			remotePerms[rp.Name] = rp
 		}
 	}
@@ -183,7 +186,8 @@ func diffRoles(kind Kind, org string, want []rbac.Role, have []Role) []Step {
 
 // roleChanges names what differs between the file's role and the remote
 // one. An empty description in the file is not a change: Scalekit cannot
-// clear a description.
+// clear a description. Scalekit's own permissions on the remote role are
+// not a change either: they are kept (see updateRole).
 func roleChanges(want rbac.Role, have Role) []string {
 	var changes []string
 	if want.DisplayName != have.DisplayName {
@@ -195,7 +199,7 @@ func roleChanges(want rbac.Role, have Role) []string {
 	if want.Extends != have.Extends {
 		changes = append(changes, fmt.Sprintf("extends %s -> %s", orNone(have.Extends), orNone(want.Extends)))
 	}
-	added, removed := setDiff(want.Permissions, have.PermissionNames())
+	added, removed := setDiff(want.Permissions, have.environmentPermissionNames())
 	if len(added)+len(removed) > 0 {
 		c := "permissions"
 		for _, a := range added {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"slices"
 
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
 )
@@ -18,9 +20,11 @@ type Summary struct {
 }
 
 // Apply makes the changes of p, in order, writing one progress line per
-// step to progress. A create that finds the item already there (409, or
-// an older deployment's 400 "duplicate key") updates it instead. It stops
-// at the first error; the summary then says what was applied before it.
+// step to progress. A create that finds the item already there (Scalekit
+// answers 400 "duplicate key not allowed", some gateways 409) compares it
+// with the file and updates it if it differs: reading it back, not the
+// error's wording, decides whether it is there. It stops at the first
+// error; the summary then says what was applied before it.
 func (c *Client) Apply(ctx context.Context, p *Plan, progress io.Writer) (Summary, error) {
 	var sum Summary
 	for i := range p.Steps {
@@ -64,12 +68,7 @@ func (c *Client) applyStep(ctx context.Context, p *Plan, s *Step) (string, error
 			_, err := c.UpdatePermission(ctx, s.Name, s.perm.Description)
 			return "updated", err
 		}
-		_, err := c.CreatePermission(ctx, s.Name, s.perm.Description)
-		if errors.Is(err, ErrAlreadyExists) {
-			_, err = c.UpdatePermission(ctx, s.Name, s.perm.Description)
-			return "existed, updated", err
-		}
-		return "created", err
+		return c.createPermission(ctx, s.perm)
 	case KindDefaults:
 		return "updated", c.SetDefaultRoles(ctx, s.defaults)
 	case KindRole, KindOrgRole:
@@ -81,7 +80,28 @@ func (c *Client) applyStep(ctx context.Context, p *Plan, s *Step) (string, error
 	return "", fmt.Errorf("unknown step kind %q", s.Kind)
 }
 
-// createRole creates a role, or updates the one that already exists.
+// createPermission creates a permission, or updates the one that turns out
+// to exist already.
+func (c *Client) createPermission(ctx context.Context, d rbac.PermissionDef) (string, error) {
+	_, err := c.CreatePermission(ctx, d.Name, d.Description)
+	if !mayExist(err) {
+		return "created", err
+	}
+	// Someone registered it since the plan was made, or the 400 was about
+	// something else: only reading it back tells.
+	have, readErr := c.GetPermission(ctx, d.Name)
+	if readErr != nil {
+		return "", createFailed(err, readErr)
+	}
+	if have.Description == d.Description {
+		return "existed, unchanged", nil
+	}
+	_, err = c.UpdatePermission(ctx, d.Name, d.Description)
+	return "existed, updated", err
+}
+
+// createRole creates a role, or updates the one that turns out to exist
+// already.
 func (c *Client) createRole(ctx context.Context, org string, r rbac.Role) (string, error) {
 	nr := NewRole{Name: r.Name, DisplayName: r.DisplayName, Description: r.Description, Extends: r.Extends, Permissions: r.Permissions}
 	var err error
@@ -90,24 +110,44 @@ func (c *Client) createRole(ctx context.Context, org string, r rbac.Role) (strin
 	} else {
 		_, err = c.CreateOrganizationRole(ctx, org, nr)
 	}
-	if !errors.Is(err, ErrAlreadyExists) {
+	if !mayExist(err) {
 		return "created", err
 	}
-	// Someone registered it since the plan was made: compare with what is
-	// there now, then update.
+	// As for a permission: read it back, then compare with what is there
+	// now, and update.
 	var have *Role
+	var readErr error
 	if org == "" {
-		have, err = c.GetRole(ctx, r.Name, IncludePermissions)
+		have, readErr = c.GetRole(ctx, r.Name, IncludePermissions)
 	} else {
-		have, err = c.GetOrganizationRole(ctx, org, r.Name, IncludePermissions)
+		have, readErr = c.GetOrganizationRole(ctx, org, r.Name, IncludePermissions)
 	}
-	if err != nil {
-		return "", err
+	if readErr != nil {
+		return "", createFailed(err, readErr)
 	}
 	if len(roleChanges(r, *have)) == 0 {
 		return "existed, unchanged", nil
 	}
 	return "existed, updated", c.updateRole(ctx, org, r, *have)
+}
+
+// mayExist reports whether a failed create may have met an item that is
+// already there: Scalekit answers a duplicate with a plain 400 (its SDKs
+// expect a bad request), which the message alone does not reliably tell
+// from other bad requests, and a 409 or ALREADY_EXISTS says so outright.
+func mayExist(err error) bool {
+	var apiErr *APIError
+	return errors.As(err, &apiErr) && (apiErr.Status == http.StatusBadRequest || errors.Is(apiErr, ErrAlreadyExists))
+}
+
+// createFailed is the error of a create whose read-back did not find the
+// item: the create's own error, since it says what was wrong with the
+// request, and the read's if that failed for another reason.
+func createFailed(createErr, readErr error) error {
+	if errors.Is(readErr, ErrNotFound) {
+		return createErr
+	}
+	return fmt.Errorf("%w (and reading it back failed: %w)", createErr, readErr)
 }
 
 // errCannotEmpty is returned for an organization role whose permissions
@@ -117,7 +157,9 @@ var errCannotEmpty = errors.New("the API cannot take every permission away from 
 // updateRole makes the remote role match r. PUT sets what differs; a base
 // role is removed with DELETE .../base, and the last permissions with
 // DELETE .../permissions/{name}, since an empty list in a PUT changes
-// nothing.
+// nothing. A PUT's permissions replace every mapping of the role, so they
+// carry the role's Scalekit-owned permissions (sk_...) too: without them an
+// admin would lose Scalekit's hosted screens.
 func (c *Client) updateRole(ctx context.Context, org string, r rbac.Role, have Role) error {
 	var u RoleUpdate
 	changed := false
@@ -130,10 +172,11 @@ func (c *Client) updateRole(ctx context.Context, org string, r rbac.Role, have R
 	if r.Extends != "" && r.Extends != have.Extends {
 		u.Extends, changed = &r.Extends, true
 	}
-	added, removed := setDiff(r.Permissions, have.PermissionNames())
+	added, removed := setDiff(r.Permissions, have.environmentPermissionNames())
 	permsDiffer := len(added)+len(removed) > 0
-	if permsDiffer && len(r.Permissions) > 0 {
-		u.Permissions, changed = r.Permissions, true
+	send := append(slices.Clone(r.Permissions), have.scalekitPermissionNames()...)
+	if permsDiffer && len(send) > 0 {
+		u.Permissions, changed = send, true
 	}
 	if changed {
 		var err error
@@ -157,7 +200,7 @@ func (c *Client) updateRole(ctx context.Context, org string, r rbac.Role, have R
 			return err
 		}
 	}
-	if permsDiffer && len(r.Permissions) == 0 {
+	if permsDiffer && len(send) == 0 {
 		if org != "" {
 			return errCannotEmpty
 		}

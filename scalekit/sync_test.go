@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scalekit-samples/go-rbac-projects/mockidp"
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
 	"github.com/scalekit-samples/go-rbac-projects/scalekit"
 )
@@ -131,6 +132,21 @@ func TestDiffListsExactlyWhatDiffers(t *testing.T) {
 			func(r *scalekit.Remote) {
 				r.Permissions = append(r.Permissions, scalekit.Permission{Name: "sk:org:read", IsScalekitPermission: true})
 			}, true, nil},
+		{"a prune never deletes an sk_ permission, even one listed without its flag", seed,
+			func(r *scalekit.Remote) {
+				r.Permissions = append(r.Permissions, scalekit.Permission{Name: "sk_org_users_read"})
+			}, true, nil},
+		{"Scalekit's permissions on a built-in role are no difference", seed,
+			func(r *scalekit.Remote) {
+				r.Roles[0].Permissions = append(r.Roles[0].Permissions, scalekit.RolePermission{Name: "sk_org_settings_manage"}, scalekit.RolePermission{Name: "sk_org_users_role_change"})
+				r.Roles[1].Permissions = append(r.Roles[1].Permissions, scalekit.RolePermission{Name: "sk_org_users_read"})
+			}, true, nil},
+		{"nor are they on another role, and a real change does not list them",
+			seedWith(t, func(f *seedFile) { f.role("viewer").Permissions = append(f.role("viewer").Permissions, "members:read") }),
+			func(r *scalekit.Remote) {
+				r.Roles[5].Permissions = append(r.Roles[5].Permissions, scalekit.RolePermission{Name: "sk_org_users_read"})
+			}, false,
+			[]string{"role viewer: update (permissions +members:read)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -166,8 +182,9 @@ func TestACreateThatFindsTheItemThereUpdatesIt(t *testing.T) {
 		name   string
 		inject func(*env)
 	}{
-		{"a 409, as Scalekit answers", func(*env) {}},
-		{"an older deployment's 400 duplicate key", func(e *env) { e.idp.FailManagement(1, 400, "duplicate key not allowed") }},
+		{"Scalekit's 400 duplicate key", func(*env) {}},
+		{"a 409, as some gateways answer", func(e *env) { e.idp.FailManagement(1, 409, "") }},
+		{"a 400 that does not say why: reading back decides", func(e *env) { e.idp.FailManagement(1, 400, "") }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -195,6 +212,85 @@ func TestACreateThatFindsTheItemThereUpdatesIt(t *testing.T) {
 			p, err := e.client.GetPermission(ctx, "tasks:delete")
 			require.NoError(t, err)
 			assert.Equal(t, "Delete tasks", p.Description, "the file wins")
+		})
+	}
+}
+
+func TestA400OnACreateWhoseItemIsNotThereStaysAnError(t *testing.T) {
+	tests := []struct {
+		name    string
+		edit    func(*seedFile)
+		wantErr string
+		get     func(*env) error
+	}{
+		{"a permission, even if the message says duplicate",
+			func(f *seedFile) {
+				f.Permissions = append(f.Permissions, rbac.PermissionDef{Name: "tasks:delete", Description: "Delete tasks"})
+			},
+			"create permission tasks:delete",
+			func(e *env) error { _, err := e.client.GetPermission(context.Background(), "tasks:delete"); return err }},
+		{"a role",
+			func(f *seedFile) {
+				f.Roles = append(f.Roles, rbac.Role{Name: "auditor", DisplayName: "Auditor", Extends: "viewer"})
+			},
+			"create role auditor",
+			func(e *env) error {
+				_, err := e.client.GetRole(context.Background(), "auditor", scalekit.IncludeNone)
+				return err
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := start(t)
+			ctx := context.Background()
+			plan, err := e.client.Plan(ctx, seedWith(t, tt.edit), scalekit.PlanOptions{})
+			require.NoError(t, err)
+			e.idp.FailManagement(1, 400, "duplicate key not allowed")
+
+			sum, err := e.client.Apply(ctx, plan, new(bytes.Buffer))
+			require.Error(t, err)
+			assert.ErrorContains(t, err, tt.wantErr, "the create's error, not a later update's")
+			assert.ErrorContains(t, err, "400 Bad Request")
+			assert.NotNil(t, sum.Failed)
+			assert.ErrorIs(t, tt.get(e), scalekit.ErrNotFound, "nothing was created or updated")
+		})
+	}
+}
+
+func TestApplyKeepsScalekitsOwnPermissionsOnTheRoles(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(*seedFile)
+		role string
+	}{
+		{"a permission taken from admin", func(f *seedFile) {
+			f.role("admin").Permissions = slices.DeleteFunc(f.role("admin").Permissions, func(p string) bool { return p == "roles:assign" })
+		}, "admin"},
+		{"a permission added to member", func(f *seedFile) {
+			f.role("member").Permissions = append(f.role("member").Permissions, "tasks:update")
+		}, "member"},
+		{"every file permission taken from member", func(f *seedFile) { f.role("member").Permissions = nil }, "member"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := start(t)
+			ctx := context.Background()
+			m := seedWith(t, tt.edit)
+			plan, err := e.client.Plan(ctx, m, scalekit.PlanOptions{})
+			require.NoError(t, err)
+			require.Len(t, changes(plan), 1, "only the edited role: %v", changes(plan))
+			assert.NotContains(t, changes(plan)[0], "sk_")
+
+			_, err = e.client.Apply(ctx, plan, new(bytes.Buffer))
+			require.NoError(t, err)
+			r, err := e.client.GetRole(ctx, tt.role, scalekit.IncludePermissions)
+			require.NoError(t, err)
+			want := append(slices.Clone(m.Effective(tt.role)), mockidp.ScalekitPermissions(tt.role)...)
+			assert.ElementsMatch(t, want, r.PermissionNames(), "the file's permissions and Scalekit's")
+
+			again, err := e.client.Plan(ctx, m, scalekit.PlanOptions{})
+			require.NoError(t, err)
+			assert.Empty(t, changes(again))
 		})
 	}
 }

@@ -39,15 +39,24 @@ func TestTheFirstRunRegistersTheFileAndTheSecondWritesNothing(t *testing.T) {
 	assert.Equal(t, int64(len(seed.Permissions)+len(seed.Roles)), first.writes, "one write per permission and role")
 	assert.Contains(t, first.stdout, "legacy:read", "a permission the file lacks is reported")
 	assert.Contains(t, first.stdout, "Done: 16 created, 2 updated")
+	// Scalekit's own permissions of admin and member are neither a
+	// difference nor lost: the role PUT sends them back.
+	assert.NotContains(t, first.stdout, "sk_")
 	for _, r := range seed.Roles {
-		assert.ElementsMatch(t, seed.Effective(r.Name), e.effective(t, r.Name), "effective permissions of %s", r.Name)
+		want := append(seed.Effective(r.Name), mockidp.ScalekitPermissions(r.Name)...)
+		assert.ElementsMatch(t, want, e.effective(t, r.Name), "effective permissions of %s", r.Name)
 	}
+	assert.Contains(t, e.effective(t, "admin"), "sk_org_users_role_change")
+	assert.Contains(t, e.effective(t, "member"), "sk_org_users_read")
 
 	second := e.run(t, "-f", "../../rbac.seed.json")
 	require.Equal(t, exitOK, second.code, second.stderr)
 	assert.Zero(t, second.writes, "a second run writes nothing")
 	assert.Contains(t, second.stdout, "Nothing to change.")
 	assert.Contains(t, second.stdout, "0 to create, 0 to update, 19 unchanged, 1 only in the environment, 0 to delete.")
+	for _, role := range []string{"admin", "member"} {
+		assert.Subset(t, e.effective(t, role), mockidp.ScalekitPermissions(role), "%s keeps Scalekit's permissions", role)
+	}
 }
 
 func TestAChangedFileYieldsExactlyThoseUpdates(t *testing.T) {
@@ -205,6 +214,12 @@ func TestPruneDeletesOnlyWithTheFlagAndNeverTheBuiltInRoles(t *testing.T) {
 	assert.Contains(t, names, "admin")
 	assert.Contains(t, names, "member")
 	assert.NotContains(t, names, "legacy")
+	assert.NotContains(t, pruned.stdout, "sk_", "Scalekit's own permissions are not the file's to prune")
+	for _, p := range mockidp.ScalekitPermissions("admin", "member") {
+		_, err := e.client(t).GetPermission(context.Background(), p)
+		assert.NoError(t, err, "%s is still there", p)
+	}
+	assert.Subset(t, e.effective(t, "admin"), mockidp.ScalekitPermissions("admin"))
 }
 
 func TestOrganizationRolesAreRegisteredUnderTheirOrganization(t *testing.T) {
