@@ -47,7 +47,7 @@ func TestTokenRequestsAuthenticateTheWayDiscoveryAdvertises(t *testing.T) {
 			app := startRelyingParty(t, idp)
 
 			app.signIn(t, mockidp.DemoUsers()[1].ID)
-			idp.clock.advance(6 * time.Minute) // the access token has expired
+			idp.clock.Advance(6 * time.Minute) // the access token has expired
 			assert.Equal(t, http.StatusOK, app.get(t), "the session was refreshed")
 
 			assert.Equal(t, []tokenCall{
@@ -249,22 +249,4 @@ func (a *relyingParty) get(t *testing.T) int {
 	require.NoError(t, err)
 	resp.Body.Close()
 	return resp.StatusCode
-}
-
-// fakeClock is a clock tests move forward.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
 }
