@@ -115,7 +115,7 @@ func (a *App) fail(w http.ResponseWriter, r *http.Request, err error) {
 	default:
 		status, code = http.StatusInternalServerError, "server_error"
 		page.Heading, page.Message = "Something went wrong", "An unexpected error occurred. It has been logged; please try again."
-		a.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		a.log.ErrorContext(r.Context(), "request failed", "method", capped(r.Method, maxLoggedMethod), "path", logPath(r), "err", err)
 	}
 	if status >= 500 {
 		page.Reference = requestID(r.Context())
