@@ -72,7 +72,7 @@ func (a *App) fail(w http.ResponseWriter, r *http.Request, err error) {
 		apiBody.Description = tokErr.Reason
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="`+tokErr.Reason+`"`)
 	case errors.Is(err, auth.ErrUnauthenticated):
-		if !api && r.Method == http.MethodGet {
+		if !api && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 			// A signed-out visitor of a protected page signs in and comes back.
 			http.Redirect(w, r, "/login?return_to="+url.QueryEscape(r.URL.RequestURI()), http.StatusFound)
 			return
@@ -111,7 +111,7 @@ func (a *App) fail(w http.ResponseWriter, r *http.Request, err error) {
 		page.Heading, page.Message = "Request refused", "This form was submitted from another site, so it was refused. Use the app's own pages."
 	case errors.Is(err, errMethodNotAllowed):
 		status, code = http.StatusMethodNotAllowed, "method_not_allowed"
-		page.Heading, page.Message = "Method not allowed", "This address does not accept "+r.Method+"."
+		page.Heading, page.Message = "Method not allowed", "This address does not accept "+capped(r.Method, maxLoggedMethod)+"."
 	default:
 		status, code = http.StatusInternalServerError, "server_error"
 		page.Heading, page.Message = "Something went wrong", "An unexpected error occurred. It has been logged; please try again."
