@@ -21,10 +21,11 @@ type Config struct {
 	DatabasePath  string // DATABASE_PATH
 	SeedFile      string // RBAC_SEED_FILE
 	MockIdPAddr   string // MOCK_IDP_ADDR, used only without SCALEKIT_ENVIRONMENT_URL; default localhost:8081
+	WebhookSecret string // SCALEKIT_WEBHOOK_SECRET; empty: POST /webhooks/scalekit answers 404
+
 	// MockIdPNonlocal is MOCK_IDP_ALLOW_NONLOCAL=1: the mock IdP may serve
 	// a non-loopback APP_BASE_URL or listen beyond loopback.
 	MockIdPNonlocal bool
-	WebhookSecret string // SCALEKIT_WEBHOOK_SECRET; empty: POST /webhooks/scalekit answers 404
 
 	// GeneratedSecret is set when SessionSecret was made up at start-up.
 	GeneratedSecret bool
