@@ -66,6 +66,13 @@ func (a *App) fail(w http.ResponseWriter, r *http.Request, err error) {
 		if denied.Permission != "" {
 			w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope", scope="`+denied.Permission+`"`)
 		}
+	case errors.As(err, &signIn):
+		// Before the token cases: a sign-in refused for its access token
+		// wraps the *TokenError, yet it is a failed sign-in, not a session
+		// that ended.
+		status, code = http.StatusBadRequest, "sign_in_failed"
+		page.Heading, page.Message = "Sign-in failed", signIn.Reason
+		a.log.InfoContext(r.Context(), "sign-in failed", "reason", signIn.Reason, "err", signIn.Err)
 	case errors.As(err, &tokErr):
 		status, code = http.StatusUnauthorized, "invalid_token"
 		page.Heading, page.Message = "Please sign in again", "Your session has ended."
@@ -84,10 +91,6 @@ func (a *App) fail(w http.ResponseWriter, r *http.Request, err error) {
 		status, code = http.StatusBadRequest, "invalid_request"
 		page.Heading, page.Message = "Bad request", `The Authorization header must be "Bearer <access token>".`
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_request"`)
-	case errors.As(err, &signIn):
-		status, code = http.StatusBadRequest, "sign_in_failed"
-		page.Heading, page.Message = "Sign-in failed", signIn.Reason
-		a.log.InfoContext(r.Context(), "sign-in failed", "reason", signIn.Reason, "err", signIn.Err)
 	case errors.Is(err, auth.ErrIdPUnreachable):
 		status, code = http.StatusServiceUnavailable, "temporarily_unavailable"
 		page.Heading = "Identity provider unreachable"
