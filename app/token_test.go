@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -283,4 +284,30 @@ func TestTheMockDevTokenWorksOnTheAPI(t *testing.T) {
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&tok))
 	me := decode[map[string]any](t, e.api(tok.AccessToken, "GET", "/api/me", nil))
 	assert.Equal(t, "usr_100000000000000002", me["sub"], "README's curl recipe works")
+}
+
+// TestAnAPIOnlyUserCanBeAssignedTasks: a user who never signs in with a
+// browser, only calls the API with a valid token, is a member of their
+// organization after one call, as a sign-in would make them; another
+// organization's caller is not.
+func TestAnAPIOnlyUserCanBeAssignedTasks(t *testing.T) {
+	e := startEnv(t, envOptions{})
+	alice, carol, erin := e.user("alice@acme.example"), e.user("carol@acme.example"), e.user("erin@globex.example")
+	_, taskID := e.fixture(alice) // all by API: no sign-in, so no listing of the organization
+	assign := func(who mockidp.User) response {
+		return e.api(e.token(alice), "POST", fmt.Sprintf("/api/tasks/%d/assign", taskID), map[string]string{"assignee": who.ID})
+	}
+	require.Equal(t, http.StatusBadRequest, assign(carol).StatusCode, "carol has not been seen yet")
+
+	require.Equal(t, http.StatusOK, e.api(e.token(carol), "GET", "/api/me", nil).StatusCode)
+	require.Equal(t, http.StatusOK, e.api(e.token(erin), "GET", "/api/me", nil).StatusCode)
+
+	got := assign(carol)
+	require.Equal(t, http.StatusOK, got.StatusCode, got.Body)
+	assert.Equal(t, carol.ID, decode[struct{ Task struct{ Assignee string } }](t, got).Task.Assignee)
+	assert.Equal(t, http.StatusBadRequest, assign(erin).StatusCode, "a caller of another organization is a member there, not here")
+
+	dave := e.user("dave@acme.example")
+	require.Equal(t, http.StatusUnauthorized, e.api(tamperSignature(e.token(dave)), "GET", "/api/me", nil).StatusCode)
+	assert.Equal(t, http.StatusBadRequest, assign(dave).StatusCode, "a token that did not verify makes nobody a member")
 }
