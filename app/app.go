@@ -40,6 +40,8 @@ type App struct {
 
 	rolesChanged auth.RolesChangedFunc
 	csrf         *http.CrossOriginProtection
+
+	apiCallerSeen auth.SeenFunc // records API-only users as members (rememberAPICaller)
 }
 
 // New builds the app: it opens the database, discovers the IdP (retrying
@@ -84,6 +86,7 @@ func (a *App) build(ctx context.Context) error {
 		return err
 	}
 	a.rolesChanged = changes.ChangedAfter
+	a.apiCallerSeen = a.rememberAPICaller(dir)
 	projectStore, err := projects.NewSQLite(ctx, a.db)
 	if err != nil {
 		return err
@@ -158,6 +161,21 @@ func (a *App) onSignIn(dir *members.Directory, idp members.IdP) func(context.Con
 			a.log.WarnContext(ctx, "member list not synced from the IdP", "org", p.OrgID, "err", err)
 		}
 		return nil
+	}
+}
+
+// rememberAPICaller records the user of a newly accepted API token as a
+// member of its organization, as a sign-in does (onSignIn), so that a user
+// who only uses the API can be assigned tasks. It runs once per token, not
+// per request. The write outlives the request (a client hanging up must not
+// cancel it halfway) and is best effort: the request goes on regardless.
+func (a *App) rememberAPICaller(dir *members.Directory) auth.SeenFunc {
+	return func(ctx context.Context, p *auth.Principal) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
+		defer cancel()
+		if err := dir.RememberCaller(ctx, p); err != nil {
+			a.log.WarnContext(ctx, "API caller not recorded as a member", "org", p.OrgID, "sub", p.Subject, "err", err)
+		}
 	}
 }
 

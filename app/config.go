@@ -20,8 +20,12 @@ type Config struct {
 	SessionSecret []byte // SESSION_SECRET
 	DatabasePath  string // DATABASE_PATH
 	SeedFile      string // RBAC_SEED_FILE
-	MockIdPAddr   string // MOCK_IDP_ADDR, used only without SCALEKIT_ENVIRONMENT_URL
+	MockIdPAddr   string // MOCK_IDP_ADDR, used only without SCALEKIT_ENVIRONMENT_URL; default localhost:8081
 	WebhookSecret string // SCALEKIT_WEBHOOK_SECRET; empty: POST /webhooks/scalekit answers 404
+
+	// MockIdPNonlocal is MOCK_IDP_ALLOW_NONLOCAL=1: the mock IdP may serve
+	// a non-loopback APP_BASE_URL or listen beyond loopback.
+	MockIdPNonlocal bool
 
 	// GeneratedSecret is set when SessionSecret was made up at start-up.
 	GeneratedSecret bool
@@ -41,7 +45,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		Addr:          getenv("ADDR"),
 		DatabasePath:  or(getenv("DATABASE_PATH"), "data/app.db"),
 		SeedFile:      or(getenv("RBAC_SEED_FILE"), "rbac.seed.json"),
-		MockIdPAddr:   getenv("MOCK_IDP_ADDR"),
+		MockIdPAddr:   or(getenv("MOCK_IDP_ADDR"), "localhost:8081"),
 		WebhookSecret: getenv("SCALEKIT_WEBHOOK_SECRET"),
 	}
 	if c.WebhookSecret != "" && !strings.HasPrefix(c.WebhookSecret, "whsec_") {
@@ -71,6 +75,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 	} else if c.ClientID != "" || c.ClientSecret != "" {
 		return c, errors.New("SCALEKIT_ENVIRONMENT_URL is not set but SCALEKIT_CLIENT_ID or SCALEKIT_CLIENT_SECRET is: set all three to use Scalekit, or none for the mock IdP")
+	} else if err := c.checkMockIsLocal(base, getenv("MOCK_IDP_ALLOW_NONLOCAL")); err != nil {
+		return c, err
 	}
 
 	switch secret := getenv("SESSION_SECRET"); {
@@ -86,6 +92,33 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		c.GeneratedSecret = true
 	}
 	return c, nil
+}
+
+// checkMockIsLocal keeps the mock IdP on this machine. It signs anybody in
+// as any demo user, admins included, and its /dev/token hands out their
+// tokens to whoever asks: a deployment that forgot SCALEKIT_ENVIRONMENT_URL
+// must stop, not come up with it. allow is MOCK_IDP_ALLOW_NONLOCAL.
+func (c *Config) checkMockIsLocal(base *url.URL, allow string) error {
+	switch allow {
+	case "", "0":
+	case "1":
+		c.MockIdPNonlocal = true
+		return nil
+	default:
+		return fmt.Errorf("MOCK_IDP_ALLOW_NONLOCAL=%q: want 1 to expose the mock IdP beyond this machine, or leave it unset", allow)
+	}
+	if !isLoopback(base.Hostname()) {
+		return fmt.Errorf("APP_BASE_URL=%q is not on this machine but SCALEKIT_ENVIRONMENT_URL is not set, which starts the mock IdP, and it signs anybody in as any user: set SCALEKIT_ENVIRONMENT_URL, SCALEKIT_CLIENT_ID and SCALEKIT_CLIENT_SECRET, or MOCK_IDP_ALLOW_NONLOCAL=1 for a demo reachable by others", c.BaseURL)
+	}
+	host, _, err := net.SplitHostPort(c.MockIdPAddr)
+	if err != nil {
+		return fmt.Errorf("MOCK_IDP_ADDR=%q: want host:port, like localhost:8081", c.MockIdPAddr)
+	}
+	if !isLoopback(host) {
+		// An empty host (":8081") listens on every interface.
+		return fmt.Errorf("MOCK_IDP_ADDR=%q listens beyond this machine, and the mock IdP signs anybody in as any user: use localhost:PORT, or set MOCK_IDP_ALLOW_NONLOCAL=1 for a demo reachable by others", c.MockIdPAddr)
+	}
+	return nil
 }
 
 func or(v, fallback string) string {

@@ -77,13 +77,20 @@ func (a *App) fail(w http.ResponseWriter, r *http.Request, err error) {
 		if denied.Permission != "" {
 			w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope", scope="`+denied.Permission+`"`)
 		}
+	case errors.As(err, &signIn):
+		// Before the token cases: a sign-in refused for its access token
+		// wraps the *TokenError, yet it is a failed sign-in, not a session
+		// that ended.
+		status, code = http.StatusBadRequest, "sign_in_failed"
+		page.Heading, page.Message = "Sign-in failed", signIn.Reason
+		a.log.InfoContext(r.Context(), "sign-in failed", "reason", signIn.Reason, "err", signIn.Err)
 	case errors.As(err, &tokErr):
 		status, code = http.StatusUnauthorized, "invalid_token"
 		page.Heading, page.Message = "Please sign in again", "Your session has ended."
 		apiBody.Description = tokErr.Reason
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="`+tokErr.Reason+`"`)
 	case errors.Is(err, auth.ErrUnauthenticated):
-		if !api && r.Method == http.MethodGet {
+		if !api && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 			// A signed-out visitor of a protected page signs in and comes back.
 			http.Redirect(w, r, "/login?return_to="+url.QueryEscape(r.URL.RequestURI()), http.StatusFound)
 			return
@@ -95,10 +102,6 @@ func (a *App) fail(w http.ResponseWriter, r *http.Request, err error) {
 		status, code = http.StatusBadRequest, "invalid_request"
 		page.Heading, page.Message = "Bad request", `The Authorization header must be "Bearer <access token>".`
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_request"`)
-	case errors.As(err, &signIn):
-		status, code = http.StatusBadRequest, "sign_in_failed"
-		page.Heading, page.Message = "Sign-in failed", signIn.Reason
-		a.log.InfoContext(r.Context(), "sign-in failed", "reason", signIn.Reason, "err", signIn.Err)
 	case errors.Is(err, auth.ErrIdPUnreachable):
 		status, code = http.StatusServiceUnavailable, "temporarily_unavailable"
 		page.Heading = "Identity provider unreachable"
@@ -122,11 +125,11 @@ func (a *App) fail(w http.ResponseWriter, r *http.Request, err error) {
 		page.Heading, page.Message = "Request refused", "This form was submitted from another site, so it was refused. Use the app's own pages."
 	case errors.Is(err, errMethodNotAllowed):
 		status, code = http.StatusMethodNotAllowed, "method_not_allowed"
-		page.Heading, page.Message = "Method not allowed", "This address does not accept "+r.Method+"."
+		page.Heading, page.Message = "Method not allowed", "This address does not accept "+capped(r.Method, maxLoggedMethod)+"."
 	default:
 		status, code = http.StatusInternalServerError, "server_error"
 		page.Heading, page.Message = "Something went wrong", "An unexpected error occurred. It has been logged; please try again."
-		a.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		a.log.ErrorContext(r.Context(), "request failed", "method", capped(r.Method, maxLoggedMethod), "path", logPath(r), "err", err)
 	}
 	if status >= 500 {
 		page.Reference = requestID(r.Context())

@@ -3,7 +3,9 @@ package app
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 
@@ -29,7 +31,9 @@ func (a *App) install(routes []Route, refused map[string]func(*http.Request, str
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, errMethodNotAllowed)
 	})
-	r.Handle("GET /static/*", http.StripPrefix("/static/", http.FileServerFS(templates.Static)))
+	static := a.staticFiles(templates.Static)
+	r.Method(http.MethodGet, "/static/*", static)
+	r.Method(http.MethodHead, "/static/*", static)
 
 	// Browser forms are protected against cross-site POSTs by checking
 	// Sec-Fetch-Site and Origin (Go's CrossOriginProtection): no tokens to
@@ -37,27 +41,47 @@ func (a *App) install(routes []Route, refused map[string]func(*http.Request, str
 	// refused attempt can be audited like any other refusal.
 	a.csrf = http.NewCrossOriginProtection()
 	browser := r.With(a.rp.Sessions(a.fail))
-	api := r.With(auth.Bearer(a.rp.Verifier(), a.rolesChanged, a.fail))
+	api := r.With(auth.Bearer(a.rp.Verifier(), a.rolesChanged, a.apiCallerSeen, a.fail))
 
 	for _, rt := range routes {
 		if !rt.Gate.Valid() {
 			return nil, fmt.Errorf("route %s %s has no gate: use auth.Public to make it public", rt.Method, rt.Pattern)
 		}
 		h := a.gated(rt, refused[rt.Method+" "+rt.Pattern])
+		mux := browser
 		switch {
 		case rt.Pattern == "/healthz", rt.Webhook():
-			r.Method(rt.Method, rt.Pattern, h) // no session, no token: probes, and senders that sign
+			mux = r // no session, no token: probes, and senders that sign
 		case rt.Pattern == "/logout":
 			// Signing out reads the session itself and needs no principal:
 			// it must not wait on a refresh that a down IdP would fail.
-			r.Method(rt.Method, rt.Pattern, h)
+			mux = r
 		case rt.API():
-			api.Method(rt.Method, rt.Pattern, h)
-		default:
-			browser.Method(rt.Method, rt.Pattern, h)
+			mux = api
+		}
+		mux.Method(rt.Method, rt.Pattern, h)
+		if rt.Method == http.MethodGet {
+			// HEAD is GET without the body (RFC 9110 9.3.2): the same
+			// middleware, gate and handler; net/http drops what it writes.
+			mux.Method(http.MethodHead, rt.Pattern, h)
 		}
 	}
 	return r, nil
+}
+
+// staticFiles serves the files of fsys, and only files: a directory
+// answers 404, never a listing of what is there.
+func (a *App) staticFiles(fsys fs.FS) http.Handler {
+	files := http.StripPrefix("/static/", http.FileServerFS(fsys))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(r.URL.Path, "/static/")
+		// fs.Stat refuses "", "a/" and ".." (not valid fs paths) as well.
+		if info, err := fs.Stat(fsys, name); err != nil || info.IsDir() {
+			a.fail(w, r, fmt.Errorf("no static file %s: %w", capped(name, maxLoggedPath), problem.ErrNotFound))
+			return
+		}
+		files.ServeHTTP(w, r)
+	})
 }
 
 // gated checks that a browser form comes from this site and that the

@@ -36,6 +36,14 @@ func TestBadSignInsEndWithoutASession(t *testing.T) {
 		{"an ID token for another audience", mockidp.Tamper{IDClaims: set("aud", []string{"skc_other"})}, nil, "ID token did not verify"},
 		{"an expired ID token", mockidp.Tamper{IDClaims: set("exp", time.Now().Add(-time.Minute).Unix())}, nil, "ID token did not verify"},
 		{"an ID token without sub", mockidp.Tamper{IDClaims: del("sub")}, nil, "names no user"},
+		{"an ID token without iat", mockidp.Tamper{IDClaims: del("iat")}, nil, "no issue time (iat)"},
+		{"an ID token issued in the future", mockidp.Tamper{IDClaims: set("iat", time.Now().Add(5*time.Minute).Unix())}, nil, "issued in the future"},
+		{"an ID token whose azp is another client", mockidp.Tamper{IDClaims: set("azp", "skc_other")}, nil, "another client (azp)"},
+		{"an ID token for several audiences without azp", mockidp.Tamper{IDClaims: func(c map[string]any) {
+			c["aud"] = []string{mockidp.DemoClientID, "skc_other"}
+			delete(c, "azp")
+		}}, nil, "another client (azp)"},
+		{"an access token without iat", mockidp.Tamper{AccessClaims: del("iat")}, nil, "access token did not verify"},
 		{"an access token for another user", mockidp.Tamper{AccessClaims: set("sub", bob.ID)}, nil, "different users"},
 		{"a state that does not match", mockidp.Tamper{}, func(u *url.URL) { q := u.Query(); q.Set("state", "forged"); u.RawQuery = q.Encode() }, "state mismatch"},
 		{"a response naming another issuer", mockidp.Tamper{}, func(u *url.URL) { q := u.Query(); q.Set("iss", "https://evil.example"); u.RawQuery = q.Encode() }, "unexpected identity provider"},

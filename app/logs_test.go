@@ -59,3 +59,36 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	assert.NotContains(t, logs, "eyJ", "no JWT of any kind")
 	assert.NotContains(t, strings.ToLower(logs), "authorization: bearer")
 }
+
+// TestTheAccessLogIsBounded sends anonymous requests with huge paths and
+// methods: each adds one short line to the log, and no query string (which
+// may carry a code or state) is logged at all.
+func TestTheAccessLogIsBounded(t *testing.T) {
+	e := startEnv(t, envOptions{})
+	long := "/" + strings.Repeat("a", 100<<10)
+	tests := []struct {
+		name   string
+		method string
+		target string
+	}{
+		{"a long unknown path", "GET", long},
+		{"a long path under a gated route", "GET", "/projects/" + strings.Repeat("9", 100<<10)},
+		{"a long path under the API", "GET", "/api" + long},
+		{"a long method", strings.Repeat("X", 50<<10), "/healthz"},
+		{"a query string with a code and state", "GET", "/auth/callback?code=code-SECRET-123&state=state-SECRET-456&x=" + strings.Repeat("q", 50<<10)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(e.Logs.String())
+			req, err := http.NewRequest(tt.method, e.URL+tt.target, nil)
+			require.NoError(t, err)
+			send(t, http.DefaultClient, req)
+			logged := e.Logs.String()[before:]
+			require.Contains(t, logged, `msg=request`, "the request is logged")
+			assert.Less(t, len(logged), 2<<10, "a request adds at most a few hundred bytes to the log")
+			assert.NotContains(t, logged, "SECRET")
+			assert.NotContains(t, logged, "qqqq", "no query string is logged")
+		})
+	}
+	assert.Contains(t, e.Logs.String(), "more bytes)", "a cut path says it was cut")
+}

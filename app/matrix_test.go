@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -55,6 +56,44 @@ func TestAuthorizationMatrix(t *testing.T) {
 	assert.Greater(t, allowed, 40)
 	assert.Greater(t, denied, 40)
 }
+
+// TestHeadIsGatedLikeGet calls every GET route of the route table with
+// HEAD, as every demo user and as nobody: the answer is the GET's, status,
+// redirect and challenge alike, without a body.
+func TestHeadIsGatedLikeGet(t *testing.T) {
+	e := startEnv(t, envOptions{})
+	users := append([]mockidp.User{{Name: "nobody"}}, e.IdP.Users()...)
+	var routes int
+	for _, rt := range e.App.Routes() {
+		if rt.Method != http.MethodGet {
+			continue
+		}
+		routes++
+		head := rt
+		head.Method = http.MethodHead
+		for _, u := range users {
+			t.Run(fmt.Sprintf("HEAD %s/%s", rt.Pattern, u.Name), func(t *testing.T) {
+				want, _ := e.call(t, rt, u)
+				got, _ := e.call(t, head, u)
+				assert.Equal(t, want.StatusCode, got.StatusCode, "HEAD answers as GET does (GET body: %.200s)", want.Body)
+				assert.Empty(t, got.Body, "HEAD has no body")
+				// Each call has its own fixture ids, and /login its own state.
+				location := func(r response) string {
+					loc := r.Header.Get("Location")
+					if rt.Pattern == "/login" {
+						loc, _, _ = strings.Cut(loc, "?")
+					}
+					return digits.ReplaceAllString(loc, "N")
+				}
+				assert.Equal(t, location(want), location(got))
+				assert.Equal(t, want.Header.Get("WWW-Authenticate"), got.Header.Get("WWW-Authenticate"))
+			})
+		}
+	}
+	assert.Greater(t, routes, 10, "the GET routes were found")
+}
+
+var digits = regexp.MustCompile(`[0-9]+`)
 
 // assertOutcome checks a response against the gate's verdict.
 func (e *env) assertOutcome(t *testing.T, rt app.Route, want error, got response) {
@@ -167,8 +206,8 @@ func (e *env) call(t *testing.T, rt app.Route, u mockidp.User) (response, fixtur
 	if u.ID != "" {
 		b.mustSignIn(u, "/")
 	}
-	if rt.Method == http.MethodGet {
-		return b.get(path), fix
+	if rt.Method == http.MethodGet || rt.Method == http.MethodHead {
+		return b.do(rt.Method, e.URL+path, nil, ""), fix
 	}
 	return b.post(path, url.Values{
 		"name": {"Matrix project"}, "title": {"Matrix task"}, "assignee": {assignee}, "done": {"true"}, "role": {role},

@@ -4,8 +4,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/scalekit-samples/go-rbac-projects/render"
 )
@@ -72,7 +74,9 @@ func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter 
 
 // logRequests logs one line per request. It logs the path only: query
 // strings carry authorization codes and state, and headers carry tokens
-// and cookies, so neither is ever logged.
+// and cookies, so neither is ever logged. The path and method are the
+// client's own bytes, up to the server's 1 MB header limit: both are
+// capped, so that anonymous requests cannot fill the disk through the log.
 func (a *App) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -82,9 +86,33 @@ func (a *App) logRequests(next http.Handler) http.Handler {
 			rec.status = http.StatusOK
 		}
 		a.log.LogAttrs(r.Context(), levelFor(rec.status), "request",
-			slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.String("method", capped(r.Method, maxLoggedMethod)), slog.String("path", logPath(r)),
 			slog.Int("status", rec.status), slog.Duration("took", time.Since(start)))
 	})
+}
+
+// Bounds of what a log line repeats from a request. Real paths of this app
+// are well under 100 bytes; real methods under 10.
+const (
+	maxLoggedPath   = 256
+	maxLoggedMethod = 16
+)
+
+// logPath is the request's path as logged: never the query, at most
+// maxLoggedPath bytes.
+func logPath(r *http.Request) string { return capped(r.URL.Path, maxLoggedPath) }
+
+// capped returns s cut to at most max bytes (on a UTF-8 boundary), marked
+// with how much was left out, so that a reader knows the line is cut.
+func capped(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "...(" + strconv.Itoa(len(s)-cut) + " more bytes)"
 }
 
 // recoverer turns a panic into a logged 500 instead of a dropped connection.
@@ -95,7 +123,7 @@ func (a *App) recoverer(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				a.log.ErrorContext(r.Context(), "panic", "path", r.URL.Path, "panic", v)
+				a.log.ErrorContext(r.Context(), "panic", "path", logPath(r), "panic", v)
 				a.fail(w, r, errPanic)
 			}
 		}()

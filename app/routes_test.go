@@ -1,9 +1,11 @@
 package app_test
 
 import (
+	"net/http"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestRouteTableMatchesTheDesign pins the policy to the public contract in
@@ -47,4 +49,47 @@ func TestRouteTableMatchesTheDesign(t *testing.T) {
 		got[rt.Method+" "+rt.Pattern] = rt.Gate.String()
 	}
 	assert.Equal(t, want, got)
+}
+
+// TestStaticServesFilesOnly: the stylesheet is served (GET and HEAD), but
+// no directory of /static/ lists what is in it.
+func TestStaticServesFilesOnly(t *testing.T) {
+	e := startEnv(t, envOptions{})
+	tests := []struct {
+		name, method, path string
+		want               int
+	}{
+		{"a file", "GET", "/static/app.css", http.StatusOK},
+		{"a file by HEAD", "HEAD", "/static/app.css", http.StatusOK},
+		{"the directory", "GET", "/static/", http.StatusNotFound},
+		{"the directory by HEAD", "HEAD", "/static/", http.StatusNotFound},
+		{"the directory without its slash", "GET", "/static", http.StatusNotFound},
+		{"a file as a directory", "GET", "/static/app.css/", http.StatusNotFound},
+		{"a missing file", "GET", "/static/nope.css", http.StatusNotFound},
+		{"a way out", "GET", "/static/../app.go", http.StatusNotFound},
+		{"an encoded way out", "GET", "/static/%2e%2e/app.go", http.StatusNotFound},
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequest(tt.method, e.URL+tt.path, nil)
+			require.NoError(t, err)
+			req.URL.Opaque = tt.path // sent as written, not cleaned by the client
+			got := send(t, client, req)
+			assert.Equal(t, tt.want, got.StatusCode)
+			assert.NotContains(t, got.Body, `href="app.css"`, "no listing")
+			if tt.want == http.StatusOK {
+				assert.Contains(t, got.Header.Get("Content-Type"), "text/css")
+			}
+		})
+	}
+}
+
+func TestHealthzAnswersHead(t *testing.T) {
+	e := startEnv(t, envOptions{})
+	req, err := http.NewRequest("HEAD", e.URL+"/healthz", nil)
+	require.NoError(t, err)
+	got := send(t, http.DefaultClient, req)
+	assert.Equal(t, http.StatusOK, got.StatusCode)
+	assert.Empty(t, got.Body)
 }

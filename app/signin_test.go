@@ -154,6 +154,9 @@ func TestReturnToOnlyFollowsLocalPaths(t *testing.T) {
 		{"a scheme-relative URL is ignored", "//evil.example/x", "/"},
 		{"a backslash trick is ignored", "/\\evil.example", "/"},
 		{"a javascript URL is ignored", "javascript:alert(1)", "/"},
+		{"a long local path is honoured", "/projects?q=" + strings.Repeat("a", 1000), "/projects?q=" + strings.Repeat("a", 1000)},
+		{"an over-long path (3.5 KB) lands on / instead of failing", "/projects/" + strings.Repeat("a", 3500), "/"},
+		{"a path that JSON would blow past the cookie limit lands on /", "/" + strings.Repeat("<", 1000), "/"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -67,6 +68,13 @@ func TestAccessTokenVerification(t *testing.T) {
 		{"an empty oid is refused", sign(claims(func(c map[string]any) { c["oid"] = "" })), http.StatusUnauthorized},
 		{"a client-credentials token is not a user", sign(claims(func(c map[string]any) { c["sub"] = mockidp.DemoClientID; delete(c, "oid") })), http.StatusUnauthorized},
 		{"an ID token is refused", sign(claims(func(c map[string]any) { c["nonce"] = "n" })), http.StatusUnauthorized},
+		{"an ID token without nonce or at_hash is refused by its profile claims", sign(idTokenLike(claims(nil))), http.StatusUnauthorized},
+		{"an ID token with only an email besides is refused", sign(claims(func(c map[string]any) { c["email"] = bob.Email })), http.StatusUnauthorized},
+		{"an ID token with only auth_time besides is refused", sign(claims(func(c map[string]any) { c["auth_time"] = now.Unix() })), http.StatusUnauthorized},
+		{"an ID token typed id_token+jwt is refused", signTyped(t, e, "id_token+jwt", claims(nil)), http.StatusUnauthorized},
+		{"a token without iat is refused", sign(claims(func(c map[string]any) { delete(c, "iat") })), http.StatusUnauthorized},
+		{"a token without client_id is refused", sign(claims(func(c map[string]any) { delete(c, "client_id") })), http.StatusUnauthorized},
+		{"an azp of another client is refused", sign(claims(func(c map[string]any) { c["azp"] = "skc_other" })), http.StatusUnauthorized},
 		{"an unknown kid is refused", signWithUnknownKey(t, claims(nil)), http.StatusUnauthorized},
 		{"garbage is refused", "not.a.jwt", http.StatusUnauthorized},
 		{"an embedded jwk header is not trusted", signWithHeader(t, claims(nil), "jwk", nil), http.StatusUnauthorized},
@@ -88,6 +96,55 @@ func TestAccessTokenVerification(t *testing.T) {
 			}
 		})
 	}
+}
+
+// idTokenLike turns access-token claims into what an ID token of the same
+// sign-in carries, minus nonce and at_hash: what an attacker who found an
+// ID token without them (or an IdP that omits them) would present.
+func idTokenLike(c map[string]any) map[string]any {
+	delete(c, "permissions")
+	delete(c, "jti")
+	delete(c, "nbf")
+	c["azp"] = mockidp.DemoClientID
+	c["email"], c["email_verified"], c["name"] = "bob@acme.example", true, "Bob Manager"
+	return c
+}
+
+// TestAnIssuerTypingItsAccessTokensIsHeldToIt: an at+jwt access token is
+// accepted; once the issuer is seen to type its access tokens so, a token
+// typed JWT (an ID token) is refused even with nothing else to give it away.
+func TestAnIssuerTypingItsAccessTokensIsHeldToIt(t *testing.T) {
+	e := startEnv(t, envOptions{})
+	bob := e.user("bob@acme.example")
+	now := time.Now()
+	claims := map[string]any{
+		"iss": e.IdP.URL(), "sub": bob.ID, "aud": []string{mockidp.DemoClientID}, "client_id": mockidp.DemoClientID,
+		"exp": now.Add(5 * time.Minute).Unix(), "iat": now.Unix(), "jti": "tkn_1", "sid": "ses_1", "oid": bob.OrgID,
+		"roles": bob.Roles, "permissions": e.Model.Effective(bob.Roles...),
+	}
+	plain, err := e.IdP.Sign(claims)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, e.api(plain, "GET", "/api/me", nil).StatusCode, "untyped tokens work until the issuer is seen to type them")
+
+	for _, typ := range []string{"at+jwt", "application/at+jwt", "AT+JWT"} {
+		claims["jti"] = "tkn_" + typ
+		assert.Equal(t, http.StatusOK, e.api(signTyped(t, e, typ, claims), "GET", "/api/me", nil).StatusCode, typ)
+	}
+
+	claims["jti"] = "tkn_2" // a new token, not one cached as verified
+	stripped, err := e.IdP.Sign(claims)
+	require.NoError(t, err)
+	got := e.api(stripped, "GET", "/api/me", nil)
+	assert.Equal(t, http.StatusUnauthorized, got.StatusCode)
+	assert.Contains(t, decode[map[string]string](t, got)["error_description"], "at+jwt")
+}
+
+// signTyped signs claims with the mock IdP's key under the JOSE typ given.
+func signTyped(t *testing.T, e *env, typ string, claims map[string]any) string {
+	t.Helper()
+	tok, err := e.IdP.SignWithType(typ, claims)
+	require.NoError(t, err)
+	return tok
 }
 
 func TestMalformedAuthorizationHeaderIsABadRequest(t *testing.T) {
@@ -227,4 +284,30 @@ func TestTheMockDevTokenWorksOnTheAPI(t *testing.T) {
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&tok))
 	me := decode[map[string]any](t, e.api(tok.AccessToken, "GET", "/api/me", nil))
 	assert.Equal(t, "usr_100000000000000002", me["sub"], "README's curl recipe works")
+}
+
+// TestAnAPIOnlyUserCanBeAssignedTasks: a user who never signs in with a
+// browser, only calls the API with a valid token, is a member of their
+// organization after one call, as a sign-in would make them; another
+// organization's caller is not.
+func TestAnAPIOnlyUserCanBeAssignedTasks(t *testing.T) {
+	e := startEnv(t, envOptions{})
+	alice, carol, erin := e.user("alice@acme.example"), e.user("carol@acme.example"), e.user("erin@globex.example")
+	_, taskID := e.fixture(alice) // all by API: no sign-in, so no listing of the organization
+	assign := func(who mockidp.User) response {
+		return e.api(e.token(alice), "POST", fmt.Sprintf("/api/tasks/%d/assign", taskID), map[string]string{"assignee": who.ID})
+	}
+	require.Equal(t, http.StatusBadRequest, assign(carol).StatusCode, "carol has not been seen yet")
+
+	require.Equal(t, http.StatusOK, e.api(e.token(carol), "GET", "/api/me", nil).StatusCode)
+	require.Equal(t, http.StatusOK, e.api(e.token(erin), "GET", "/api/me", nil).StatusCode)
+
+	got := assign(carol)
+	require.Equal(t, http.StatusOK, got.StatusCode, got.Body)
+	assert.Equal(t, carol.ID, decode[struct{ Task struct{ Assignee string } }](t, got).Task.Assignee)
+	assert.Equal(t, http.StatusBadRequest, assign(erin).StatusCode, "a caller of another organization is a member there, not here")
+
+	dave := e.user("dave@acme.example")
+	require.Equal(t, http.StatusUnauthorized, e.api(tamperSignature(e.token(dave)), "GET", "/api/me", nil).StatusCode)
+	assert.Equal(t, http.StatusBadRequest, assign(dave).StatusCode, "a token that did not verify makes nobody a member")
 }

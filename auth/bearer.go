@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -62,11 +63,17 @@ var token68 = func() (t [256]bool) {
 	return t
 }()
 
+// SeenFunc is told of the principal of an API token the first time this
+// process accepts the token: once per token, not once per request.
+type SeenFunc func(ctx context.Context, p *Principal)
+
 // Bearer returns middleware that authenticates API requests by their bearer
 // access token. A request without one passes on with no principal (its
 // route's gate answers 401); a bad one is refused through fail, and so is
 // a token minted before its user's roles changed (rolesChanged may be nil).
-func Bearer(v *Verifier, rolesChanged RolesChangedFunc, fail ErrorWriter) func(http.Handler) http.Handler {
+// seen, if not nil, is told of each token's principal once, when it is
+// first accepted.
+func Bearer(v *Verifier, rolesChanged RolesChangedFunc, seen SeenFunc, fail ErrorWriter) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			raw, err := bearerCredential(r.Header)
@@ -94,6 +101,9 @@ func Bearer(v *Verifier, rolesChanged RolesChangedFunc, fail ErrorWriter) func(h
 			if rolesChanged != nil && rolesChanged(r.Context(), p.OrgID, p.Subject, p.IssuedAt) {
 				fail(w, r, &TokenError{Reason: "the user's roles changed after this token was issued; refresh it to get the current roles"})
 				return
+			}
+			if !ok && seen != nil {
+				seen(r.Context(), p)
 			}
 			next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
 		})

@@ -82,8 +82,10 @@ func TestSafeReturnPath(t *testing.T) {
 		"http:/evil.example":      "/",
 		"/ok/../still-local-path": "/ok/../still-local-path",
 	}
+	tests["/"+strings.Repeat("a", auth.MaxReturnPath-1)] = "/" + strings.Repeat("a", auth.MaxReturnPath-1)
+	tests["/"+strings.Repeat("a", auth.MaxReturnPath)] = "/" // too long for the sign-in cookie
 	for in, want := range tests {
-		assert.Equal(t, want, auth.SafeReturnPath(in), "SafeReturnPath(%q)", in)
+		assert.Equal(t, want, auth.SafeReturnPath(in), "SafeReturnPath(%.40q)", in)
 	}
 }
 

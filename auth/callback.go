@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/gorilla/sessions"
 	"golang.org/x/oauth2"
 )
@@ -67,6 +68,9 @@ func (rp *RelyingParty) Callback(w http.ResponseWriter, r *http.Request) error {
 	if idTok.Subject == "" {
 		return &SignInError{Reason: "The ID token names no user (no sub)."}
 	}
+	if reason := rp.checkIDToken(idTok); reason != "" {
+		return &SignInError{Reason: reason}
+	}
 	if idTok.AccessTokenHash != "" {
 		if err := idTok.VerifyAccessToken(tok.AccessToken); err != nil {
 			return &SignInError{Reason: "The access token does not match the ID token (at_hash).", Err: err}
@@ -116,6 +120,31 @@ func (rp *RelyingParty) Callback(w http.ResponseWriter, r *http.Request) error {
 	rp.log.InfoContext(ctx, "signed in", "sub", p.Subject, "oid", p.OrgID, "roles", p.Roles)
 	http.Redirect(w, r, SafeReturnPath(returnTo), http.StatusSeeOther)
 	return nil
+}
+
+// checkIDToken makes the checks of OpenID Connect Core 3.1.3.7 that go-oidc
+// leaves to the caller, and returns why the ID token is refused, or "".
+func (rp *RelyingParty) checkIDToken(idTok *oidc.IDToken) string {
+	// iat is required (Core 2); go-oidc reads it but accepts a token
+	// without one, or from the future.
+	switch {
+	case idTok.IssuedAt.IsZero():
+		return "The ID token has no issue time (iat)."
+	case idTok.IssuedAt.After(rp.now().Add(clockLeeway)):
+		return "The ID token was issued in the future (iat): is this server's clock right?"
+	}
+	var c struct {
+		AZP string `json:"azp"`
+	}
+	if err := idTok.Claims(&c); err != nil {
+		return "The ID token's claims are malformed."
+	}
+	// azp names the client the token was issued to: if present it must be
+	// us, and with several audiences it must be present.
+	if (c.AZP != "" && c.AZP != rp.cfg.ClientID) || (c.AZP == "" && len(idTok.Audience) > 1) {
+		return "The ID token was issued to another client (azp)."
+	}
+	return ""
 }
 
 // setTokens stores a token response in the session. A refresh answer

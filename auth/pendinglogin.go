@@ -3,6 +3,7 @@ package auth
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -43,11 +44,18 @@ func pendingCodec(secret []byte) *securecookie.SecureCookie {
 // keeping its __Host- prefix over https.
 func pendingCookieName(sessionCookie string) string { return sessionCookie + "_login" }
 
-// savePending sets the pending-login cookie.
+// savePending sets the pending-login cookie. If the cookie would be too
+// long even so (JSON writes some characters of a path six bytes long), the
+// sign-in goes on and lands on "/": where to go afterwards is a
+// convenience, and a visitor's return_to must never fail a sign-in.
 func (s *SessionStore) savePending(w http.ResponseWriter, name string, p pendingLogin) error {
 	v, err := s.pending.Encode(name, p)
+	if err != nil && p.ReturnTo != "/" {
+		p.ReturnTo = "/"
+		v, err = s.pending.Encode(name, p)
+	}
 	if err != nil {
-		return err
+		return fmt.Errorf("encode pending sign-in: %w", err)
 	}
 	http.SetCookie(w, s.pendingCookie(name, v, int(pendingLoginTTL.Seconds())))
 	return nil

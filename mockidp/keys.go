@@ -18,9 +18,10 @@ import (
 // key ever made stays in the published JWKS, so tokens signed before a
 // rotation keep verifying, as they do at a real provider during a rollover.
 type keyring struct {
-	mu     sync.RWMutex
-	signer jose.Signer
-	public jose.JSONWebKeySet // newest first
+	mu      sync.RWMutex
+	signer  jose.Signer
+	private jose.JSONWebKey    // the key signer signs with
+	public  jose.JSONWebKeySet // newest first
 }
 
 func newKeyring() (*keyring, error) {
@@ -55,7 +56,7 @@ func (k *keyring) rotate() error {
 
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.signer = signer
+	k.signer, k.private = signer, jwk
 	k.public.Keys = append([]jose.JSONWebKey{jwk.Public()}, k.public.Keys...)
 	return nil
 }
@@ -123,6 +124,26 @@ func (s *Server) serveKeys(w http.ResponseWriter, r *http.Request) error {
 // that are well signed but wrong in some claim.
 func (s *Server) Sign(claims map[string]any) (string, error) {
 	return s.keys.sign(claims)
+}
+
+// SignWithType is Sign with another JOSE typ in the header, such as
+// at+jwt (RFC 9068). The mock's own tokens are typed JWT, as Scalekit's
+// are; tests use it to play an issuer that types its access tokens, or a
+// token of some other kind signed by the same key.
+func (s *Server) SignWithType(typ string, claims map[string]any) (string, error) {
+	s.keys.mu.RLock()
+	key := s.keys.private
+	s.keys.mu.RUnlock()
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: key},
+		(&jose.SignerOptions{}).WithType(jose.ContentType(typ)))
+	if err != nil {
+		return "", fmt.Errorf("signer: %w", err)
+	}
+	tok, err := jwt.Signed(signer).Claims(claims).Serialize()
+	if err != nil {
+		return "", fmt.Errorf("sign token: %w", err)
+	}
+	return tok, nil
 }
 
 // RotateKey makes a new RSA key and signs with it from now on. The old key

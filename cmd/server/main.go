@@ -74,7 +74,9 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 }
 
 // startMockIdP starts the built-in IdP on MOCK_IDP_ADDR (default
-// localhost:8081) with a client whose redirect URIs match APP_BASE_URL.
+// localhost:8081; app.LoadConfig refuses any address beyond loopback
+// without MOCK_IDP_ALLOW_NONLOCAL=1) with a client whose redirect URIs
+// match APP_BASE_URL.
 func startMockIdP(cfg app.Config, log *slog.Logger) (*mockidp.Server, error) {
 	model, err := rbac.Load(cfg.SeedFile)
 	if err != nil {
@@ -84,8 +86,8 @@ func startMockIdP(cfg app.Config, log *slog.Logger) (*mockidp.Server, error) {
 	client.RedirectURIs = append(client.RedirectURIs, cfg.BaseURL+"/auth/callback")
 	client.PostLogoutRedirectURIs = append(client.PostLogoutRedirectURIs, cfg.BaseURL+"/")
 	addr := cfg.MockIdPAddr
-	if addr == "" {
-		addr = "localhost:8081"
+	if cfg.MockIdPNonlocal {
+		log.Warn("MOCK_IDP_ALLOW_NONLOCAL=1: the mock IdP, which signs anybody in as any demo user, may be reachable from other machines", "addr", addr, "base_url", cfg.BaseURL)
 	}
 	idp, err := mockidp.Start(mockidp.Config{Model: model, Clients: []mockidp.Client{client}, Addr: addr, Logger: log.With("component", "mockidp")})
 	if err != nil {

@@ -19,30 +19,12 @@ import (
 // SCALEKIT_* variables the server starts the mock IdP, prints the demo
 // users and serves.
 func TestRunWithNoConfiguration(t *testing.T) {
-	env := map[string]string{
+	base, stdout, _ := startServer(t, map[string]string{
 		"ADDR":           "127.0.0.1:0",
 		"MOCK_IDP_ADDR":  "127.0.0.1:0",
 		"DATABASE_PATH":  t.TempDir() + "/app.db",
 		"RBAC_SEED_FILE": "../../rbac.seed.json",
-	}
-	var stdout, stderr lockedBuffer
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, func(k string) string { return env[k] }, &stdout, &stderr, ready) }()
-	t.Cleanup(func() {
-		cancel()
-		assert.NoError(t, <-done)
 	})
-
-	var base string
-	select {
-	case base = <-ready:
-	case err := <-done:
-		t.Fatalf("run: %v\n%s", err, stderr.String())
-	case <-time.After(10 * time.Second):
-		t.Fatal("server did not start within 10 s")
-	}
 	assert.Contains(t, stdout.String(), "alice@acme.example")
 	assert.Contains(t, stdout.String(), "project_manager")
 
@@ -57,6 +39,44 @@ func TestRunWithNoConfiguration(t *testing.T) {
 	resp.Body.Close()
 	assert.Equal(t, http.StatusFound, resp.StatusCode)
 	assert.Contains(t, resp.Header.Get("Location"), "/oauth/authorize?")
+}
+
+// TestTheMockIdPServesOthersOnlyWhenAskedTo: MOCK_IDP_ALLOW_NONLOCAL=1 is
+// the one way to run the mock IdP for a public base URL, and it says so.
+func TestTheMockIdPServesOthersOnlyWhenAskedTo(t *testing.T) {
+	base, _, stderr := startServer(t, map[string]string{
+		"APP_BASE_URL":            "https://demo.example.com",
+		"MOCK_IDP_ALLOW_NONLOCAL": "1",
+		"ADDR":                    "127.0.0.1:0",
+		"MOCK_IDP_ADDR":           "127.0.0.1:0",
+		"DATABASE_PATH":           t.TempDir() + "/app.db",
+		"RBAC_SEED_FILE":          "../../rbac.seed.json",
+	})
+	assert.Equal(t, "https://demo.example.com", base)
+	assert.Contains(t, stderr.String(), "MOCK_IDP_ALLOW_NONLOCAL=1: the mock IdP", "the opt-in is loud")
+}
+
+// startServer runs the server with env until the test ends and returns its
+// base URL and what it printed.
+func startServer(t *testing.T, env map[string]string) (base string, stdout, stderr *lockedBuffer) {
+	t.Helper()
+	stdout, stderr = &lockedBuffer{}, &lockedBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, func(k string) string { return env[k] }, stdout, stderr, ready) }()
+	t.Cleanup(func() {
+		cancel()
+		assert.NoError(t, <-done)
+	})
+	select {
+	case base = <-ready:
+	case err := <-done:
+		t.Fatalf("run: %v\n%s", err, stderr.String())
+	case <-time.After(10 * time.Second):
+		t.Fatal("server did not start within 10 s")
+	}
+	return base, stdout, stderr
 }
 
 func TestRunRefusesBadConfiguration(t *testing.T) {
@@ -78,10 +98,18 @@ func TestRunRefusesBadConfiguration(t *testing.T) {
 		{"the app's port is taken", map[string]string{"ADDR": taken.Addr().String()}, "is the app already running? stop it, or choose another port: ADDR="},
 		{"the mock IdP's port is taken", map[string]string{"ADDR": "127.0.0.1:0", "MOCK_IDP_ADDR": taken.Addr().String(), "RBAC_SEED_FILE": "../../rbac.seed.json"}, "choose another port: MOCK_IDP_ADDR="},
 		{"a broken seed file", map[string]string{"ADDR": "127.0.0.1:0", "RBAC_SEED_FILE": "testdata/does-not-exist.json"}, "RBAC_SEED_FILE"},
+		{"the mock IdP for a public https URL", map[string]string{"ADDR": "127.0.0.1:0", "MOCK_IDP_ADDR": "127.0.0.1:0", "APP_BASE_URL": "https://app.example.com"}, "MOCK_IDP_ALLOW_NONLOCAL=1"},
+		{"the mock IdP for another machine's address", map[string]string{"ADDR": "127.0.0.1:0", "MOCK_IDP_ADDR": "127.0.0.1:0", "APP_BASE_URL": "http://192.168.1.10:8080"}, "SCALEKIT_ENVIRONMENT_URL is not set"},
+		{"the mock IdP on every interface", map[string]string{"ADDR": "127.0.0.1:0", "MOCK_IDP_ADDR": ":8081"}, `MOCK_IDP_ADDR=":8081" listens beyond this machine`},
+		{"the mock IdP on a public address", map[string]string{"ADDR": "127.0.0.1:0", "MOCK_IDP_ADDR": "0.0.0.0:8081"}, "MOCK_IDP_ALLOW_NONLOCAL=1"},
+		{"an opt-in that is not 1", map[string]string{"APP_BASE_URL": "https://app.example.com", "MOCK_IDP_ALLOW_NONLOCAL": "yes"}, "MOCK_IDP_ALLOW_NONLOCAL="},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := run(context.Background(), func(k string) string { return tt.env[k] }, io.Discard, io.Discard, nil)
+			// A configuration wrongly accepted would serve until ctx ends.
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			err := run(ctx, func(k string) string { return tt.env[k] }, io.Discard, io.Discard, nil)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.want)
 			assert.NotContains(t, err.Error(), "\n", "one line")
