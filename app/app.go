@@ -38,7 +38,8 @@ type App struct {
 	routes  []Route
 	handler http.Handler
 
-	rolesChanged auth.RolesChangedFunc
+	rolesChanged auth.RolesChangedFunc // sessions: since is when the app asked for the token
+	tokensStale  auth.RolesChangedFunc // bearer tokens: since is their iat
 	csrf         *http.CrossOriginProtection
 }
 
@@ -83,7 +84,10 @@ func (a *App) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Sessions compare the app's clock (when they asked for their token),
+	// bearer tokens the IdP's (their iat): two checks, one per clock.
 	a.rolesChanged = changes.ChangedAfter
+	a.tokensStale = changes.IssuedBefore
 	projectStore, err := projects.NewSQLite(ctx, a.db)
 	if err != nil {
 		return err
