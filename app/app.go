@@ -124,7 +124,7 @@ func (a *App) build(ctx context.Context) error {
 		return err
 	}
 	assigner := members.NewAssigner(idp, a.model, audit, changes, dir, leases, a.log)
-	webhook, err := members.NewWebhook(ctx, a.db, a.cfg.WebhookSecret, idp, assigner, a.model, a.log)
+	webhook, err := members.NewWebhook(ctx, a.db, a.cfg.WebhookSecret, idp, assigner, sessions, a.log)
 	if err != nil {
 		return err
 	}
