@@ -38,7 +38,8 @@ type App struct {
 	routes  []Route
 	handler http.Handler
 
-	rolesChanged auth.RolesChangedFunc
+	rolesChanged auth.RolesChangedFunc // sessions: since is when the app asked for the token
+	tokensStale  auth.RolesChangedFunc // bearer tokens: since is their iat
 	csrf         *http.CrossOriginProtection
 
 	apiCallerSeen auth.SeenFunc // records API-only users as members (rememberAPICaller)
@@ -85,8 +86,11 @@ func (a *App) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Sessions compare the app's clock (when they asked for their token),
+	// bearer tokens the IdP's (their iat): two checks, one per clock.
 	a.rolesChanged = changes.ChangedAfter
 	a.apiCallerSeen = a.rememberAPICaller(dir)
+	a.tokensStale = changes.IssuedBefore
 	projectStore, err := projects.NewSQLite(ctx, a.db)
 	if err != nil {
 		return err
@@ -123,7 +127,7 @@ func (a *App) build(ctx context.Context) error {
 		return err
 	}
 	assigner := members.NewAssigner(idp, a.model, audit, changes, dir, leases, a.log)
-	webhook, err := members.NewWebhook(ctx, a.db, a.cfg.WebhookSecret, idp, assigner, a.model, a.log)
+	webhook, err := members.NewWebhook(ctx, a.db, a.cfg.WebhookSecret, idp, assigner, sessions, a.log)
 	if err != nil {
 		return err
 	}

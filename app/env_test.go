@@ -42,13 +42,15 @@ type envOptions struct {
 	accessTokenTTL  time.Duration
 	quiet           bool // discard logs (benchmarks)
 	noWebhookSecret bool
+	idpNow          func() time.Time // the mock IdP's clock; nil: time.Now
+	idpWebhooks     bool             // the mock IdP reports role changes to the app's webhook
 }
 
 func startEnv(t testing.TB, opts envOptions) *env {
 	t.Helper()
 	model, err := rbac.Load("../rbac.seed.json")
 	require.NoError(t, err)
-	idp := mockidp.StartTest(t, mockidp.Config{Model: model, AccessTokenTTL: opts.accessTokenTTL})
+	idp := mockidp.StartTest(t, mockidp.Config{Model: model, AccessTokenTTL: opts.accessTokenTTL, Now: opts.idpNow})
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -87,6 +89,9 @@ func startEnv(t testing.TB, opts envOptions) *env {
 			t.Logf("app logs:\n%s", logs.String())
 		}
 	})
+	if opts.idpWebhooks {
+		require.NoError(t, idp.SetWebhook(base+"/webhooks/scalekit", testWebhookSecret))
+	}
 	return &env{t: t, URL: base, App: a, IdP: idp, Model: model, Logs: logs, cfg: cfg}
 }
 

@@ -41,7 +41,7 @@ func (a *App) install(routes []Route, refused map[string]func(*http.Request, str
 	// refused attempt can be audited like any other refusal.
 	a.csrf = http.NewCrossOriginProtection()
 	browser := r.With(a.rp.Sessions(a.fail))
-	api := r.With(auth.Bearer(a.rp.Verifier(), a.rolesChanged, a.apiCallerSeen, a.fail))
+	api := r.With(auth.Bearer(a.rp.Verifier(), a.tokensStale, a.apiCallerSeen, a.fail))
 
 	for _, rt := range routes {
 		if !rt.Gate.Valid() {

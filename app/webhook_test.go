@@ -72,8 +72,8 @@ func TestDirectorySyncWebhook(t *testing.T) {
 		{"an unknown role is acknowledged, refused and audited", testWebhookSecret, "msg_5", now, directoryEvent("organization.directory.user_updated", carol.OrgID, carol.Email, "superuser"), http.StatusOK, `"status":"refused"`, []string{"team_member"}},
 		{"a valid delivery applies the directory's roles", testWebhookSecret, "msg_6", now, promote, http.StatusOK, `"status":"applied"`, []string{"project_manager"}},
 		{"a redelivery of the same id is not applied again", testWebhookSecret, "msg_6", now, promote, http.StatusOK, `"status":"duplicate"`, []string{"project_manager"}},
-		{"a user leaving the directory falls back to the default member role", testWebhookSecret, "msg_7", now, directoryEvent("organization.directory.user_deleted", carol.OrgID, carol.Email), http.StatusOK, `"status":"applied"`, []string{"member"}},
-		{"not JSON is a bad request", testWebhookSecret, "msg_8", now, `{`, http.StatusBadRequest, "", []string{"member"}},
+		{"a user leaving the directory is granted nothing: roles unchanged", testWebhookSecret, "msg_7", now, directoryEvent("organization.directory.user_deleted", carol.OrgID, carol.Email), http.StatusOK, `"status":"applied"`, []string{"project_manager"}},
+		{"not JSON is a bad request", testWebhookSecret, "msg_8", now, `{`, http.StatusBadRequest, "", []string{"project_manager"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -91,7 +91,7 @@ func TestDirectorySyncWebhook(t *testing.T) {
 			synced++
 		}
 	}
-	assert.Equal(t, 3, synced, "the refused, the applied and the fallback change are audited; the duplicate is not")
+	assert.Equal(t, 3, synced, "the refused, the applied and the departure are audited; the duplicate is not")
 	assert.Contains(t, rows[1], "webhook:msg_6")
 	assert.Contains(t, rows[1], "team_member project_manager directory sync changed")
 }
@@ -217,4 +217,34 @@ func TestADirectoryUserIsAssignableBeforeSigningIn(t *testing.T) {
 	resp := e.deliver(t, testWebhookSecret, "msg_new", time.Now(), directoryEvent("organization.directory.user_created", carol.OrgID, carol.Email, "team_member"))
 	require.Equal(t, http.StatusOK, resp.StatusCode, resp.Body)
 	assert.Equal(t, http.StatusOK, assign())
+}
+
+func TestADirectoryEventWithoutRolesChangesNoRoles(t *testing.T) {
+	e := startEnv(t, envOptions{})
+	bob := e.user("bob@acme.example")
+	for i, typ := range []string{"organization.directory.user_updated", "organization.directory.user_created"} {
+		resp := e.deliver(t, testWebhookSecret, fmt.Sprintf("msg_%d", i), time.Now(), directoryEvent(typ, bob.OrgID, bob.Email))
+		require.Equal(t, http.StatusOK, resp.StatusCode, resp.Body)
+		assert.Contains(t, resp.Body, `"status":"applied"`)
+		assert.Equal(t, []string{"project_manager"}, e.rolesAtIdP(bob.ID), "%s with no roles keeps his roles", typ)
+	}
+}
+
+func TestAUserLeavingTheDirectoryIsSignedOutAtOnceAndGainsNothing(t *testing.T) {
+	e := startEnv(t, envOptions{})
+	alice, dave := e.user("alice@acme.example"), e.user("dave@acme.example")
+	daveBrowser := e.signIn(dave)
+	aliceBrowser := e.signIn(alice)
+	daveToken := e.token(dave)
+	require.Equal(t, http.StatusOK, daveBrowser.get("/projects").StatusCode)
+
+	resp := e.deliver(t, testWebhookSecret, "msg_gone", time.Now(), directoryEvent("organization.directory.user_deleted", dave.OrgID, dave.Email))
+	require.Equal(t, http.StatusOK, resp.StatusCode, resp.Body)
+
+	next := daveBrowser.get("/projects")
+	assert.Equal(t, http.StatusFound, next.StatusCode, "his session ended: sign in again")
+	assert.Contains(t, next.Header.Get("Location"), "/login")
+	roleChangedRefusal(t, e.api(daveToken, "GET", "/api/projects", nil))
+	assert.Equal(t, []string{"viewer"}, e.rolesAtIdP(dave.ID), "no role granted: a viewer does not become a member")
+	assert.Equal(t, http.StatusOK, aliceBrowser.get("/projects").StatusCode, "others stay signed in")
 }

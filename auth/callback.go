@@ -114,6 +114,8 @@ func (rp *RelyingParty) Callback(w http.ResponseWriter, r *http.Request) error {
 	sess.Values[keyCreated] = rp.now().UTC().Format(time.RFC3339Nano)
 	sess.Values[keyEmail] = profile.Email
 	sess.Values[keyName] = profile.Name
+	sess.Values[keySubject] = p.Subject
+	sess.Values[keyOrg] = p.OrgID
 	if err := sess.Save(r, w); err != nil {
 		return fmt.Errorf("callback: %w", err)
 	}

@@ -186,6 +186,8 @@ const (
 	keyExpiry      = "expiry"
 	keyEmail       = "email"
 	keyName        = "name"
+	keySubject     = "sub" // whose session: the store records it beside the sealed data (EndSessions)
+	keyOrg         = "oid"
 )
 
 // Login starts the authorization code flow: fresh state, nonce and PKCE

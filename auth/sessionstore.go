@@ -41,6 +41,16 @@ CREATE TABLE IF NOT EXISTS sessions (
 );
 CREATE INDEX IF NOT EXISTS sessions_expiry ON sessions (expires_at); -- for the sweep`
 
+// sessionOwnerSchema adds, to tables of earlier versions too, whose
+// session a row is: ids, not secrets, so that EndSessions finds a user's
+// sessions without opening every sealed row.
+var sessionOwnerSchema = []string{
+	`ALTER TABLE sessions ADD COLUMN org_id TEXT NOT NULL DEFAULT ''`,
+	`ALTER TABLE sessions ADD COLUMN user_id TEXT NOT NULL DEFAULT ''`,
+}
+
+const sessionOwnerIndex = `CREATE INDEX IF NOT EXISTS sessions_owner ON sessions (org_id, user_id)`
+
 // NewSessionStore creates the sessions table if needed. leases serialize
 // refreshes across instances; secret signs the cookie; maxAge bounds a session's life; secure marks the cookie Secure
 // (set it when the app is served over https).
@@ -50,6 +60,21 @@ func NewSessionStore(ctx context.Context, db *sql.DB, leases *lease.Table, secre
 	}
 	if _, err := db.ExecContext(ctx, sessionSchema); err != nil {
 		return nil, fmt.Errorf("create sessions table: %w", err)
+	}
+	var owned int
+	if err := db.QueryRowContext(ctx,
+		`SELECT count(*) FROM pragma_table_info('sessions') WHERE name = 'user_id'`).Scan(&owned); err != nil {
+		return nil, fmt.Errorf("inspect sessions table: %w", err)
+	}
+	if owned == 0 {
+		for _, stmt := range sessionOwnerSchema {
+			if _, err := db.ExecContext(ctx, stmt); err != nil {
+				return nil, fmt.Errorf("add session owner columns: %w", err)
+			}
+		}
+	}
+	if _, err := db.ExecContext(ctx, sessionOwnerIndex); err != nil {
+		return nil, fmt.Errorf("index session owners: %w", err)
 	}
 	// Rows of versions that stored tokens in clear, as text: their users sign in again.
 	if _, err := db.ExecContext(ctx, `DELETE FROM sessions WHERE typeof(data) <> 'blob'`); err != nil {
@@ -159,9 +184,10 @@ func (s *SessionStore) Save(r *http.Request, w http.ResponseWriter, sess *sessio
 	}
 	expires := s.now().Add(time.Duration(sess.Options.MaxAge) * time.Second)
 	if _, err := s.db.ExecContext(r.Context(),
-		`INSERT INTO sessions (id_hash, data, expires_at) VALUES (?, ?, ?)
-		 ON CONFLICT(id_hash) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at`,
-		hashID(sess.ID), data, expires.Unix()); err != nil {
+		`INSERT INTO sessions (id_hash, data, expires_at, org_id, user_id) VALUES (?, ?, ?, ?, ?)
+		 ON CONFLICT(id_hash) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at,
+		   org_id = excluded.org_id, user_id = excluded.user_id`,
+		hashID(sess.ID), data, expires.Unix(), str(sess, keyOrg), str(sess, keySubject)); err != nil {
 		return fmt.Errorf("save session: %w", err)
 	}
 	encoded, err := s.codec.Encode(sess.Name(), []byte(sess.ID))
@@ -170,6 +196,24 @@ func (s *SessionStore) Save(r *http.Request, w http.ResponseWriter, sess *sessio
 	}
 	http.SetCookie(w, sessions.NewCookie(sess.Name(), encoded, sess.Options))
 	return nil
+}
+
+// EndSessions deletes every session of the user in the organization, as
+// when they leave its directory: their next request is signed out, on
+// every instance sharing the database. It returns how many ended.
+func (s *SessionStore) EndSessions(ctx context.Context, orgID, userID string) (int64, error) {
+	if orgID == "" || userID == "" {
+		return 0, nil // rows of sessions signed in before owners were recorded
+	}
+	res, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE org_id = ? AND user_id = ?`, orgID, userID)
+	if err != nil {
+		return 0, fmt.Errorf("end sessions of %s: %w", userID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("end sessions of %s: %w", userID, err)
+	}
+	return n, nil
 }
 
 func (s *SessionStore) delete(ctx context.Context, id string) error {

@@ -50,11 +50,12 @@ type Assigner struct {
 	changes *RoleChanges
 	dir     *Directory
 	log     *slog.Logger
+	wait    time.Duration // how long a change waits for the organization's lease: changeWait
 }
 
 // NewAssigner returns an Assigner.
 func NewAssigner(idp IdP, model *rbac.Model, audit AuditLog, changes *RoleChanges, dir *Directory, leases *lease.Table, log *slog.Logger) *Assigner {
-	return &Assigner{idp: idp, model: model, audit: audit, changes: changes, dir: dir, leases: leases, log: log}
+	return &Assigner{idp: idp, model: model, audit: audit, changes: changes, dir: dir, leases: leases, log: log, wait: changeWait}
 }
 
 // Role changes of one organization hold its lease from reading its members
@@ -74,6 +75,9 @@ const finishTimeout = 30 * time.Second
 // errAbandoned is a change whose requester went away before it was sent to
 // the IdP: nothing was changed.
 var errAbandoned = errors.New("the request was abandoned before the change was sent")
+
+// orgLease names the lease that serializes an organization's role changes.
+func orgLease(orgID string) string { return "org-roles:" + orgID }
 
 // errBusy is a role change that waited too long for another one.
 var errBusy = &problem.ConflictError{Message: "Another role change in this organization is taking long. Try again in a moment."}
@@ -128,7 +132,7 @@ func (a *Assigner) SetRoles(ctx context.Context, c Change) (err error) {
 			return &auth.DeniedError{Permission: firstMissing(a.model.EffectiveIn(c.OrgID, r), c.ActorPermissions)}
 		}
 	}
-	release, err := a.leases.Acquire(ctx, "org-roles:"+c.OrgID, changeTTL, changeWait)
+	release, err := a.leases.Acquire(ctx, orgLease(c.OrgID), changeTTL, a.wait)
 	if errors.Is(err, lease.ErrBusy) {
 		return errBusy
 	}
@@ -170,7 +174,8 @@ func (a *Assigner) SetRoles(ctx context.Context, c Change) (err error) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
 	defer cancel()
-	if _, err := a.idp.UpdateMemberRoles(ctx, c.OrgID, c.Target, c.Roles); err != nil {
+	updated, err := a.idp.UpdateMemberRoles(ctx, c.OrgID, c.Target, c.Roles)
+	if err != nil {
 		var apiErr *scalekit.APIError
 		if errors.As(err, &apiErr) && errors.Is(err, scalekit.ErrInvalid) {
 			return problem.Invalid("role", "The identity provider refused the change: %s", apiErr.Message)
@@ -182,7 +187,13 @@ func (a *Assigner) SetRoles(ctx context.Context, c Change) (err error) {
 		}
 		a.log.WarnContext(ctx, "role change: the IdP's answer was lost, but it applied the change", "err", err, "org", c.OrgID, "target", c.Target)
 	}
-	if err := a.changes.Record(ctx, c.OrgID, c.Target); err != nil {
+	// Dated by the IdP's clock when it says (its answer's Date): its
+	// tokens' iat is by that clock.
+	var asOf time.Time
+	if updated != nil {
+		asOf = updated.AsOf
+	}
+	if err := a.changes.RecordDated(ctx, c.OrgID, c.Target, asOf); err != nil {
 		return err
 	}
 	if err := a.dir.SetRoles(ctx, c.OrgID, c.Target, c.Roles); err != nil {

@@ -9,11 +9,27 @@ import (
 	"time"
 )
 
-// RoleChanges remembers when each user's roles last changed, so tokens
-// minted before the change stop counting at once instead of when they
-// expire (up to five minutes later). It is the app's answer to "a token is
-// a snapshot": the gate still reads only the token, but a token older than
-// its user's last role change is refreshed (sessions) or refused (API).
+// RoleChanges remembers when roles last changed, so tokens minted before
+// a change stop counting at once instead of when they expire (up to five
+// minutes later). It is the app's answer to "a token is a snapshot": the
+// gate still reads only the token, but a token older than the last change
+// that concerns it is refreshed (sessions) or refused (API).
+//
+// A change concerns one member (their roles changed), one organization (a
+// role or permission of it changed: every member's token may be wrong), or
+// every organization (an environment-wide role or permission changed). The
+// check reads three stamps whatever the number of changes: it runs on
+// every request.
+//
+// Each change carries two times, because two clocks are compared with it:
+//   - when the app recorded it, by the app's clock: a session compares it
+//     with the moment it asked the IdP for its token, also by the app's
+//     clock, so a session that refreshed after the change is fresh at once
+//     and never refreshes again for it;
+//   - the time before which the IdP's tokens predate it, by the IdP's
+//     clock: a bearer token only says when the IdP issued it (iat, whole
+//     seconds by the IdP's clock), and an IdP whose clock runs ahead would
+//     otherwise date a token minted before the change after it.
 //
 // Changes are written to the database and kept in memory; other instances
 // sharing the database pick them up within syncInterval.
@@ -23,7 +39,9 @@ type RoleChanges struct {
 	now func() time.Time
 
 	mu       sync.RWMutex
-	changed  map[member]time.Time // when each member's roles last changed
+	members  map[member]stamp // a member's roles changed
+	orgs     map[string]stamp // a role or permission of an organization changed
+	all      stamp            // an environment-wide role or permission changed
 	syncedAt time.Time
 	lastID   int64
 	syncing  sync.Mutex
@@ -33,16 +51,47 @@ type RoleChanges struct {
 // building on the per-request path).
 type member struct{ orgID, userID string }
 
+// stamp is the latest change of a scope.
+type stamp struct {
+	changed time.Time // by the app's clock
+	issued  time.Time // by the IdP's clock: tokens issued at or before it predate the change
+}
+
+// merge keeps the later of each time.
+func (s stamp) merge(o stamp) stamp {
+	if o.changed.After(s.changed) {
+		s.changed = o.changed
+	}
+	if o.issued.After(s.issued) {
+		s.issued = o.issued
+	}
+	return s
+}
+
 // syncInterval bounds how stale another instance's view can be.
 const syncInterval = time.Second
+
+// SkewMargin is added to the app's clock to date a change for bearer
+// tokens when the IdP did not say when the change happened by its own
+// clock. It equals the clock skew the token verifier tolerates on iat and
+// nbf (auth's clockLeeway): an IdP that far ahead is one the app accepts,
+// so its tokens minted before the change must still count as older. The
+// price is that bearer tokens minted within the margin after such a
+// change are refused too; the IdPs this app talks to date their answers
+// (an HTTP Date header, a webhook's occurred_at), which avoids it.
+const SkewMargin = 30 * time.Second
 
 const changesSchema = `
 CREATE TABLE IF NOT EXISTS role_changes (
 	id         INTEGER PRIMARY KEY AUTOINCREMENT,
-	org_id     TEXT NOT NULL,
-	user_id    TEXT NOT NULL,
-	changed_at INTEGER NOT NULL
+	org_id     TEXT NOT NULL, -- '': every organization
+	user_id    TEXT NOT NULL, -- '': every member of org_id
+	changed_at INTEGER NOT NULL -- unix ms, the app's clock
 );`
+
+// issuedColumn is added to tables of earlier versions: unix ms by the
+// IdP's clock; 0 in their rows, which then count changed_at + SkewMargin.
+const issuedColumn = `ALTER TABLE role_changes ADD COLUMN issued_before INTEGER NOT NULL DEFAULT 0`
 
 // NewRoleChanges creates the table if needed and loads it.
 func NewRoleChanges(ctx context.Context, db *sql.DB, log *slog.Logger) (*RoleChanges, error) {
@@ -53,43 +102,95 @@ func newRoleChanges(ctx context.Context, db *sql.DB, log *slog.Logger, now func(
 	if _, err := db.ExecContext(ctx, changesSchema); err != nil {
 		return nil, fmt.Errorf("create role_changes table: %w", err)
 	}
-	c := &RoleChanges{db: db, log: log, now: now, changed: map[member]time.Time{}}
+	var has int
+	if err := db.QueryRowContext(ctx,
+		`SELECT count(*) FROM pragma_table_info('role_changes') WHERE name = 'issued_before'`).Scan(&has); err != nil {
+		return nil, fmt.Errorf("inspect role_changes table: %w", err)
+	}
+	if has == 0 {
+		if _, err := db.ExecContext(ctx, issuedColumn); err != nil {
+			return nil, fmt.Errorf("add role_changes.issued_before: %w", err)
+		}
+	}
+	c := &RoleChanges{db: db, log: log, now: now, members: map[member]stamp{}, orgs: map[string]stamp{}}
 	if err := c.sync(ctx); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-// Record notes that the user's roles in the organization changed now.
+// Record notes that the user's roles in the organization changed now, as
+// far as the app's clock can tell (see RecordDated).
 func (c *RoleChanges) Record(ctx context.Context, orgID, userID string) error {
+	return c.RecordDated(ctx, orgID, userID, time.Time{})
+}
+
+// RecordDated notes a change of roles now, which the IdP dated idpTime by
+// its own clock (zero: unknown, then the app's clock plus SkewMargin). An
+// empty userID is a change for every member of the organization, and an
+// empty orgID too for every organization.
+func (c *RoleChanges) RecordDated(ctx context.Context, orgID, userID string, idpTime time.Time) error {
 	at := c.now().UTC()
+	st := stamp{changed: at, issued: idpTime.UTC()}
+	if idpTime.IsZero() {
+		st.issued = at.Add(SkewMargin)
+	}
+	if orgID == "" {
+		userID = ""
+	}
 	if _, err := c.db.ExecContext(ctx,
-		`INSERT INTO role_changes (org_id, user_id, changed_at) VALUES (?, ?, ?)`,
-		orgID, userID, at.UnixMilli()); err != nil {
+		`INSERT INTO role_changes (org_id, user_id, changed_at, issued_before) VALUES (?, ?, ?, ?)`,
+		orgID, userID, at.UnixMilli(), st.issued.UnixMilli()); err != nil {
 		return fmt.Errorf("record role change: %w", err)
 	}
 	c.mu.Lock()
-	c.changed[member{orgID, userID}] = at
+	c.put(orgID, userID, st)
 	c.mu.Unlock()
 	return nil
 }
 
-// ChangedAfter reports whether the user's roles changed at or after since,
-// the moment a token's roles were read: its roles may then be out of date.
-// For a bearer token since is its iat, in whole seconds, so a token minted
-// in the same second as the change counts as stale (it may be); a session
-// passes the precise time it asked the IdP for its tokens, so a token
-// refreshed after the change is fresh at once.
+// put merges st into its scope's stamp. The caller holds c.mu.
+func (c *RoleChanges) put(orgID, userID string, st stamp) {
+	switch {
+	case orgID == "":
+		c.all = c.all.merge(st)
+	case userID == "":
+		c.orgs[orgID] = c.orgs[orgID].merge(st)
+	default:
+		c.members[member{orgID, userID}] = c.members[member{orgID, userID}].merge(st)
+	}
+}
+
+// ChangedAfter reports whether the user's roles in the organization may
+// have changed at or after since, the moment, by the app's clock, a
+// session asked the IdP for its token: its roles may then be out of date.
+// A session refreshed after the change passes a later moment, and is
+// fresh at once. (For a token's iat, by the IdP's clock, see IssuedBefore.)
 func (c *RoleChanges) ChangedAfter(ctx context.Context, orgID, userID string, since time.Time) bool {
+	st := c.latest(ctx, orgID, userID)
+	return !st.changed.IsZero() && !since.After(st.changed)
+}
+
+// IssuedBefore reports whether a token the IdP issued at iat (whole
+// seconds, by the IdP's clock) may predate the last change of the user's
+// roles in the organization. A token of the same second as the IdP's date
+// of the change counts as older: it may be.
+func (c *RoleChanges) IssuedBefore(ctx context.Context, orgID, userID string, iat time.Time) bool {
+	st := c.latest(ctx, orgID, userID)
+	return !st.issued.IsZero() && !iat.After(st.issued)
+}
+
+// latest is the merged stamp of the member, their organization and every
+// organization, after a sync if the last one is older than syncInterval.
+func (c *RoleChanges) latest(ctx context.Context, orgID, userID string) stamp {
 	if c.now().Sub(c.lastSync()) >= syncInterval {
 		if err := c.sync(ctx); err != nil {
 			c.log.WarnContext(ctx, "role changes: sync failed; using what is known", "err", err)
 		}
 	}
 	c.mu.RLock()
-	at, ok := c.changed[member{orgID, userID}]
-	c.mu.RUnlock()
-	return ok && !since.After(at)
+	defer c.mu.RUnlock()
+	return c.all.merge(c.orgs[orgID]).merge(c.members[member{orgID, userID}])
 }
 
 func (c *RoleChanges) lastSync() time.Time {
@@ -109,7 +210,7 @@ func (c *RoleChanges) sync(ctx context.Context) error {
 	after := c.lastID
 	c.mu.RUnlock()
 	rows, err := c.db.QueryContext(ctx,
-		`SELECT id, org_id, user_id, changed_at FROM role_changes WHERE id > ? ORDER BY id`, after)
+		`SELECT id, org_id, user_id, changed_at, issued_before FROM role_changes WHERE id > ? ORDER BY id`, after)
 	if err != nil {
 		return fmt.Errorf("sync role changes: %w", err)
 	}
@@ -117,14 +218,16 @@ func (c *RoleChanges) sync(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for rows.Next() {
-		var id, at int64
+		var id, at, issued int64
 		var org, user string
-		if err := rows.Scan(&id, &org, &user, &at); err != nil {
+		if err := rows.Scan(&id, &org, &user, &at, &issued); err != nil {
 			return fmt.Errorf("sync role changes: %w", err)
 		}
-		if t := time.UnixMilli(at).UTC(); t.After(c.changed[member{org, user}]) {
-			c.changed[member{org, user}] = t
+		st := stamp{changed: time.UnixMilli(at).UTC(), issued: time.UnixMilli(issued).UTC()}
+		if issued == 0 {
+			st.issued = st.changed.Add(SkewMargin)
 		}
+		c.put(org, user, st)
 		c.lastID = id
 	}
 	c.syncedAt = c.now()

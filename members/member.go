@@ -157,6 +157,24 @@ func (d *Directory) IsMember(ctx context.Context, orgID, userID string) (bool, e
 	return true, nil
 }
 
+// byEmail returns the id of the organization's member with the email, or
+// "" if there is none here.
+func (d *Directory) byEmail(ctx context.Context, orgID, email string) (string, error) {
+	if email == "" {
+		return "", nil
+	}
+	var id string
+	err := d.db.QueryRowContext(ctx,
+		`SELECT user_id FROM members WHERE org_id = ? AND email = ? COLLATE NOCASE ORDER BY last_seen DESC LIMIT 1`, orgID, email).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("find member by email: %w", err)
+	}
+	return id, nil
+}
+
 // SetRoles updates the roles recorded for a member, if known.
 func (d *Directory) SetRoles(ctx context.Context, orgID, userID string, roles []string) error {
 	data, err := json.Marshal(roles)
@@ -172,14 +190,23 @@ func (d *Directory) SetRoles(ctx context.Context, orgID, userID string, roles []
 
 // Join records a member the directory sync reports, before they ever sign
 // in: they can be assigned tasks at once, even if the directory said
-// earlier that they had left.
+// earlier that they had left. Nil roles are unknown: the roles recorded
+// for the member stay as they are (none for a new one).
 func (d *Directory) Join(ctx context.Context, orgID, userID, email string, roles []string) error {
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("join member: %w", err)
 	}
 	defer tx.Rollback()
-	if err := listMember(ctx, tx, orgID, userID, email, "", roles); err != nil {
+	if roles == nil {
+		_, err = tx.ExecContext(ctx,
+			`INSERT INTO members (org_id, user_id, email, name, roles, last_seen) VALUES (?, ?, ?, '', '[]', 0)
+			 ON CONFLICT (org_id, user_id) DO UPDATE SET email = coalesce(nullif(excluded.email, ''), members.email)`,
+			orgID, userID, email)
+	} else {
+		err = listMember(ctx, tx, orgID, userID, email, "", roles)
+	}
+	if err != nil {
 		return fmt.Errorf("join member: %w", err)
 	}
 	if err := clearLeft(ctx, tx, orgID, userID); err != nil {

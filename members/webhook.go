@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,28 +19,41 @@ import (
 
 	"github.com/scalekit-samples/go-rbac-projects/auth"
 	"github.com/scalekit-samples/go-rbac-projects/problem"
-	"github.com/scalekit-samples/go-rbac-projects/rbac"
 	"github.com/scalekit-samples/go-rbac-projects/render"
 	"github.com/scalekit-samples/go-rbac-projects/scalekit"
 )
 
-// Directory-sync events this app acts on (seed document 003, "Automate
-// role assignment with directory groups").
+// Events this app acts on. Directory sync (seed document 003, "Automate
+// role assignment with directory groups") applies the directory's roles;
+// the others report changes made at the IdP (its dashboard, its API):
+// nothing to apply, but tokens issued before them are out of date.
 const (
 	EventUserCreated = "organization.directory.user_created"
 	EventUserUpdated = "organization.directory.user_updated"
 	EventUserDeleted = "organization.directory.user_deleted"
+	// EventMembershipUpdated: a member's roles changed at the IdP.
+	EventMembershipUpdated = "user.organization_membership_updated"
+	// Prefixes of the model's events (role.created, role.updated,
+	// role.deleted, permission.updated, ...): what a role grants changed.
+	eventRolePrefix       = "role."
+	eventPermissionPrefix = "permission."
 )
 
-// Webhook receives Scalekit's directory-sync webhooks and applies the
+// Sessions ends a member's browser sessions (auth.SessionStore does).
+type Sessions interface {
+	EndSessions(ctx context.Context, orgID, userID string) (int64, error)
+}
+
+// Webhook receives Scalekit's webhooks. Directory sync applies the
 // directory's roles to the member: same checks, audit and immediate effect
-// as a change made on the members page.
+// as a change made on the members page. Role changes made at the IdP make
+// the tokens issued before them stale at once.
 type Webhook struct {
 	verifier *standardwebhooks.Webhook // nil: no secret configured, the route does not exist
 	db       *sql.DB
 	idp      IdP
 	assigner *Assigner
-	model    *rbac.Model
+	sessions Sessions
 	log      *slog.Logger
 }
 
@@ -52,8 +66,8 @@ CREATE INDEX IF NOT EXISTS webhook_events_received ON webhook_events (received_a
 
 // NewWebhook returns the webhook receiver. secret is the endpoint's
 // whsec_... secret from the Scalekit dashboard; empty disables the route.
-func NewWebhook(ctx context.Context, db *sql.DB, secret string, idp IdP, assigner *Assigner, model *rbac.Model, log *slog.Logger) (*Webhook, error) {
-	h := &Webhook{db: db, idp: idp, assigner: assigner, model: model, log: log}
+func NewWebhook(ctx context.Context, db *sql.DB, secret string, idp IdP, assigner *Assigner, sessions Sessions, log *slog.Logger) (*Webhook, error) {
+	h := &Webhook{db: db, idp: idp, assigner: assigner, sessions: sessions, log: log}
 	if secret == "" {
 		return h, nil
 	}
@@ -68,11 +82,14 @@ func NewWebhook(ctx context.Context, db *sql.DB, secret string, idp IdP, assigne
 	return h, nil
 }
 
-// event is the part of a directory-sync event this app reads.
+// event is the part of a Scalekit event this app reads. Directory events
+// name the user by user_id or email; membership events by data.user.id and
+// data.organization.id; a role's or permission's event names an
+// organization only if it is one of its own.
 type event struct {
 	Type           string `json:"type"`
 	OrganizationID string `json:"organization_id"`
-	OccurredAt     string `json:"occurred_at"` // RFC 3339
+	OccurredAt     string `json:"occurred_at"` // RFC 3339, by the IdP's clock
 	Data           struct {
 		UserID         string `json:"user_id"`
 		OrganizationID string `json:"organization_id"`
@@ -80,20 +97,31 @@ type event struct {
 		Roles          []struct {
 			RoleName string `json:"role_name"`
 		} `json:"roles"`
+		User struct {
+			ID string `json:"id"`
+		} `json:"user"`
+		Organization struct {
+			ID string `json:"id"`
+		} `json:"organization"`
 	} `json:"data"`
 }
 
 // webhookResult is the JSON answer; senders only look at the status, people
 // debugging a delivery read the rest.
 type webhookResult struct {
-	Status string `json:"status"` // applied, duplicate, ignored, refused
+	Status string `json:"status"` // applied, duplicate, ignored, refused, busy
 	Reason string `json:"reason,omitempty"`
 }
+
+// busyRetryAfter is the Retry-After of an event that met another role
+// change of its organization: such changes take a few seconds at most.
+const busyRetryAfter = 5 * time.Second
 
 // Receive is POST /webhooks/scalekit. It answers 401 to a bad signature or
 // a timestamp more than five minutes off, 2xx to anything it has verified
 // and will not retry profitably (applied, already seen, ignored, refused),
-// and 5xx only when a retry may succeed.
+// and 5xx only when a retry may succeed: then the delivery id is released,
+// so that the retry is applied rather than answered as a duplicate.
 func (h *Webhook) Receive(w http.ResponseWriter, r *http.Request) error {
 	if h.verifier == nil {
 		return fmt.Errorf("webhooks are off (no SCALEKIT_WEBHOOK_SECRET): %w", problem.ErrNotFound)
@@ -113,6 +141,9 @@ func (h *Webhook) Receive(w http.ResponseWriter, r *http.Request) error {
 	if err := json.Unmarshal(body, &ev); err != nil {
 		return problem.Invalid("body", "the event is not valid JSON")
 	}
+	// The signed send time, by the IdP's clock (Verify parsed it).
+	sec, _ := strconv.ParseInt(r.Header.Get("webhook-timestamp"), 10, 64)
+	sent := time.Unix(sec, 0).UTC()
 	// Claim the id before acting, in one statement: of two concurrent
 	// deliveries of the same event, only one applies it.
 	claimed, err := h.claim(r.Context(), id)
@@ -122,7 +153,15 @@ func (h *Webhook) Receive(w http.ResponseWriter, r *http.Request) error {
 	if !claimed {
 		return render.WriteJSON(w, http.StatusOK, webhookResult{Status: "duplicate"})
 	}
-	res, err := h.apply(r.Context(), id, ev)
+	res, err := h.apply(r.Context(), id, ev, sent)
+	if errors.Is(err, errBusy) {
+		// Another role change of the organization holds its lease. A 2xx
+		// would lose the event (the retry would be a duplicate): ask for it
+		// again instead.
+		h.release(r.Context(), id)
+		w.Header().Set("Retry-After", strconv.Itoa(int(busyRetryAfter.Seconds())))
+		return render.WriteJSON(w, http.StatusServiceUnavailable, webhookResult{Status: "busy", Reason: RefusalReason(err) + "; retry later"})
+	}
 	if err != nil {
 		// Transient (the IdP or the database failed): release the id so
 		// that the sender's retry is applied.
@@ -132,30 +171,7 @@ func (h *Webhook) Receive(w http.ResponseWriter, r *http.Request) error {
 	return render.WriteJSON(w, http.StatusOK, res)
 }
 
-func (h *Webhook) apply(ctx context.Context, id string, ev event) (webhookResult, error) {
-	if !slices.Contains([]string{EventUserCreated, EventUserUpdated, EventUserDeleted}, ev.Type) {
-		return webhookResult{Status: "ignored", Reason: "event type " + ev.Type + " is not handled"}, nil
-	}
-	orgID := cmp.Or(ev.Data.OrganizationID, ev.OrganizationID)
-	userID := ev.Data.UserID
-	if userID == "" {
-		var err error
-		if userID, err = h.userByEmail(ctx, orgID, ev.Data.Email); err != nil {
-			return webhookResult{}, err
-		}
-		if userID == "" {
-			return webhookResult{Status: "ignored", Reason: "no member of the organization has that email"}, nil
-		}
-	}
-	var roles []string
-	for _, r := range ev.Data.Roles {
-		roles = append(roles, r.RoleName)
-	}
-	if len(roles) == 0 || ev.Type == EventUserDeleted {
-		// No mapped group (or the user left the directory): the role of
-		// someone who merely belongs to the organization.
-		roles = []string{h.model.DefaultMemberRole}
-	}
+func (h *Webhook) apply(ctx context.Context, id string, ev event, sent time.Time) (webhookResult, error) {
 	var occurred time.Time
 	if ev.OccurredAt != "" {
 		var err error
@@ -163,47 +179,38 @@ func (h *Webhook) apply(ctx context.Context, id string, ev event) (webhookResult
 			return webhookResult{}, problem.Invalid("occurred_at", "occurred_at %q is not an RFC 3339 time", short(ev.OccurredAt))
 		}
 	}
-	err := h.assigner.SetRoles(ctx, Change{OrgID: orgID, Actor: "webhook:" + id, Target: userID, Roles: roles,
-		Source: SourceDirectorySync, OccurredAt: occurred})
-	var input *problem.InputError
 	switch {
-	case errors.Is(err, errStale):
-		return webhookResult{Status: "ignored", Reason: errStale.Error()}, nil
-	case err == nil && ev.Type == EventUserDeleted:
-		// Gone from the directory: no longer offered as an assignee.
-		if err := h.assigner.dir.Forget(ctx, orgID, userID); err != nil {
-			return webhookResult{}, err
-		}
-		return webhookResult{Status: "applied"}, nil
-	case err == nil:
-		// In the directory: assignable now, not only after a sign-in.
-		if err := h.assigner.dir.Join(ctx, orgID, userID, ev.Data.Email, roles); err != nil {
-			return webhookResult{}, err
-		}
-		return webhookResult{Status: "applied"}, nil
-	case errors.As(err, &input), errors.Is(err, problem.ErrConflict), errors.Is(err, problem.ErrNotFound):
-		return webhookResult{Status: "refused", Reason: RefusalReason(err)}, nil
+	case ev.Type == EventMembershipUpdated:
+		// The IdP's own date of the change, or else when it sent the
+		// event: both by the clock its tokens' iat follow.
+		return h.membershipUpdated(ctx, ev, cmp.Or(occurred, sent))
+	case strings.HasPrefix(ev.Type, eventRolePrefix), strings.HasPrefix(ev.Type, eventPermissionPrefix):
+		return h.modelChanged(ctx, ev, cmp.Or(occurred, sent))
+	case slices.Contains([]string{EventUserCreated, EventUserUpdated, EventUserDeleted}, ev.Type):
+		return h.directoryEvent(ctx, id, ev, occurred, sent)
 	}
-	return webhookResult{}, err
+	return webhookResult{Status: "ignored", Reason: "event type " + short(ev.Type) + " is not handled"}, nil
 }
 
-func (h *Webhook) userByEmail(ctx context.Context, orgID, email string) (string, error) {
+// userByEmail finds the organization's member with the email at the IdP;
+// nil if there is none.
+func (h *Webhook) userByEmail(ctx context.Context, orgID, email string) (*scalekit.User, error) {
 	if email == "" || !identifier.MatchString(orgID) {
-		return "", nil
+		return nil, nil
 	}
 	users, err := h.idp.ListOrganizationUsers(ctx, orgID)
 	if errors.Is(err, scalekit.ErrNotFound) {
-		return "", nil
+		return nil, nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("find directory user: %w", err)
+		return nil, fmt.Errorf("find directory user: %w", err)
 	}
 	for _, u := range users {
 		if strings.EqualFold(u.Email, email) {
-			return u.ID, nil
+			return &u, nil
 		}
 	}
-	return "", nil
+	return nil, nil
 }
 
 // webhookIDRetention is how long a delivery id is remembered; senders

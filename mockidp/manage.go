@@ -56,7 +56,7 @@ func (s *Server) manageRoutes() {
 		}},
 	}
 	for _, rt := range routes {
-		s.mux.Handle(rt.pattern, s.manage(rt.action))
+		s.mux.Handle(rt.pattern, s.manage(s.notifying(rt.pattern, p, rt.action)))
 	}
 }
 

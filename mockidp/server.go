@@ -65,6 +65,7 @@ type Server struct {
 	tamper  *Tamper  // test hook: alters the next user tokens (TamperNextTokens)
 	catalog *catalog // live roles and permissions, changed by the management API
 	mgmt    manageStats
+	webhook atomic.Pointer[webhookSink] // where events go (SetWebhook); nil: nowhere
 }
 
 // New returns a mock IdP for the issuer, a base URL without a trailing
@@ -245,6 +246,9 @@ func (s *Server) Close() error {
 
 // ServeHTTP serves the mock IdP's endpoints.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// The Date header by the mock's clock, as a real IdP's is by its own:
+	// a test that skews the clock sees a consistently skewed IdP.
+	w.Header().Set("Date", s.now().UTC().Format(http.TimeFormat))
 	s.mux.ServeHTTP(w, r)
 }
 
@@ -261,17 +265,22 @@ func (s *Server) Users() []User {
 
 // SetUserRoles replaces a user's roles, as an admin's role change at Scalekit
 // does: tokens issued from now on, refreshed ones included, carry them.
+// With a webhook endpoint set, it reports the change there before returning.
 func (s *Server) SetUserRoles(userID string, roles []string) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	i := slices.IndexFunc(s.users, func(u User) bool { return u.ID == userID })
 	if i < 0 {
+		s.mu.Unlock()
 		return fmt.Errorf("set roles: no user %q", userID)
 	}
 	if err := s.checkRoles(s.users[i].OrgID, roles); err != nil {
+		s.mu.Unlock()
 		return fmt.Errorf("set roles of %q: %w", userID, err)
 	}
 	s.users[i].Roles = slices.Clone(roles)
+	org := s.users[i].OrgID
+	s.mu.Unlock()
+	s.emitMembership(org, userID, roles)
 	return nil
 }
 

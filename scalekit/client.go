@@ -175,6 +175,9 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 			if err := json.Unmarshal(resp.body, out); err != nil {
 				return fmt.Errorf("%s %s: decode response: %w", method, path, err)
 			}
+			if d, ok := out.(dated); ok {
+				d.setDate(serverDate(resp.header))
+			}
 			return nil
 		case resp.status == http.StatusUnauthorized && !refreshed:
 			// The cached token may have been revoked or expired early.
@@ -227,6 +230,18 @@ func (c *Client) once(ctx context.Context, method, target, token string, body []
 		return response{}, err
 	}
 	return response{status: resp.StatusCode, header: resp.Header, body: data}, nil
+}
+
+// dated is a response that keeps the server's date of the answer.
+type dated interface{ setDate(time.Time) }
+
+// serverDate is the answer's Date header, zero when absent or malformed.
+func serverDate(h http.Header) time.Time {
+	t, err := http.ParseTime(h.Get("Date"))
+	if err != nil {
+		return time.Time{}
+	}
+	return t
 }
 
 // parseRetryAfter reads Retry-After as seconds or as an HTTP date.

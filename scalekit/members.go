@@ -17,6 +17,12 @@ type User struct {
 	Profile     UserProfile  `json:"user_profile"`
 	CreateTime  time.Time    `json:"create_time,omitzero"`
 	UpdateTime  time.Time    `json:"update_time,omitzero"`
+	// AsOf is when the IdP sent this user, by the IdP's own clock (the
+	// answer's Date header, whole seconds); zero if it sent none. After a
+	// change of roles, the IdP's tokens issued before AsOf may predate it:
+	// unlike the app's clock, this compares with their iat whatever the
+	// skew between the two machines.
+	AsOf time.Time `json:"-"`
 }
 
 // UserProfile is the personal part of a user.
@@ -65,6 +71,8 @@ func (u User) RolesIn(orgID string) []string {
 type userResponse struct {
 	User User `json:"user"`
 }
+
+func (r *userResponse) setDate(t time.Time) { r.User.AsOf = t }
 
 type usersPage struct {
 	Users         []User `json:"users"`

@@ -1,0 +1,142 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/scalekit-samples/go-rbac-projects/mockidp"
+	"github.com/scalekit-samples/go-rbac-projects/scalekit"
+)
+
+// idpClock is the mock IdP's clock: the real time plus an offset that a
+// test sets (a skewed IdP) and moves (instead of sleeping).
+type idpClock struct{ offset atomic.Int64 }
+
+func (c *idpClock) Now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
+func (c *idpClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
+func newIdPClock(ahead time.Duration) *idpClock {
+	c := &idpClock{}
+	c.offset.Store(int64(ahead))
+	return c
+}
+
+// roleChangedRefusal asserts that the API refused a token as one issued
+// before a role change.
+func roleChangedRefusal(t *testing.T, r response) {
+	t.Helper()
+	assert.Equal(t, http.StatusUnauthorized, r.StatusCode, r.Body)
+	assert.Contains(t, decode[map[string]string](t, r)["error_description"], "roles changed")
+}
+
+func TestARoleChangeInTheDashboardTakesEffectOnTheNextRequest(t *testing.T) {
+	clock := newIdPClock(0)
+	e := startEnv(t, envOptions{idpWebhooks: true, idpNow: clock.Now})
+	carol := e.user("carol@acme.example")
+	b := e.signIn(carol)
+	old := e.token(carol)
+	require.Equal(t, http.StatusForbidden, b.post("/projects", nil).StatusCode)
+
+	// An admin promotes Carol in Scalekit's dashboard, not in the app; the
+	// IdP reports it with user.organization_membership_updated.
+	require.NoError(t, e.IdP.SetUserRoles(carol.ID, []string{"project_manager"}))
+
+	page := parseHTML(t, b.get("/projects").Body)
+	assert.Equal(t, "project_manager", text(page, `[data-testid="user-roles"]`), "her session refreshed at once")
+	assert.Equal(t, 1, page.Find(`[data-testid="new-project"]`).Length())
+	roleChangedRefusal(t, e.api(old, "GET", "/api/projects", nil))
+	clock.Advance(time.Second) // the next second of the IdP's clock: a new token
+	assert.Equal(t, http.StatusCreated, e.api(e.token(carol), "POST", "/api/projects", map[string]string{"name": "Hers"}).StatusCode)
+}
+
+func TestAChangedRoleMakesItsOrganizationsTokensStale(t *testing.T) {
+	clock := newIdPClock(0)
+	e := startEnv(t, envOptions{idpWebhooks: true, idpNow: clock.Now})
+	carol, dave, erin := e.user("carol@acme.example"), e.user("dave@acme.example"), e.user("erin@globex.example")
+	c, err := scalekit.New(scalekit.Config{EnvironmentURL: e.IdP.URL(), ClientID: mockidp.DemoClientID, ClientSecret: mockidp.DemoClientSecret})
+	require.NoError(t, err)
+	ctx := context.Background()
+	works := func(u mockidp.User, tok string) int { return e.api(tok, "GET", "/api/projects", nil).StatusCode }
+	type tokens struct{ carol, dave, erin string }
+	mint := func() tokens {
+		clock.Advance(time.Second) // tokens of a later second than any change so far
+		return tokens{e.token(carol), e.token(dave), e.token(erin)}
+	}
+
+	// An organization's own role changes: Acme's tokens, not Globex's.
+	before := mint()
+	_, err = c.CreateOrganizationRole(ctx, carol.OrgID, scalekit.NewRole{Name: "auditor", DisplayName: "Auditor", Permissions: []string{"projects:read"}})
+	require.NoError(t, err)
+	roleChangedRefusal(t, e.api(before.carol, "GET", "/api/projects", nil))
+	roleChangedRefusal(t, e.api(before.dave, "GET", "/api/projects", nil))
+	assert.Equal(t, http.StatusOK, works(erin, before.erin), "another organization's tokens are unaffected")
+	after := mint()
+	assert.Equal(t, http.StatusOK, works(carol, after.carol), "tokens issued after the change are fresh")
+
+	// An environment's role changes: every organization's tokens.
+	before = mint()
+	display := "Viewer (read only)"
+	_, err = c.UpdateRole(ctx, "viewer", scalekit.RoleUpdate{DisplayName: &display})
+	require.NoError(t, err)
+	for name, tok := range map[string]string{"carol": before.carol, "dave": before.dave, "erin": before.erin} {
+		t.Run(name, func(t *testing.T) { roleChangedRefusal(t, e.api(tok, "GET", "/api/projects", nil)) })
+	}
+	after = mint()
+	assert.Equal(t, http.StatusOK, works(erin, after.erin))
+}
+
+func TestTokensMintedBeforeADemotionAreStaleWhenTheIdPClockRunsAhead(t *testing.T) {
+	// The IdP's clock is 15 s ahead of the app's (within the 30 s the
+	// verifier tolerates): its tokens' iat is 15 s "later" than the app
+	// would date them.
+	clock := newIdPClock(15 * time.Second)
+	e := startEnv(t, envOptions{idpNow: clock.Now})
+	alice, bob := e.user("alice@acme.example"), e.user("bob@acme.example")
+	admin := e.signIn(alice)
+	bobBrowser := e.signIn(bob)
+	bobToken := e.token(bob)
+	require.Equal(t, http.StatusOK, e.api(bobToken, "GET", "/api/projects", nil).StatusCode)
+
+	members := parseHTML(t, admin.get("/members").Body)
+	action, ok := members.Find(fmt.Sprintf(`tr[data-user="%s"] [data-testid="role-form"]`, bob.ID)).Attr("action")
+	require.True(t, ok)
+	require.Equal(t, http.StatusSeeOther, admin.post(action, url.Values{"role": {"team_member"}}).StatusCode)
+
+	roleChangedRefusal(t, e.api(bobToken, "POST", "/api/projects", map[string]string{"name": "After"}))
+
+	// The session refreshes once, then its new token is fresh: no
+	// refresh on every request (a refresh saves the session and sets its
+	// cookie again).
+	first := bobBrowser.get("/projects")
+	assert.Equal(t, "team_member", text(parseHTML(t, first.Body), `[data-testid="user-roles"]`))
+	assert.NotEmpty(t, first.Header.Values("Set-Cookie"), "the stale session refreshed")
+	for range 3 {
+		again := bobBrowser.get("/projects")
+		assert.Equal(t, http.StatusOK, again.StatusCode)
+		assert.Empty(t, again.Header.Values("Set-Cookie"), "and does not refresh again")
+	}
+
+	clock.Advance(time.Second) // the IdP's next second: a token minted after the change
+	fresh := e.token(bob)
+	assert.Equal(t, http.StatusForbidden, e.api(fresh, "POST", "/api/projects", map[string]string{"name": "After"}).StatusCode, "the new role")
+	assert.Equal(t, http.StatusOK, e.api(fresh, "GET", "/api/projects", nil).StatusCode)
+}
+
+func TestADashboardChangeIsDatedByTheIdPsClock(t *testing.T) {
+	clock := newIdPClock(15 * time.Second)
+	e := startEnv(t, envOptions{idpWebhooks: true, idpNow: clock.Now})
+	bob := e.user("bob@acme.example")
+	old := e.token(bob)
+	require.NoError(t, e.IdP.SetUserRoles(bob.ID, []string{"viewer"}))
+	roleChangedRefusal(t, e.api(old, "GET", "/api/projects", nil))
+	clock.Advance(time.Second)
+	assert.Equal(t, http.StatusOK, e.api(e.token(bob), "GET", "/api/projects", nil).StatusCode,
+		"a token minted after the change works at once: no margin to wait out")
+}
