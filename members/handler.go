@@ -88,10 +88,11 @@ func (h *Handler) List(w http.ResponseWriter, r *http.Request) error {
 	// The picker offers only the roles this user may grant (rbac.CanGrant);
 	// SetRoles enforces the same rule whatever the form sends.
 	page := listPage{Roles: h.model.Assignable(p.Permissions, p.OrgID), CanAssign: CanAssignRoles.Allows(p), Total: len(users)}
+	changed := r.URL.Query().Get("changed")
 	all := make([]row, 0, len(users))
 	for _, u := range users {
 		m := row{UserID: u.ID, Name: cmp.Or(u.Profile.Name, u.Email), Email: u.Email, Roles: u.RolesIn(p.OrgID), Self: u.ID == p.Subject}
-		if u.ID == r.URL.Query().Get("changed") {
+		if u.ID == changed {
 			page.Changed = m.Name
 		}
 		all = append(all, m)
