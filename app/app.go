@@ -131,7 +131,7 @@ func (a *App) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	mh := members.NewHandler(idp, a.model, assigner, audit, a.render)
+	mh := members.NewHandler(idp, a.model, assigner, audit, a.rolesChanged, a.render)
 	a.routes = a.routeTable(
 		projects.NewHandler(projectStore, taskStore, dir, a.render),
 		tasks.NewHandler(taskStore, dir, a.render),

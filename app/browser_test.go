@@ -144,7 +144,9 @@ func TestBrowser(t *testing.T) {
 		tab.signIn(alice)
 		tab.click(`nav a[href="/members"]`)
 		row := `tr[data-user="` + bob.ID + `"]`
-		tab.choose(row+` select[name="role"]`, "team_member")
+		// Bob holds project_manager: untick it, tick team_member.
+		tab.toggle(row + ` input[name="role"][value="project_manager"]`)
+		tab.toggle(row + ` input[name="role"][value="team_member"]`)
 		tab.click(row + ` [data-testid="role-form"] button`)
 		assert.Contains(t, text(tab.page(), `[data-testid="changed"]`), bob.Name)
 		assert.Equal(t, "team_member", text(tab.page(), row+` [data-testid="member-roles"]`))
@@ -358,6 +360,12 @@ func (tab *browserTab) fill(selector, text string) {
 func (tab *browserTab) choose(selector, value string) {
 	tab.t.Helper()
 	require.NoError(tab.t, chromedp.Do(tab.ctx, chromedp.SetValue(chromedp.CSS(selector), value)), "choose %s", selector)
+}
+
+// toggle clicks a checkbox (which does not navigate).
+func (tab *browserTab) toggle(selector string) {
+	tab.t.Helper()
+	require.NoError(tab.t, chromedp.Do(tab.ctx, chromedp.Click(chromedp.CSS(selector))), "toggle %s", selector)
 }
 
 // submitForm posts a form the page does not have, from the page's origin,

@@ -5,7 +5,10 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"math"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Sources of a role change, as the audit log shows them.
@@ -44,6 +47,9 @@ type Entry struct {
 type AuditLog interface {
 	Record(ctx context.Context, e Entry) error
 	List(ctx context.Context, orgID string, limit int) ([]Entry, error)
+	// ListBefore pages through the log: at most limit entries older than
+	// the one with id before (0: from the newest), newest first.
+	ListBefore(ctx context.Context, orgID string, before int64, limit int) ([]Entry, error)
 }
 
 // Audit is the append-only audit log of role changes, in SQLite.
@@ -75,8 +81,10 @@ func NewAudit(ctx context.Context, db *sql.DB) (*Audit, error) {
 	return &Audit{db: db, now: time.Now}, nil
 }
 
-// Record appends e (its ID and At are set here).
+// Record appends e (its ID and At are set here), cut to the bounds of
+// an entry (see bound).
 func (a *Audit) Record(ctx context.Context, e Entry) error {
+	e = bound(e)
 	oldRoles, _ := json.Marshal(nonNil(e.OldRoles))
 	newRoles, _ := json.Marshal(nonNil(e.NewRoles))
 	_, err := a.db.ExecContext(ctx,
@@ -91,9 +99,19 @@ func (a *Audit) Record(ctx context.Context, e Entry) error {
 
 // List returns the organization's entries, newest first, at most limit.
 func (a *Audit) List(ctx context.Context, orgID string, limit int) ([]Entry, error) {
+	return a.ListBefore(ctx, orgID, 0, limit)
+}
+
+// ListBefore returns at most limit of the organization's entries older
+// than the one with id before (0: from the newest), newest first: keyset
+// paging, so a page is one index range scan however long the log is.
+func (a *Audit) ListBefore(ctx context.Context, orgID string, before int64, limit int) ([]Entry, error) {
+	if before <= 0 {
+		before = math.MaxInt64
+	}
 	rows, err := a.db.QueryContext(ctx,
 		`SELECT id, at, org_id, actor, target, old_roles, new_roles, source, outcome, reason
-		 FROM audit_log WHERE org_id = ? ORDER BY id DESC LIMIT ?`, orgID, limit)
+		 FROM audit_log WHERE org_id = ? AND id < ? ORDER BY id DESC LIMIT ?`, orgID, before, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list audit entries: %w", err)
 	}
@@ -123,4 +141,67 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// Bounds of what one audit entry stores. Refused attempts are recorded
+// before anything else looked at them, with the path and form their sender
+// chose: these bounds are what keeps anyone who can post from filling the
+// database, and the admin's /audit page, with their input. Whatever is
+// sent, an entry stays a few hundred bytes.
+const (
+	maxIDLen     = 64  // of an id that is not a well-formed identifier (well-formed ones have at most 128)
+	maxRoleLen   = 64  // of one role name (Scalekit's have at most 64)
+	maxRolesLen  = 192 // of one list of role names, all together
+	maxReasonLen = 160
+	maxWordLen   = 32 // of the source and the outcome (the app's own words)
+)
+
+// bound cuts e's fields to the bounds above, marking every cut, so that the
+// log still shows that someone sent something long, and what it began with.
+func bound(e Entry) Entry {
+	e.OrgID, e.Actor, e.Target = boundID(e.OrgID), boundID(e.Actor), boundID(e.Target)
+	e.OldRoles, e.NewRoles = boundRoles(e.OldRoles), boundRoles(e.NewRoles)
+	e.Reason = clip(e.Reason, maxReasonLen)
+	e.Source, e.Outcome = clip(e.Source, maxWordLen), clip(e.Outcome, maxWordLen)
+	return e
+}
+
+// boundID keeps a well-formed identifier as it is and cuts anything else.
+func boundID(id string) string {
+	if identifier.MatchString(id) {
+		return id
+	}
+	return clip(id, maxIDLen)
+}
+
+// boundRoles cuts each name, then the list once the names together pass
+// maxRolesLen: a form can repeat the role field thousands of times.
+func boundRoles(roles []string) []string {
+	var out []string
+	total := 0
+	for i, r := range roles {
+		r = clip(r, maxRoleLen)
+		if total += len(r); total > maxRolesLen {
+			return append(out, fmt.Sprintf("…(%d more)", len(roles)-i))
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// clip returns s if it is valid UTF-8 of at most max bytes; otherwise its
+// valid beginning, at most max bytes, and a marker saying how much was cut.
+func clip(s string, max int) string {
+	if len(s) <= max && utf8.ValidString(s) {
+		return s
+	}
+	cut := min(len(s), max)
+	for cut > 0 && cut < len(s) && !utf8.RuneStart(s[cut]) {
+		cut-- // never end in the middle of a character
+	}
+	kept := strings.ToValidUTF8(s[:cut], "?")
+	if cut == len(s) {
+		return kept
+	}
+	return fmt.Sprintf("%s…(%d bytes cut)", kept, len(s)-cut)
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/scalekit-samples/go-rbac-projects/auth"
 	"github.com/scalekit-samples/go-rbac-projects/problem"
 	"github.com/scalekit-samples/go-rbac-projects/render"
+	"github.com/scalekit-samples/go-rbac-projects/tasks"
 )
 
 // The JSON API mirrors the pages; the same gates apply (app/routes.go).
@@ -34,7 +35,7 @@ func (h *Handler) APIList(w http.ResponseWriter, r *http.Request) error {
 	}
 	body := listJSON{Projects: []Project{}}
 	if len(list) > 0 {
-		body.Projects, body.NextPageToken = nextToken(list, page)
+		body.Projects, body.NextPageToken = nextToken(list, page.Size, projectID)
 	}
 	return h.render.JSON(w, http.StatusOK, body)
 }
@@ -128,18 +129,34 @@ func (h *Handler) APIDelete(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// APIListTasks answers {"tasks": [...]} for the project.
+// taskListJSON is a page of tasks; next_page_token is absent on the last.
+type taskListJSON struct {
+	Tasks         []tasks.Task `json:"tasks"`
+	NextPageToken string       `json:"next_page_token,omitempty"`
+}
+
+// APIListTasks answers {"tasks": [...], "next_page_token": "..."} for the
+// project, oldest first; ?page_size= (1-200, default 50) and ?page_token=
+// page through, as for projects.
 func (h *Handler) APIListTasks(w http.ResponseWriter, r *http.Request) error {
 	p := auth.PrincipalFrom(r.Context())
 	id, err := PathID(r)
 	if err != nil {
 		return err
 	}
-	list, err := h.tasks.List(r.Context(), p.OrgID, id)
+	page, err := TaskPageFrom(r)
 	if err != nil {
 		return err
 	}
-	return h.render.JSON(w, http.StatusOK, map[string]any{"tasks": list})
+	list, err := h.tasks.List(r.Context(), p.OrgID, id, page)
+	if err != nil {
+		return err
+	}
+	body := taskListJSON{Tasks: []tasks.Task{}}
+	if len(list) > 0 {
+		body.Tasks, body.NextPageToken = nextToken(list, page.Size, taskID)
+	}
+	return h.render.JSON(w, http.StatusOK, body)
 }
 
 // APICreateTask takes {"title"} and answers 201 {"task": {...}}.

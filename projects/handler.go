@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/scalekit-samples/go-rbac-projects/auth"
@@ -60,7 +61,7 @@ func (h *Handler) renderList(w http.ResponseWriter, r *http.Request, status int,
 	if err != nil {
 		return err
 	}
-	page.Projects, page.Next = nextToken(list, pg)
+	page.Projects, page.Next = nextToken(list, pg.Size, projectID)
 	page.Paged = pg.Before > 0
 	if page.Names, err = h.names(r.Context(), p.OrgID); err != nil {
 		return err
@@ -83,18 +84,42 @@ func (h *Handler) Create(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// inlinePickerMembers is the largest organization whose every task on the
+// project page carries its own assignee picker. Beyond it, a task's picker
+// opens on request (its Assign link), so that a page's size grows with
+// neither tasks × members nor the organization: a page holds at most
+// MaxPageSize tasks, and one picker of every member.
+const inlinePickerMembers = 20
+
 type projectPage struct {
 	Project   Project
 	Tasks     []tasks.Task
+	Next      string // page_token of the next page of tasks, if any
+	Token     string // page_token of this page, "" on the first
 	Members   []members.Member
 	Names     map[string]string // user id -> display name, for assignees
+	Pickers   bool              // every task shows its assignee picker
+	Open      int64             // the task whose picker is open (?assign=), when not every task has one
 	Form      Input
 	Error     *problem.InputError
 	TaskTitle string
 	TaskError *problem.InputError
 }
 
-// Show shows a project; its tasks only to those with tasks:read.
+// Picker reports whether the task shows its assignee picker.
+func (p projectPage) Picker(taskID int64) bool { return p.Pickers || p.Open == taskID }
+
+// AssignURL is the link that opens a task's assignee picker, on this page.
+func (p projectPage) AssignURL(taskID int64) string {
+	q := url.Values{"assign": {strconv.FormatInt(taskID, 10)}}
+	if p.Token != "" {
+		q.Set("page_token", p.Token)
+	}
+	return projectURL(p.Project.ID) + "?" + q.Encode() + "#task-" + strconv.FormatInt(taskID, 10)
+}
+
+// Show shows a project; its tasks only to those with tasks:read, a page at
+// a time (?page_size=, ?page_token=, as in the API).
 func (h *Handler) Show(w http.ResponseWriter, r *http.Request) error {
 	return h.renderProject(w, r, http.StatusOK, projectPage{})
 }
@@ -114,14 +139,27 @@ func (h *Handler) renderProject(w http.ResponseWriter, r *http.Request, status i
 		page.Form = Input{Name: proj.Name, Description: proj.Description}
 	}
 	if p.Can(rbac.TasksRead) {
-		if page.Tasks, err = h.tasks.List(r.Context(), p.OrgID, id); err != nil {
+		pg, err := TaskPageFrom(r)
+		if err != nil {
 			return err
+		}
+		list, err := h.tasks.List(r.Context(), p.OrgID, id, pg)
+		if err != nil {
+			return err
+		}
+		page.Tasks, page.Next = nextToken(list, pg.Size, taskID)
+		if pg.After > 0 {
+			page.Token = strconv.FormatInt(pg.After, 10)
 		}
 	}
 	if page.Members, err = h.members.List(r.Context(), p.OrgID); err != nil {
 		return err
 	}
 	page.Names = displayNames(page.Members)
+	page.Pickers = len(page.Members) <= inlinePickerMembers
+	if s := r.URL.Query().Get("assign"); s != "" && !page.Pickers {
+		page.Open, _ = strconv.ParseInt(s, 10, 64) // not a task of the page: no picker opens
+	}
 	return h.render.Page(w, r, status, "project", proj.Name, page)
 }
 
@@ -167,14 +205,24 @@ func (h *Handler) CreateTask(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	title := r.PostFormValue("title")
-	_, err = h.tasks.Create(r.Context(), p.OrgID, id, title, p.Subject)
+	t, err := h.tasks.Create(r.Context(), p.OrgID, id, title, p.Subject)
 	if ie := inputError(err); ie != nil {
 		return h.renderProject(w, r, http.StatusBadRequest, projectPage{TaskTitle: title, TaskError: ie})
 	}
 	if err != nil {
 		return err
 	}
-	http.Redirect(w, r, projectURL(id)+"#tasks", http.StatusSeeOther)
+	// The new task is the project's last: when the first page does not
+	// hold it, open the page that begins with it.
+	first, err := h.tasks.List(r.Context(), p.OrgID, id, tasks.Page{Size: DefaultPageSize})
+	if err != nil {
+		return err
+	}
+	to := projectURL(id)
+	if len(first) > DefaultPageSize {
+		to += "?page_token=" + strconv.FormatInt(t.ID-1, 10)
+	}
+	http.Redirect(w, r, to+"#task-"+strconv.FormatInt(t.ID, 10), http.StatusSeeOther)
 	return nil
 }
 

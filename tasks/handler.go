@@ -38,7 +38,7 @@ func (h *Handler) Assign(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	http.Redirect(w, r, taskURL(t), http.StatusSeeOther)
+	http.Redirect(w, r, taskURL(t, r), http.StatusSeeOther)
 	return nil
 }
 
@@ -61,7 +61,7 @@ func (h *Handler) Done(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	http.Redirect(w, r, taskURL(t), http.StatusSeeOther)
+	http.Redirect(w, r, taskURL(t, r), http.StatusSeeOther)
 	return nil
 }
 
@@ -137,6 +137,12 @@ func pathID(r *http.Request) (int64, error) {
 	return id, nil
 }
 
-func taskURL(t Task) string {
-	return "/projects/" + strconv.FormatInt(t.ProjectID, 10) + "#task-" + strconv.FormatInt(t.ID, 10)
+// taskURL is the task on its project's page: the page of tasks the form
+// was posted from (its page_token field), so the task is still in view.
+func taskURL(t Task, r *http.Request) string {
+	u := "/projects/" + strconv.FormatInt(t.ProjectID, 10)
+	if token, err := strconv.ParseInt(r.PostFormValue("page_token"), 10, 64); err == nil && token > 0 {
+		u += "?page_token=" + strconv.FormatInt(token, 10)
+	}
+	return u + "#task-" + strconv.FormatInt(t.ID, 10)
 }

@@ -13,7 +13,9 @@ import (
 // Store keeps tasks. Every method takes the caller's organization; tasks
 // and projects of other organizations do not exist for it.
 type Store interface {
-	List(ctx context.Context, orgID string, projectID int64) ([]Task, error)
+	// List returns up to page.Size+1 tasks of the project, oldest first:
+	// the extra one tells that there is a next page.
+	List(ctx context.Context, orgID string, projectID int64, page Page) ([]Task, error)
 	Get(ctx context.Context, orgID string, id int64) (Task, error)
 	Create(ctx context.Context, orgID string, projectID int64, title, createdBy string) (Task, error)
 	Assign(ctx context.Context, orgID string, id int64, assignee string) (Task, error)
@@ -50,14 +52,25 @@ func NewSQLite(ctx context.Context, db *sql.DB) (*SQLite, error) {
 
 const columns = `id, project_id, title, assignee, done, created_at`
 
-// List returns the tasks of one of the organization's projects, oldest
-// first. A project of another organization is ErrNotFound.
-func (s *SQLite) List(ctx context.Context, orgID string, projectID int64) ([]Task, error) {
+// Page selects part of a project's tasks: at most Size tasks newer than
+// the one with id After (0: from the oldest).
+type Page struct {
+	Size  int
+	After int64
+}
+
+// List returns a page of the tasks of one of the organization's projects,
+// oldest first, with one more task than page.Size if there are more. A
+// project of another organization is ErrNotFound.
+func (s *SQLite) List(ctx context.Context, orgID string, projectID int64, page Page) ([]Task, error) {
 	if err := s.projectExists(ctx, orgID, projectID); err != nil {
 		return nil, fmt.Errorf("list tasks: %w", err)
 	}
+	// Keyset paging on (org_id, project_id, id), the tasks_project index: a
+	// page is one range scan, however many tasks come before it.
 	rows, err := s.db.QueryContext(ctx,
-		`SELECT `+columns+` FROM tasks WHERE org_id = ? AND project_id = ? ORDER BY id`, orgID, projectID)
+		`SELECT `+columns+` FROM tasks WHERE org_id = ? AND project_id = ? AND id > ? ORDER BY id LIMIT ?`,
+		orgID, projectID, page.After, page.Size+1)
 	if err != nil {
 		return nil, fmt.Errorf("list tasks: %w", err)
 	}

@@ -1,0 +1,174 @@
+package app_test
+
+import (
+	"database/sql"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/PuerkitoBio/goquery"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// formValues is what a browser submits for the form as it stands: hidden
+// fields, ticked checkboxes that are not disabled, selected options.
+func formValues(form *goquery.Selection) url.Values {
+	v := url.Values{}
+	form.Find(`input[name]:not([disabled])`).Each(func(_ int, in *goquery.Selection) {
+		typ := in.AttrOr("type", "text")
+		if (typ == "checkbox" || typ == "radio") && !in.Is("[checked]") {
+			return
+		}
+		v.Add(in.AttrOr("name", ""), in.AttrOr("value", "on"))
+	})
+	form.Find(`select[name]:not([disabled]) option[selected]`).Each(func(_ int, o *goquery.Selection) {
+		v.Add(o.ParentsFiltered("select").AttrOr("name", ""), o.AttrOr("value", ""))
+	})
+	return v
+}
+
+func TestChangingOneRoleKeepsTheMembersOthers(t *testing.T) {
+	e := startEnv(t, envOptions{})
+	alice, carol := e.user("alice@acme.example"), e.user("carol@acme.example")
+	require.NoError(t, e.IdP.SetUserRoles(carol.ID, []string{"team_member", "viewer"}))
+	admin := e.signIn(alice)
+
+	doc := parseHTML(t, admin.get("/members").Body)
+	form := doc.Find(fmt.Sprintf(`tr[data-user="%s"] [data-testid="role-form"]`, carol.ID))
+	require.Equal(t, 1, form.Length(), "the admin sees a role picker for Carol")
+	ticked := form.Find(`input[type="checkbox"][checked]`).Map(func(_ int, s *goquerySelection) string { return s.AttrOr("value", "") })
+	assert.ElementsMatch(t, []string{"team_member", "viewer"}, ticked, "the picker shows both of Carol's roles")
+
+	// Alice swaps one role, viewer for project_manager, and saves.
+	sent := formValues(form)
+	sent["role"] = slices.DeleteFunc(sent["role"], func(r string) bool { return r == "viewer" })
+	sent.Add("role", "project_manager")
+	resp := admin.post(form.AttrOr("action", ""), sent)
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode, resp.Body)
+
+	assert.ElementsMatch(t, []string{"team_member", "project_manager"}, e.rolesAtIdP(carol.ID), "team_member stays at the IdP")
+	after := parseHTML(t, admin.get(resp.Header.Get("Location")).Body)
+	assert.ElementsMatch(t, []string{"team_member", "project_manager"},
+		allText(after, fmt.Sprintf(`tr[data-user="%s"] [data-testid="member-roles"] .role`, carol.ID)), "the page shows both")
+}
+
+// auditRowBytes is how many bytes the audit log's rows hold, all columns.
+func auditRowBytes(t *testing.T, e *env) []int {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+e.cfg.DatabasePath)
+	require.NoError(t, err)
+	defer db.Close()
+	rows, err := db.Query(`SELECT 8 + 8 + length(CAST(org_id AS BLOB)) + length(CAST(actor AS BLOB)) + length(CAST(target AS BLOB))
+		+ length(CAST(old_roles AS BLOB)) + length(CAST(new_roles AS BLOB)) + length(CAST(source AS BLOB))
+		+ length(CAST(outcome AS BLOB)) + length(CAST(reason AS BLOB)) FROM audit_log ORDER BY id`)
+	require.NoError(t, err)
+	defer rows.Close()
+	var sizes []int
+	for rows.Next() {
+		var n int
+		require.NoError(t, rows.Scan(&n))
+		sizes = append(sizes, n)
+	}
+	require.NoError(t, rows.Err())
+	return sizes
+}
+
+func TestARefusedRoleChangeStoresAFewHundredBytesWhateverItSends(t *testing.T) {
+	e := startEnv(t, envOptions{})
+	bob := e.signIn(e.user("bob@acme.example")) // signed in, without the right to change roles
+	hugeID := "usr_" + strings.Repeat("a", 1_000_000)
+	hugeRole := strings.Repeat("r", 60<<10) // as much as the 64 KB form limit lets through
+	tests := []struct {
+		name   string
+		target string
+		form   url.Values
+	}{
+		{"a 1 MB user id and a 60 KB role", hugeID, url.Values{"role": {hugeRole}}},
+		{"a thousand roles", "usr_100000000000000003", url.Values{"role": slices.Repeat([]string{strings.Repeat("x", 50)}, 1000)}},
+		{"an id of multibyte characters", strings.Repeat("é", 150_000), url.Values{"role": {"admin"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := bob.post("/members/"+url.PathEscape(tt.target)+"/role", tt.form)
+			require.Equal(t, http.StatusForbidden, resp.StatusCode)
+			sizes := auditRowBytes(t, e)
+			require.NotEmpty(t, sizes, "the refusal is audited")
+			assert.Less(t, sizes[len(sizes)-1], 500, "bytes stored for the refusal")
+		})
+	}
+
+	rows := auditRows(t, e.signIn(e.user("alice@acme.example")))
+	require.Len(t, rows, len(tests))
+	assert.Contains(t, rows[len(rows)-1], "usr_aaaa", "the log still shows what the id began with")
+	assert.Contains(t, rows[len(rows)-1], "bytes cut", "and that it was cut")
+}
+
+func TestAuditLogIsPaged(t *testing.T) {
+	e := startEnv(t, envOptions{})
+	bob := e.signIn(e.user("bob@acme.example"))
+	const n = 120
+	for i := range n {
+		resp := bob.post(fmt.Sprintf("/members/usr_%d/role", i), url.Values{"role": {"admin"}})
+		require.Equal(t, http.StatusForbidden, resp.StatusCode)
+	}
+	admin := e.signIn(e.user("alice@acme.example"))
+
+	var sizes []int
+	seen := map[string]bool{}
+	for path, pages := "/audit", 0; path != "" && pages < 10; pages++ {
+		resp := admin.get(path)
+		require.Equal(t, http.StatusOK, resp.StatusCode, resp.Body)
+		doc := parseHTML(t, resp.Body)
+		targets := doc.Find(`[data-testid="audit-log"] tbody tr td:nth-child(3) code`).Map(func(_ int, s *goquerySelection) string { return s.Text() })
+		sizes = append(sizes, len(targets))
+		for _, id := range targets {
+			assert.False(t, seen[id], "%s listed twice", id)
+			seen[id] = true
+		}
+		if pages == 0 {
+			assert.Equal(t, fmt.Sprintf("usr_%d", n-1), targets[0], "newest first")
+		}
+		path = doc.Find(`[data-testid="older-page"]`).AttrOr("href", "")
+	}
+	assert.Equal(t, []int{50, 50, 20}, sizes, "one page of 50 at a time")
+	assert.Len(t, seen, n, "the Older links reach every entry once")
+	assert.Equal(t, http.StatusBadRequest, admin.get("/audit?before=x").StatusCode)
+}
+
+func TestMembersPagesListTheOrganizationAtTheIdPOncePerCopy(t *testing.T) {
+	e := startEnv(t, envOptions{})
+	alice, bob := e.user("alice@acme.example"), e.user("bob@acme.example")
+	admin := e.signIn(alice)
+	memberRoles := func(b *browser, u string) []string {
+		t.Helper()
+		resp := b.get("/members")
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		return allText(parseHTML(t, resp.Body), fmt.Sprintf(`tr[data-user="%s"] [data-testid="member-roles"] .role`, u))
+	}
+
+	require.Equal(t, []string{"admin"}, memberRoles(admin, alice.ID))
+	calls := e.IdP.ManagementRequests()
+	for range 5 {
+		memberRoles(admin, alice.ID)
+		require.Equal(t, http.StatusOK, admin.get("/audit").StatusCode)
+	}
+	assert.Equal(t, calls, e.IdP.ManagementRequests(), "views after the first list nobody at the IdP")
+
+	// Out of the app's sight, the IdP makes Bob an admin too. The pages
+	// may show the copy for a while, but a role change reads the IdP
+	// afresh: Alice is no longer the last admin, so she may step down.
+	require.NoError(t, e.IdP.SetUserRoles(bob.ID, []string{"admin"}))
+	resp := admin.post("/members/"+alice.ID+"/role", url.Values{"role": {"project_manager"}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode, resp.Body)
+	assert.Equal(t, []string{"project_manager"}, e.rolesAtIdP(alice.ID))
+
+	// The change made the copy stale: the next view lists afresh.
+	bobBrowser := e.signIn(bob)
+	calls = e.IdP.ManagementRequests()
+	assert.Equal(t, []string{"admin"}, memberRoles(bobBrowser, bob.ID), "the new listing shows what the IdP says")
+	assert.Greater(t, e.IdP.ManagementRequests(), calls)
+}

@@ -1,0 +1,48 @@
+package app_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestTheProjectPageShowsTasksAPageAtATimeAndFormsComeBackToIt(t *testing.T) {
+	e := startEnv(t, envOptions{})
+	alice, carol := e.user("alice@acme.example"), e.user("carol@acme.example")
+	projectID, _ := e.fixture(alice) // its first task
+	token := e.token(alice)
+	for i := range 59 {
+		resp := e.api(token, "POST", fmt.Sprintf("/api/projects/%d/tasks", projectID), map[string]string{"title": fmt.Sprintf("T%02d", i+2)})
+		require.Equal(t, http.StatusCreated, resp.StatusCode, resp.Body)
+	}
+	b := e.signIn(alice)
+	page := fmt.Sprintf("/projects/%d", projectID)
+
+	first := parseHTML(t, b.get(page).Body)
+	assert.Equal(t, 50, first.Find(`[data-testid="task-list"] li`).Length())
+	next := first.Find(`[data-testid="next-tasks"]`).AttrOr("href", "")
+	require.NotEmpty(t, next)
+	second := parseHTML(t, b.get(strings.TrimSuffix(next, "#tasks")).Body)
+	assert.Equal(t, 10, second.Find(`[data-testid="task-list"] li`).Length())
+
+	// Assigning a task of the second page comes back to the second page.
+	form := second.Find(`[data-testid="task-list"] li:last-child [data-testid="assign-form"]`)
+	sent := formValues(form)
+	sent.Set("assignee", carol.ID)
+	resp := b.post(form.AttrOr("action", ""), sent)
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode, resp.Body)
+	back := resp.Header.Get("Location")
+	assert.Contains(t, back, "page_token=", "back to the page the form was on")
+	again := parseHTML(t, b.get(strings.Split(back, "#")[0]).Body)
+	assert.Equal(t, carol.Name, text(again, `[data-testid="task-list"] li:last-child .meta strong`))
+
+	// A new task is the last: the answer opens a page that shows it.
+	resp = b.post(page+"/tasks", map[string][]string{"title": {"The newest"}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode, resp.Body)
+	shown := parseHTML(t, b.get(strings.Split(resp.Header.Get("Location"), "#")[0]).Body)
+	assert.Contains(t, allText(shown, `[data-testid="task-list"] .item-title`), "The newest")
+}
