@@ -56,6 +56,25 @@ func TestChangingOneRoleKeepsTheMembersOthers(t *testing.T) {
 		allText(after, fmt.Sprintf(`tr[data-user="%s"] [data-testid="member-roles"] .role`, carol.ID)), "the page shows both")
 }
 
+func TestAStaleRolesFormDoesNotUndoAChangeMadeSince(t *testing.T) {
+	e := startEnv(t, envOptions{})
+	alice, carol := e.user("alice@acme.example"), e.user("carol@acme.example")
+	admin := e.signIn(alice)
+	form := parseHTML(t, admin.get("/members").Body).Find(fmt.Sprintf(`tr[data-user="%s"] [data-testid="role-form"]`, carol.ID))
+	require.Equal(t, 1, form.Length())
+
+	// Meanwhile, someone else (the dashboard, another admin) makes Carol a viewer.
+	require.NoError(t, e.IdP.SetUserRoles(carol.ID, []string{"viewer"}))
+
+	// Alice saves the page she loaded before, adding a role to what it showed.
+	sent := formValues(form)
+	sent.Add("role", "viewer")
+	resp := admin.post(form.AttrOr("action", ""), sent)
+	assert.Equal(t, http.StatusConflict, resp.StatusCode, "refused: the roles it was based on are gone")
+	assert.Contains(t, resp.Body, "changed since the page was loaded")
+	assert.Equal(t, []string{"viewer"}, e.rolesAtIdP(carol.ID), "the change made in between stands")
+}
+
 // auditRowBytes is how many bytes the audit log's rows hold, all columns.
 func auditRowBytes(t *testing.T, e *env) []int {
 	t.Helper()

@@ -93,6 +93,10 @@ type Change struct {
 	// nobody grants a role that brings more than they hold. Directory sync
 	// is exempt: its roles come from the IdP's own group mapping.
 	ActorPermissions []rbac.Permission
+	// Expected, when not nil, are the target's roles as the requester saw
+	// them: if the IdP holds others now, the change is refused (409) rather
+	// than silently undoing a change made in between.
+	Expected []string
 	// OccurredAt is when the directory changed (directory sync only): a
 	// change older than the last one applied to the member is skipped.
 	OccurredAt time.Time
@@ -160,6 +164,9 @@ func (a *Assigner) SetRoles(ctx context.Context, c Change) (err error) {
 		if err := a.checkOutranks(c.OrgID, old, c.ActorPermissions); err != nil {
 			return err
 		}
+	}
+	if c.Expected != nil && !sameRoles(old, c.Expected) {
+		return errChangedMeanwhile
 	}
 	if slices.Contains(old, AdminRole) && !slices.Contains(c.Roles, AdminRole) && admins(users, c.OrgID) == 1 {
 		return errLastAdmin
@@ -274,6 +281,10 @@ func sameRoles(a, b []string) bool {
 	return slices.Equal(slices.Compact(a), slices.Compact(b))
 }
 
+// errChangedMeanwhile refuses a change based on roles that are no longer
+// the member's.
+var errChangedMeanwhile = &problem.ConflictError{Message: "This member's roles changed since the page was loaded. Review them and save again."}
+
 // errLastAdmin refuses to leave an organization without an admin.
 var errLastAdmin = &problem.ConflictError{Message: "This is the organization's last admin. Make someone else admin first."}
 
@@ -330,6 +341,8 @@ func RefusalReason(err error) string {
 		return input.Message
 	case errors.Is(err, errLastAdmin):
 		return "the organization's last admin cannot be demoted"
+	case errors.Is(err, errChangedMeanwhile):
+		return "the member's roles had changed since the requester's page was loaded"
 	case errors.Is(err, errBusy):
 		return "another role change of the organization took too long"
 	case errors.Is(err, errAbandoned), errors.Is(err, context.Canceled):

@@ -161,20 +161,28 @@ func (h *Handler) SetRoleRefused(r *http.Request, reason string) {
 }
 
 func (h *Handler) change(r *http.Request) Change {
-	c := Change{Target: r.PathValue("userID"), Source: SourceApp, Roles: formRoles(r)}
+	c := Change{Target: r.PathValue("userID"), Source: SourceApp, Roles: formValues(r, "role")}
+	if r.PostFormValue("had_sent") != "" {
+		// The form says what roles it showed: a change made since (by
+		// another admin, the dashboard, the directory) is not overwritten.
+		c.Expected = formValues(r, "had")
+		if c.Expected == nil {
+			c.Expected = []string{}
+		}
+	}
 	if p := auth.PrincipalFrom(r.Context()); p != nil {
 		c.OrgID, c.Actor, c.ActorPermissions = p.OrgID, p.Subject, p.Permissions
 	}
 	return c
 }
 
-// formRoles returns the form's role fields, without blanks and repeats,
-// in the order sent.
-func formRoles(r *http.Request) []string {
-	_ = r.PostFormValue("role") // parses the form if the gate did not (a refusal): its errors leave no roles
+// formValues returns the form's fields called name, without blanks and
+// repeats, in the order sent.
+func formValues(r *http.Request, name string) []string {
+	_ = r.PostFormValue(name) // parses the form if the gate did not (a refusal): its errors leave no roles
 	var roles []string
 	seen := map[string]bool{}
-	for _, role := range r.PostForm["role"] {
+	for _, role := range r.PostForm[name] {
 		if role != "" && !seen[role] {
 			seen[role] = true
 			roles = append(roles, role)
