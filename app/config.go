@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
+
+	"github.com/scalekit-samples/go-rbac-projects/database"
 )
 
 // Config is the app's configuration, read from the environment (see the
@@ -18,13 +21,21 @@ type Config struct {
 	BaseURL       string // APP_BASE_URL
 	Addr          string // ADDR
 	SessionSecret []byte // SESSION_SECRET
+	DatabaseURL   string // DATABASE_URL: postgres://...; empty: SQLite at DatabasePath
 	DatabasePath  string // DATABASE_PATH
-	SeedFile      string // RBAC_SEED_FILE
-	MockIdPAddr   string // MOCK_IDP_ADDR, used only without SCALEKIT_ENVIRONMENT_URL
-	WebhookSecret string // SCALEKIT_WEBHOOK_SECRET; empty: POST /webhooks/scalekit answers 404
+	// DatabaseMaxConns is DATABASE_MAX_CONNS, the PostgreSQL pool size.
+	DatabaseMaxConns int
+	SeedFile         string // RBAC_SEED_FILE
+	MockIdPAddr      string // MOCK_IDP_ADDR, used only without SCALEKIT_ENVIRONMENT_URL
+	WebhookSecret    string // SCALEKIT_WEBHOOK_SECRET; empty: POST /webhooks/scalekit answers 404
 
 	// GeneratedSecret is set when SessionSecret was made up at start-up.
 	GeneratedSecret bool
+}
+
+// Database is the configuration of the app's database.
+func (c Config) Database() database.Config {
+	return database.Config{URL: c.DatabaseURL, Path: c.DatabasePath, MaxConns: c.DatabaseMaxConns}
 }
 
 // MockMode reports whether the app runs against the built-in mock IdP.
@@ -39,6 +50,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		ClientSecret:  getenv("SCALEKIT_CLIENT_SECRET"),
 		BaseURL:       strings.TrimRight(or(getenv("APP_BASE_URL"), "http://localhost:8080"), "/"),
 		Addr:          getenv("ADDR"),
+		DatabaseURL:   getenv("DATABASE_URL"),
 		DatabasePath:  or(getenv("DATABASE_PATH"), "data/app.db"),
 		SeedFile:      or(getenv("RBAC_SEED_FILE"), "rbac.seed.json"),
 		MockIdPAddr:   getenv("MOCK_IDP_ADDR"),
@@ -56,6 +68,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return c, fmt.Errorf("ADDR=%q: want host:port or :port, like :8080", c.Addr)
+	}
+
+	if err := c.loadDatabase(getenv); err != nil {
+		return c, err
 	}
 
 	if c.Issuer != "" {
@@ -78,6 +94,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return c, fmt.Errorf("SESSION_SECRET is %d characters: use at least 32 random characters (openssl rand -hex 32)", len(secret))
 	case secret != "":
 		c.SessionSecret = []byte(secret)
+	case c.DatabaseURL != "":
+		// Instances sharing a database must sign cookies alike: a sign-in
+		// started on one finishes on another.
+		return c, errors.New("SESSION_SECRET is not set: it is required with DATABASE_URL, the same for every instance (openssl rand -hex 32)")
 	case !c.MockMode():
 		return c, errors.New("SESSION_SECRET is not set: it is required with an external IdP (openssl rand -hex 32)")
 	default:
@@ -86,6 +106,26 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		c.GeneratedSecret = true
 	}
 	return c, nil
+}
+
+// loadDatabase checks DATABASE_URL and DATABASE_MAX_CONNS. Whether the
+// server answers is found out at start-up (database.Open).
+func (c *Config) loadDatabase(getenv func(string) string) error {
+	if v := getenv("DATABASE_MAX_CONNS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return fmt.Errorf("DATABASE_MAX_CONNS=%q: want a number of connections per instance, like %d", v, database.DefaultMaxConns)
+		}
+		c.DatabaseMaxConns = n
+	}
+	if c.DatabaseURL == "" {
+		return nil
+	}
+	if getenv("DATABASE_PATH") != "" {
+		return errors.New("DATABASE_URL and DATABASE_PATH are both set: set DATABASE_URL for PostgreSQL, or DATABASE_PATH for SQLite")
+	}
+	_, err := database.ParsePostgresURL(c.DatabaseURL)
+	return err
 }
 
 func or(v, fallback string) string {

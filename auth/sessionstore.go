@@ -33,29 +33,15 @@ type SessionStore struct {
 	now     func() time.Time
 }
 
-const sessionSchema = `
-CREATE TABLE IF NOT EXISTS sessions (
-	id_hash    TEXT PRIMARY KEY, -- SHA-256 of the id: a leaked database yields no usable cookie
-	data       BLOB NOT NULL,    -- the session's values, sealed with a key derived from the id (sessionseal.go)
-	expires_at INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS sessions_expiry ON sessions (expires_at); -- for the sweep`
-
-// NewSessionStore creates the sessions table if needed. leases serialize
+// NewSessionStore returns the store on db, whose migrations created the
+// sessions table. leases serialize
 // refreshes across instances; secret signs the cookie; maxAge bounds a session's life; secure marks the cookie Secure
 // (set it when the app is served over https).
 func NewSessionStore(ctx context.Context, db *sql.DB, leases *lease.Table, secret []byte, maxAge time.Duration, secure bool) (*SessionStore, error) {
 	if len(secret) < 32 {
 		return nil, errors.New("session secret must be at least 32 bytes")
 	}
-	if _, err := db.ExecContext(ctx, sessionSchema); err != nil {
-		return nil, fmt.Errorf("create sessions table: %w", err)
-	}
-	// Rows of versions that stored tokens in clear, as text: their users sign in again.
-	if _, err := db.ExecContext(ctx, `DELETE FROM sessions WHERE typeof(data) <> 'blob'`); err != nil {
-		return nil, fmt.Errorf("purge unsealed sessions: %w", err)
-	}
-	load, err := db.PrepareContext(ctx, `SELECT data FROM sessions WHERE id_hash = ? AND expires_at > ?`)
+	load, err := db.PrepareContext(ctx, `SELECT data FROM sessions WHERE id_hash = $1 AND expires_at > $2`)
 	if err != nil {
 		return nil, fmt.Errorf("prepare session lookup: %w", err)
 	}
@@ -159,7 +145,7 @@ func (s *SessionStore) Save(r *http.Request, w http.ResponseWriter, sess *sessio
 	}
 	expires := s.now().Add(time.Duration(sess.Options.MaxAge) * time.Second)
 	if _, err := s.db.ExecContext(r.Context(),
-		`INSERT INTO sessions (id_hash, data, expires_at) VALUES (?, ?, ?)
+		`INSERT INTO sessions (id_hash, data, expires_at) VALUES ($1, $2, $3)
 		 ON CONFLICT(id_hash) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at`,
 		hashID(sess.ID), data, expires.Unix()); err != nil {
 		return fmt.Errorf("save session: %w", err)
@@ -173,7 +159,7 @@ func (s *SessionStore) Save(r *http.Request, w http.ResponseWriter, sess *sessio
 }
 
 func (s *SessionStore) delete(ctx context.Context, id string) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = ?`, hashID(id)); err != nil {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = $1`, hashID(id)); err != nil {
 		return fmt.Errorf("delete session: %w", err)
 	}
 	return nil
@@ -182,7 +168,7 @@ func (s *SessionStore) delete(ctx context.Context, id string) error {
 // sweep removes expired sessions. It runs when a session is created, which
 // keeps the table bounded without a background job.
 func (s *SessionStore) sweep(ctx context.Context) {
-	_, _ = s.db.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, s.now().Unix())
+	_, _ = s.db.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= $1`, s.now().Unix())
 }
 
 func newSessionID() (string, error) {

@@ -36,23 +36,12 @@ type member struct{ orgID, userID string }
 // syncInterval bounds how stale another instance's view can be.
 const syncInterval = time.Second
 
-const changesSchema = `
-CREATE TABLE IF NOT EXISTS role_changes (
-	id         INTEGER PRIMARY KEY AUTOINCREMENT,
-	org_id     TEXT NOT NULL,
-	user_id    TEXT NOT NULL,
-	changed_at INTEGER NOT NULL
-);`
-
-// NewRoleChanges creates the table if needed and loads it.
+// NewRoleChanges loads the role_changes table (created by db's migrations).
 func NewRoleChanges(ctx context.Context, db *sql.DB, log *slog.Logger) (*RoleChanges, error) {
 	return newRoleChanges(ctx, db, log, time.Now)
 }
 
 func newRoleChanges(ctx context.Context, db *sql.DB, log *slog.Logger, now func() time.Time) (*RoleChanges, error) {
-	if _, err := db.ExecContext(ctx, changesSchema); err != nil {
-		return nil, fmt.Errorf("create role_changes table: %w", err)
-	}
 	c := &RoleChanges{db: db, log: log, now: now, changed: map[member]time.Time{}}
 	if err := c.sync(ctx); err != nil {
 		return nil, err
@@ -64,7 +53,7 @@ func newRoleChanges(ctx context.Context, db *sql.DB, log *slog.Logger, now func(
 func (c *RoleChanges) Record(ctx context.Context, orgID, userID string) error {
 	at := c.now().UTC()
 	if _, err := c.db.ExecContext(ctx,
-		`INSERT INTO role_changes (org_id, user_id, changed_at) VALUES (?, ?, ?)`,
+		`INSERT INTO role_changes (org_id, user_id, changed_at) VALUES ($1, $2, $3)`,
 		orgID, userID, at.UnixMilli()); err != nil {
 		return fmt.Errorf("record role change: %w", err)
 	}
@@ -109,7 +98,7 @@ func (c *RoleChanges) sync(ctx context.Context) error {
 	after := c.lastID
 	c.mu.RUnlock()
 	rows, err := c.db.QueryContext(ctx,
-		`SELECT id, org_id, user_id, changed_at FROM role_changes WHERE id > ? ORDER BY id`, after)
+		`SELECT id, org_id, user_id, changed_at FROM role_changes WHERE id > $1 ORDER BY id`, after)
 	if err != nil {
 		return fmt.Errorf("sync role changes: %w", err)
 	}
