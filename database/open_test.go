@@ -36,6 +36,20 @@ func TestAWrongDatabaseURLIsNamedInOneLine(t *testing.T) {
 	}
 }
 
+// TestPGVariablesFillWhatTheURLLeavesOut documents a choice: as with psql,
+// the PG* environment variables (and ~/.pgpass) supply what DATABASE_URL
+// omits, and the URL wins where both say something.
+func TestPGVariablesFillWhatTheURLLeavesOut(t *testing.T) {
+	t.Setenv("PGUSER", "from_env")
+	t.Setenv("PGPORT", "6543")
+	cc, err := database.ParsePostgresURL("postgres://db.internal/app")
+	require.NoError(t, err)
+	assert.Equal(t, "from_env@db.internal:6543/app", database.Describe(cc))
+	cc, err = database.ParsePostgresURL("postgres://app@db.internal:5432/app")
+	require.NoError(t, err)
+	assert.Equal(t, "app@db.internal:5432/app", database.Describe(cc))
+}
+
 func TestStartUpWaitsForAPostgresServerThatIsDown(t *testing.T) {
 	hold, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)

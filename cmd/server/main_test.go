@@ -13,17 +13,30 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/scalekit-samples/go-rbac-projects/database"
+	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
 )
 
 // TestRunWithNoConfiguration is README's first command as a test: with no
 // SCALEKIT_* variables the server starts the mock IdP, prints the demo
 // users and serves.
+// On PostgreSQL it needs DATABASE_URL and SESSION_SECRET besides.
 func TestRunWithNoConfiguration(t *testing.T) {
+	databasetest.Run(t, testRunWithNoConfiguration)
+}
+
+func testRunWithNoConfiguration(t *testing.T, e database.Engine) {
+	db := databasetest.Empty(t, e) // migrated at start-up
 	env := map[string]string{
 		"ADDR":           "127.0.0.1:0",
 		"MOCK_IDP_ADDR":  "127.0.0.1:0",
-		"DATABASE_PATH":  t.TempDir() + "/app.db",
+		"DATABASE_PATH":  db.Path,
+		"DATABASE_URL":   db.URL,
 		"RBAC_SEED_FILE": "../../rbac.seed.json",
+	}
+	if db.URL != "" {
+		env["SESSION_SECRET"] = strings.Repeat("s", 32)
 	}
 	var stdout, stderr lockedBuffer
 	ctx, cancel := context.WithCancel(context.Background())
@@ -63,6 +76,10 @@ func TestRunRefusesBadConfiguration(t *testing.T) {
 	taken, err := net.Listen("tcp", "127.0.0.1:0") // another program (or a copy of the app) holds it
 	require.NoError(t, err)
 	t.Cleanup(func() { taken.Close() })
+	down, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	require.NoError(t, down.Close()) // nothing listens there: a database server that is down
+	secret := strings.Repeat("s", 32)
 	tests := []struct {
 		name string
 		env  map[string]string
@@ -78,10 +95,20 @@ func TestRunRefusesBadConfiguration(t *testing.T) {
 		{"the app's port is taken", map[string]string{"ADDR": taken.Addr().String()}, "is the app already running? stop it, or choose another port: ADDR="},
 		{"the mock IdP's port is taken", map[string]string{"ADDR": "127.0.0.1:0", "MOCK_IDP_ADDR": taken.Addr().String(), "RBAC_SEED_FILE": "../../rbac.seed.json"}, "choose another port: MOCK_IDP_ADDR="},
 		{"a broken seed file", map[string]string{"ADDR": "127.0.0.1:0", "RBAC_SEED_FILE": "testdata/does-not-exist.json"}, "RBAC_SEED_FILE"},
+		{"a shared database without a session secret", map[string]string{"DATABASE_URL": "postgres://app@db/app"}, "SESSION_SECRET is not set: it is required with DATABASE_URL"},
+		{"a typo in the database URL", map[string]string{"DATABASE_URL": "postgres://app@db:54x2/app", "SESSION_SECRET": secret}, "DATABASE_URL is not a valid URL"},
+		{"a database URL of another engine", map[string]string{"DATABASE_URL": "mysql://app@db/app", "SESSION_SECRET": secret}, "DATABASE_URL: want a postgres:// URL"},
+		{"both databases", map[string]string{"DATABASE_URL": "postgres://app@db/app", "DATABASE_PATH": "data/app.db", "SESSION_SECRET": secret}, "DATABASE_URL and DATABASE_PATH are both set"},
+		{"a pool size that is no number", map[string]string{"DATABASE_MAX_CONNS": "eight"}, "DATABASE_MAX_CONNS="},
+		{"a database server that stays down", map[string]string{"ADDR": "127.0.0.1:0", "MOCK_IDP_ADDR": "127.0.0.1:0", "RBAC_SEED_FILE": "../../rbac.seed.json",
+			"DATABASE_URL": "postgres://app@" + down.Addr().String() + "/app?sslmode=disable", "SESSION_SECRET": secret}, "DATABASE_URL: database server app@127.0.0.1:"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := run(context.Background(), func(k string) string { return tt.env[k] }, io.Discard, io.Discard, nil)
+			// Start-up retries a server that is down until its context ends.
+			ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+			defer cancel()
+			err := run(ctx, func(k string) string { return tt.env[k] }, io.Discard, io.Discard, nil)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.want)
 			assert.NotContains(t, err.Error(), "\n", "one line")
