@@ -79,7 +79,7 @@ func openSQLite(ctx context.Context, path string) (*sql.DB, error) {
 			return nil, fmt.Errorf("DATABASE_PATH=%q: %w", path, err)
 		}
 	}
-	db, err := sql.Open("sqlite", SQLiteDSN(path))
+	db, err := sql.Open("sqlite", sqliteDSN(path))
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
@@ -90,12 +90,12 @@ func openSQLite(ctx context.Context, path string) (*sql.DB, error) {
 	return db, nil
 }
 
-// SQLiteDSN is the driver's data source name for the file at path, with
+// sqliteDSN is the driver's data source name for the file at path, with
 // the pragmas the app relies on: WAL lets readers proceed during a write
 // and keeps every committed write across a crash of the process;
 // busy_timeout makes concurrent writers wait instead of failing; foreign
 // keys cascade task deletes.
-func SQLiteDSN(path string) string {
+func sqliteDSN(path string) string {
 	q := url.Values{"_pragma": {
 		"foreign_keys(1)", "journal_mode(WAL)", "busy_timeout(5000)", "synchronous(NORMAL)",
 	}}
@@ -188,7 +188,9 @@ func refusal(err error) string {
 		return ""
 	}
 	switch {
-	case pe.Code == "57P03": // cannot_connect_now: starting up or shutting down
+	case pe.Code == "57P03", pe.Code == "53300", strings.HasPrefix(pe.Code, "08"):
+		// cannot_connect_now (starting up), too_many_connections, and
+		// connection exceptions: a later try may get through.
 		return ""
 	case pe.Code == "28P01", pe.Code == "28000": // invalid_password, invalid_authorization_specification
 		return "authentication failed (" + pe.Message + "): check the user and password"
@@ -203,9 +205,6 @@ func refusal(err error) string {
 type Dialect struct {
 	engine Engine
 }
-
-// DialectOf returns the Dialect of an engine.
-func DialectOf(e Engine) Dialect { return Dialect{e} }
 
 // Engine is the dialect's engine.
 func (d Dialect) Engine() Engine { return d.engine }
