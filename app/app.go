@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/scalekit-samples/go-rbac-projects/auth"
+	"github.com/scalekit-samples/go-rbac-projects/database"
 	"github.com/scalekit-samples/go-rbac-projects/lease"
 	"github.com/scalekit-samples/go-rbac-projects/members"
 	"github.com/scalekit-samples/go-rbac-projects/projects"
@@ -57,31 +58,32 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if a.render, err = render.New(templates.FS, log); err != nil {
 		return nil, fmt.Errorf("templates: %w", err)
 	}
-	if a.db, err = OpenDB(ctx, cfg.DatabasePath); err != nil {
+	var dialect database.Dialect
+	if a.db, dialect, err = database.Open(ctx, cfg.Database(), log); err != nil {
 		return nil, err
 	}
-	if err := a.build(ctx); err != nil {
+	// Before anything reads a table; on PostgreSQL under a lock, so that
+	// instances starting together do not race.
+	if err := database.Migrate(ctx, a.db, dialect, log); err != nil {
+		a.db.Close()
+		return nil, err
+	}
+	if err := a.build(ctx, dialect); err != nil {
 		a.db.Close()
 		return nil, err
 	}
 	return a, nil
 }
 
-func (a *App) build(ctx context.Context) error {
+func (a *App) build(ctx context.Context, dialect database.Dialect) error {
 	// Leases let instances sharing the database take turns: refreshing a
 	// session, changing an organization's roles.
-	leases, err := lease.New(ctx, a.db)
-	if err != nil {
-		return err
-	}
+	leases := lease.New(a.db)
 	sessions, err := auth.NewSessionStore(ctx, a.db, leases, a.cfg.SessionSecret, SessionLifetime, isHTTPS(a.cfg.BaseURL))
 	if err != nil {
 		return fmt.Errorf("sessions: %w", err)
 	}
-	dir, err := members.NewDirectory(ctx, a.db)
-	if err != nil {
-		return err
-	}
+	dir := members.NewDirectory(a.db, dialect)
 	changes, err := members.NewRoleChanges(ctx, a.db, a.log)
 	if err != nil {
 		return err
@@ -91,14 +93,11 @@ func (a *App) build(ctx context.Context) error {
 	a.rolesChanged = changes.ChangedAfter
 	a.apiCallerSeen = a.rememberAPICaller(dir)
 	a.tokensStale = changes.IssuedBefore
-	projectStore, err := projects.NewSQLite(ctx, a.db)
+	projectStore, err := projects.NewSQLStore(ctx, a.db)
 	if err != nil {
 		return err
 	}
-	taskStore, err := tasks.NewSQLite(ctx, a.db)
-	if err != nil {
-		return err
-	}
+	taskStore := tasks.NewSQLStore(a.db)
 	// The management API client: role changes and the member listing go to
 	// the IdP (Scalekit, or the mock), with the app's own client credentials.
 	idp, err := scalekit.New(scalekit.Config{
@@ -122,12 +121,9 @@ func (a *App) build(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("identity provider: %w", err)
 	}
-	audit, err := members.NewAudit(ctx, a.db)
-	if err != nil {
-		return err
-	}
+	audit := members.NewAudit(a.db)
 	assigner := members.NewAssigner(idp, a.model, audit, changes, dir, leases, a.log)
-	webhook, err := members.NewWebhook(ctx, a.db, a.cfg.WebhookSecret, idp, assigner, sessions, a.log)
+	webhook, err := members.NewWebhook(a.db, a.cfg.WebhookSecret, idp, assigner, sessions, a.log)
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scalekit-samples/go-rbac-projects/database"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
 )
 
@@ -33,9 +34,11 @@ import (
 //	SCREENSHOT_DIR=docs go test ./app -run TestBrowser -count=1
 //
 // regenerates docs/project-page.png, the screenshot in README.
-func TestBrowser(t *testing.T) {
+func TestBrowser(t *testing.T) { eachEngine(t, testBrowser) }
+
+func testBrowser(t *testing.T, engine database.Engine) {
 	chrome := startChrome(t)
-	e := startEnv(t, envOptions{})
+	e := startEnv(t, envOptions{engine: engine})
 	alice, carol := e.user("alice@acme.example"), e.user("carol@acme.example")
 
 	t.Run("each demo user signs in through the picker and sees their token's claims", func(t *testing.T) {

@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
+
+	"github.com/scalekit-samples/go-rbac-projects/database"
 )
 
 // Config is the app's configuration, read from the environment (see the
@@ -18,10 +21,13 @@ type Config struct {
 	BaseURL       string // APP_BASE_URL
 	Addr          string // ADDR
 	SessionSecret []byte // SESSION_SECRET
+	DatabaseURL   string // DATABASE_URL: postgres://...; empty: SQLite at DatabasePath
 	DatabasePath  string // DATABASE_PATH
-	SeedFile      string // RBAC_SEED_FILE
-	MockIdPAddr   string // MOCK_IDP_ADDR, used only without SCALEKIT_ENVIRONMENT_URL; default localhost:8081
-	WebhookSecret string // SCALEKIT_WEBHOOK_SECRET; empty: POST /webhooks/scalekit answers 404
+	// DatabaseMaxConns is DATABASE_MAX_CONNS, the PostgreSQL pool size.
+	DatabaseMaxConns int
+	SeedFile         string // RBAC_SEED_FILE
+	MockIdPAddr      string // MOCK_IDP_ADDR, used only without SCALEKIT_ENVIRONMENT_URL; default localhost:8081
+	WebhookSecret    string // SCALEKIT_WEBHOOK_SECRET; empty: POST /webhooks/scalekit answers 404
 
 	// MockIdPNonlocal is MOCK_IDP_ALLOW_NONLOCAL=1: the mock IdP may serve
 	// a non-loopback APP_BASE_URL or listen beyond loopback.
@@ -29,6 +35,11 @@ type Config struct {
 
 	// GeneratedSecret is set when SessionSecret was made up at start-up.
 	GeneratedSecret bool
+}
+
+// Database is the configuration of the app's database.
+func (c Config) Database() database.Config {
+	return database.Config{URL: c.DatabaseURL, Path: c.DatabasePath, MaxConns: c.DatabaseMaxConns}
 }
 
 // MockMode reports whether the app runs against the built-in mock IdP.
@@ -43,6 +54,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		ClientSecret:  getenv("SCALEKIT_CLIENT_SECRET"),
 		BaseURL:       strings.TrimRight(or(getenv("APP_BASE_URL"), "http://localhost:8080"), "/"),
 		Addr:          getenv("ADDR"),
+		DatabaseURL:   getenv("DATABASE_URL"),
 		DatabasePath:  or(getenv("DATABASE_PATH"), "data/app.db"),
 		SeedFile:      or(getenv("RBAC_SEED_FILE"), "rbac.seed.json"),
 		MockIdPAddr:   or(getenv("MOCK_IDP_ADDR"), "localhost:8081"),
@@ -60,6 +72,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return c, fmt.Errorf("ADDR=%q: want host:port or :port, like :8080", c.Addr)
+	}
+
+	if err := c.loadDatabase(getenv); err != nil {
+		return c, err
 	}
 
 	if c.Issuer != "" {
@@ -84,6 +100,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return c, fmt.Errorf("SESSION_SECRET is %d characters: use at least 32 random characters (openssl rand -hex 32)", len(secret))
 	case secret != "":
 		c.SessionSecret = []byte(secret)
+	case c.DatabaseURL != "":
+		// Instances sharing a database must sign cookies alike: a sign-in
+		// started on one finishes on another.
+		return c, errors.New("SESSION_SECRET is not set: it is required with DATABASE_URL, the same for every instance (openssl rand -hex 32)")
 	case !c.MockMode():
 		return c, errors.New("SESSION_SECRET is not set: it is required with an external IdP (openssl rand -hex 32)")
 	default:
@@ -119,6 +139,26 @@ func (c *Config) checkMockIsLocal(base *url.URL, allow string) error {
 		return fmt.Errorf("MOCK_IDP_ADDR=%q listens beyond this machine, and the mock IdP signs anybody in as any user: use localhost:PORT, or set MOCK_IDP_ALLOW_NONLOCAL=1 for a demo reachable by others", c.MockIdPAddr)
 	}
 	return nil
+}
+
+// loadDatabase checks DATABASE_URL and DATABASE_MAX_CONNS. Whether the
+// server answers is found out at start-up (database.Open).
+func (c *Config) loadDatabase(getenv func(string) string) error {
+	if v := getenv("DATABASE_MAX_CONNS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return fmt.Errorf("DATABASE_MAX_CONNS=%q: want a number of connections per instance, like %d", v, database.DefaultMaxConns)
+		}
+		c.DatabaseMaxConns = n
+	}
+	if c.DatabaseURL == "" {
+		return nil
+	}
+	if getenv("DATABASE_PATH") != "" {
+		return errors.New("DATABASE_URL and DATABASE_PATH are both set: set DATABASE_URL for PostgreSQL, or DATABASE_PATH for SQLite")
+	}
+	_, err := database.ParsePostgresURL(c.DatabaseURL)
+	return err
 }
 
 func or(v, fallback string) string {

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,6 +21,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scalekit-samples/go-rbac-projects/app"
+	"github.com/scalekit-samples/go-rbac-projects/database"
+	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
 )
@@ -39,6 +42,7 @@ type env struct {
 }
 
 type envOptions struct {
+	engine          database.Engine // the database's; empty: SQLite
 	accessTokenTTL  time.Duration
 	quiet           bool // discard logs (benchmarks)
 	noWebhookSecret bool
@@ -67,10 +71,11 @@ func startEnv(t testing.TB, opts envOptions) *env {
 		BaseURL:       base,
 		Addr:          ln.Addr().String(),
 		SessionSecret: bytes.Repeat([]byte("k"), 32),
-		DatabasePath:  t.TempDir() + "/app.db",
 		SeedFile:      "../rbac.seed.json",
 		WebhookSecret: testWebhookSecret,
 	}
+	db := databasetest.New(t, cmp.Or(opts.engine, database.SQLite))
+	cfg.DatabaseURL, cfg.DatabasePath = db.URL, db.Path
 	if opts.noWebhookSecret {
 		cfg.WebhookSecret = ""
 	}
@@ -93,6 +98,13 @@ func startEnv(t testing.TB, opts envOptions) *env {
 		require.NoError(t, idp.SetWebhook(base+"/webhooks/scalekit", testWebhookSecret))
 	}
 	return &env{t: t, URL: base, App: a, IdP: idp, Model: model, Logs: logs, cfg: cfg}
+}
+
+// eachEngine runs an end-to-end test once per database engine, as
+// subtests named sqlite and postgres (databasetest.Run).
+func eachEngine(t *testing.T, test func(t *testing.T, engine database.Engine)) {
+	t.Helper()
+	databasetest.Run(t, test)
 }
 
 // secondInstance starts another instance of the app on the same database

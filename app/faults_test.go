@@ -12,12 +12,17 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scalekit-samples/go-rbac-projects/app"
+	"github.com/scalekit-samples/go-rbac-projects/database"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
 )
 
 func TestSignedInUsersKeepWorkingWhileTheIdPIsDown(t *testing.T) {
-	e := startEnv(t, envOptions{})
+	eachEngine(t, testSignedInUsersKeepWorkingWhileTheIdPIsDown)
+}
+
+func testSignedInUsersKeepWorkingWhileTheIdPIsDown(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	alice := e.user("alice@acme.example")
 	b := e.signIn(alice)
 	token := e.token(alice)

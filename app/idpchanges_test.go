@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scalekit-samples/go-rbac-projects/database"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
 	"github.com/scalekit-samples/go-rbac-projects/scalekit"
 )
@@ -37,8 +38,12 @@ func roleChangedRefusal(t *testing.T, r response) {
 }
 
 func TestARoleChangeInTheDashboardTakesEffectOnTheNextRequest(t *testing.T) {
+	eachEngine(t, testARoleChangeInTheDashboardTakesEffectOnTheNextRequest)
+}
+
+func testARoleChangeInTheDashboardTakesEffectOnTheNextRequest(t *testing.T, engine database.Engine) {
 	clock := newIdPClock(0)
-	e := startEnv(t, envOptions{idpWebhooks: true, idpNow: clock.Now})
+	e := startEnv(t, envOptions{engine: engine, idpWebhooks: true, idpNow: clock.Now})
 	carol := e.user("carol@acme.example")
 	b := e.signIn(carol)
 	old := e.token(carol)
@@ -57,8 +62,12 @@ func TestARoleChangeInTheDashboardTakesEffectOnTheNextRequest(t *testing.T) {
 }
 
 func TestAChangedRoleMakesItsOrganizationsTokensStale(t *testing.T) {
+	eachEngine(t, testAChangedRoleMakesItsOrganizationsTokensStale)
+}
+
+func testAChangedRoleMakesItsOrganizationsTokensStale(t *testing.T, engine database.Engine) {
 	clock := newIdPClock(0)
-	e := startEnv(t, envOptions{idpWebhooks: true, idpNow: clock.Now})
+	e := startEnv(t, envOptions{engine: engine, idpWebhooks: true, idpNow: clock.Now})
 	carol, dave, erin := e.user("carol@acme.example"), e.user("dave@acme.example"), e.user("erin@globex.example")
 	c, err := scalekit.New(scalekit.Config{EnvironmentURL: e.IdP.URL(), ClientID: mockidp.DemoClientID, ClientSecret: mockidp.DemoClientSecret})
 	require.NoError(t, err)
@@ -93,11 +102,15 @@ func TestAChangedRoleMakesItsOrganizationsTokensStale(t *testing.T) {
 }
 
 func TestTokensMintedBeforeADemotionAreStaleWhenTheIdPClockRunsAhead(t *testing.T) {
+	eachEngine(t, testTokensMintedBeforeADemotionAreStaleWhenTheIdPClockRunsAhead)
+}
+
+func testTokensMintedBeforeADemotionAreStaleWhenTheIdPClockRunsAhead(t *testing.T, engine database.Engine) {
 	// The IdP's clock is 15 s ahead of the app's (within the 30 s the
 	// verifier tolerates): its tokens' iat is 15 s "later" than the app
 	// would date them.
 	clock := newIdPClock(15 * time.Second)
-	e := startEnv(t, envOptions{idpNow: clock.Now})
+	e := startEnv(t, envOptions{engine: engine, idpNow: clock.Now})
 	alice, bob := e.user("alice@acme.example"), e.user("bob@acme.example")
 	admin := e.signIn(alice)
 	bobBrowser := e.signIn(bob)
@@ -130,8 +143,12 @@ func TestTokensMintedBeforeADemotionAreStaleWhenTheIdPClockRunsAhead(t *testing.
 }
 
 func TestADashboardChangeIsDatedByTheIdPsClock(t *testing.T) {
+	eachEngine(t, testADashboardChangeIsDatedByTheIdPsClock)
+}
+
+func testADashboardChangeIsDatedByTheIdPsClock(t *testing.T, engine database.Engine) {
 	clock := newIdPClock(15 * time.Second)
-	e := startEnv(t, envOptions{idpWebhooks: true, idpNow: clock.Now})
+	e := startEnv(t, envOptions{engine: engine, idpWebhooks: true, idpNow: clock.Now})
 	bob := e.user("bob@acme.example")
 	old := e.token(bob)
 	require.NoError(t, e.IdP.SetUserRoles(bob.ID, []string{"viewer"}))

@@ -10,10 +10,16 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/scalekit-samples/go-rbac-projects/database"
 )
 
 func TestBadFormInputRerendersTheFormAndWritesNothing(t *testing.T) {
-	e := startEnv(t, envOptions{})
+	eachEngine(t, testBadFormInputRerendersTheFormAndWritesNothing)
+}
+
+func testBadFormInputRerendersTheFormAndWritesNothing(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	alice := e.user("alice@acme.example")
 	b := e.signIn(alice)
 	projectID, _ := e.fixture(alice)
@@ -46,7 +52,11 @@ func TestBadFormInputRerendersTheFormAndWritesNothing(t *testing.T) {
 }
 
 func TestBadJSONInputIsA400ThatExplains(t *testing.T) {
-	e := startEnv(t, envOptions{})
+	eachEngine(t, testBadJSONInputIsA400ThatExplains)
+}
+
+func testBadJSONInputIsA400ThatExplains(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	alice := e.user("alice@acme.example")
 	token := e.token(alice)
 	projectID, taskID := e.fixture(alice)
@@ -86,7 +96,11 @@ func TestBadJSONInputIsA400ThatExplains(t *testing.T) {
 }
 
 func TestCrossSitePostIsRefusedAndChangesNothing(t *testing.T) {
-	e := startEnv(t, envOptions{})
+	eachEngine(t, testCrossSitePostIsRefusedAndChangesNothing)
+}
+
+func testCrossSitePostIsRefusedAndChangesNothing(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	alice := e.user("alice@acme.example")
 	b := e.signIn(alice)
 	before := e.api(e.token(alice), "GET", "/api/projects", nil).Body
@@ -108,8 +122,10 @@ func TestCrossSitePostIsRefusedAndChangesNothing(t *testing.T) {
 	assert.Equal(t, before, e.api(e.token(alice), "GET", "/api/projects", nil).Body)
 }
 
-func TestSecurityHeadersOnEveryPage(t *testing.T) {
-	e := startEnv(t, envOptions{})
+func TestSecurityHeadersOnEveryPage(t *testing.T) { eachEngine(t, testSecurityHeadersOnEveryPage) }
+
+func testSecurityHeadersOnEveryPage(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	b := e.signIn(e.user("alice@acme.example"))
 	for _, path := range []string{"/", "/projects", "/me", "/nope", "/healthz"} {
 		resp := b.get(path)
@@ -123,8 +139,10 @@ func TestSecurityHeadersOnEveryPage(t *testing.T) {
 	}
 }
 
-func TestUnreadableFormsChangeNothing(t *testing.T) {
-	e := startEnv(t, envOptions{})
+func TestUnreadableFormsChangeNothing(t *testing.T) { eachEngine(t, testUnreadableFormsChangeNothing) }
+
+func testUnreadableFormsChangeNothing(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	alice := e.user("alice@acme.example")
 	b := e.signIn(alice)
 	projectID, taskID := e.fixture(alice)

@@ -10,14 +10,17 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scalekit-samples/go-rbac-projects/database"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
 )
 
 // TestBadSignInsEndWithoutASession runs the relying-party cases of OpenID
 // certification against the real callback: each must end on a page that
 // explains, with a 4xx and no session, never a 500.
-func TestBadSignInsEndWithoutASession(t *testing.T) {
-	e := startEnv(t, envOptions{})
+func TestBadSignInsEndWithoutASession(t *testing.T) { eachEngine(t, testBadSignInsEndWithoutASession) }
+
+func testBadSignInsEndWithoutASession(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	alice, bob := e.user("alice@acme.example"), e.user("bob@acme.example")
 	set := func(k string, v any) func(map[string]any) { return func(c map[string]any) { c[k] = v } }
 	del := func(k string) func(map[string]any) { return func(c map[string]any) { delete(c, k) } }
@@ -84,7 +87,11 @@ func TestBadSignInsEndWithoutASession(t *testing.T) {
 }
 
 func TestAuthorizationCodeReplayIsRefused(t *testing.T) {
-	e := startEnv(t, envOptions{})
+	eachEngine(t, testAuthorizationCodeReplayIsRefused)
+}
+
+func testAuthorizationCodeReplayIsRefused(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	alice := e.user("alice@acme.example")
 	b := e.newBrowser()
 	login := b.get("/login")
@@ -105,8 +112,10 @@ func TestAuthorizationCodeReplayIsRefused(t *testing.T) {
 	assert.Equal(t, http.StatusFound, attacker.get("/projects").StatusCode, "the attacker has no session")
 }
 
-func TestCancelledSignInExplains(t *testing.T) {
-	e := startEnv(t, envOptions{})
+func TestCancelledSignInExplains(t *testing.T) { eachEngine(t, testCancelledSignInExplains) }
+
+func testCancelledSignInExplains(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	b := e.newBrowser()
 	login := b.get("/login")
 	form := mustURL(t, login.Header.Get("Location")).Query()

@@ -10,14 +10,17 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scalekit-samples/go-rbac-projects/database"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
 )
 
 // TestLogsHoldNoSecrets runs sign-in, pages, API calls with good and bad
 // tokens, a refresh, failures and logout, then searches everything the app
 // logged for tokens, cookies, codes, state and the client secret.
-func TestLogsHoldNoSecrets(t *testing.T) {
-	e := startEnv(t, envOptions{accessTokenTTL: 2 * time.Second})
+func TestLogsHoldNoSecrets(t *testing.T) { eachEngine(t, testLogsHoldNoSecrets) }
+
+func testLogsHoldNoSecrets(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine, accessTokenTTL: 2 * time.Second})
 	alice := e.user("alice@acme.example")
 
 	b := e.newBrowser()

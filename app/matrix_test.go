@@ -14,6 +14,7 @@ import (
 
 	"github.com/scalekit-samples/go-rbac-projects/app"
 	"github.com/scalekit-samples/go-rbac-projects/auth"
+	"github.com/scalekit-samples/go-rbac-projects/database"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
 )
 
@@ -22,8 +23,10 @@ import (
 // real bearer tokens for the API. The expected outcome is computed from
 // rbac.seed.json and the route's gate, never typed in per case, so a new
 // route or a changed role shows up here by itself.
-func TestAuthorizationMatrix(t *testing.T) {
-	e := startEnv(t, envOptions{})
+func TestAuthorizationMatrix(t *testing.T) { eachEngine(t, testAuthorizationMatrix) }
+
+func testAuthorizationMatrix(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	users := e.IdP.Users()
 	for _, u := range users {
 		e.signIn(u) // members appear once they have signed in; assignment needs that

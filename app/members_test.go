@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"database/sql"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -10,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/PuerkitoBio/goquery"
+	"github.com/scalekit-samples/go-rbac-projects/database"
+	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -32,7 +33,11 @@ func formValues(form *goquery.Selection) url.Values {
 }
 
 func TestChangingOneRoleKeepsTheMembersOthers(t *testing.T) {
-	e := startEnv(t, envOptions{})
+	eachEngine(t, testChangingOneRoleKeepsTheMembersOthers)
+}
+
+func testChangingOneRoleKeepsTheMembersOthers(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	alice, carol := e.user("alice@acme.example"), e.user("carol@acme.example")
 	require.NoError(t, e.IdP.SetUserRoles(carol.ID, []string{"team_member", "viewer"}))
 	admin := e.signIn(alice)
@@ -57,7 +62,11 @@ func TestChangingOneRoleKeepsTheMembersOthers(t *testing.T) {
 }
 
 func TestAStaleRolesFormDoesNotUndoAChangeMadeSince(t *testing.T) {
-	e := startEnv(t, envOptions{})
+	eachEngine(t, testAStaleRolesFormDoesNotUndoAChangeMadeSince)
+}
+
+func testAStaleRolesFormDoesNotUndoAChangeMadeSince(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	alice, carol := e.user("alice@acme.example"), e.user("carol@acme.example")
 	admin := e.signIn(alice)
 	form := parseHTML(t, admin.get("/members").Body).Find(fmt.Sprintf(`tr[data-user="%s"] [data-testid="role-form"]`, carol.ID))
@@ -78,12 +87,10 @@ func TestAStaleRolesFormDoesNotUndoAChangeMadeSince(t *testing.T) {
 // auditRowBytes is how many bytes the audit log's rows hold, all columns.
 func auditRowBytes(t *testing.T, e *env) []int {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+e.cfg.DatabasePath)
-	require.NoError(t, err)
-	defer db.Close()
-	rows, err := db.Query(`SELECT 8 + 8 + length(CAST(org_id AS BLOB)) + length(CAST(actor AS BLOB)) + length(CAST(target AS BLOB))
-		+ length(CAST(old_roles AS BLOB)) + length(CAST(new_roles AS BLOB)) + length(CAST(source AS BLOB))
-		+ length(CAST(outcome AS BLOB)) + length(CAST(reason AS BLOB)) FROM audit_log ORDER BY id`)
+	db, _ := databasetest.Open(t, database.Config{URL: e.cfg.DatabaseURL, Path: e.cfg.DatabasePath})
+	rows, err := db.Query(`SELECT 8 + 8 + octet_length(org_id) + octet_length(actor) + octet_length(target)
+		+ octet_length(old_roles) + octet_length(new_roles) + octet_length(source)
+		+ octet_length(outcome) + octet_length(reason) FROM audit_log ORDER BY id`)
 	require.NoError(t, err)
 	defer rows.Close()
 	var sizes []int
@@ -97,7 +104,11 @@ func auditRowBytes(t *testing.T, e *env) []int {
 }
 
 func TestARefusedRoleChangeStoresAFewHundredBytesWhateverItSends(t *testing.T) {
-	e := startEnv(t, envOptions{})
+	eachEngine(t, testARefusedRoleChangeStoresAFewHundredBytesWhateverItSends)
+}
+
+func testARefusedRoleChangeStoresAFewHundredBytesWhateverItSends(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	bob := e.signIn(e.user("bob@acme.example")) // signed in, without the right to change roles
 	hugeID := "usr_" + strings.Repeat("a", 1_000_000)
 	hugeRole := strings.Repeat("r", 60<<10) // as much as the 64 KB form limit lets through
@@ -126,8 +137,10 @@ func TestARefusedRoleChangeStoresAFewHundredBytesWhateverItSends(t *testing.T) {
 	assert.Contains(t, rows[len(rows)-1], "bytes cut", "and that it was cut")
 }
 
-func TestAuditLogIsPaged(t *testing.T) {
-	e := startEnv(t, envOptions{})
+func TestAuditLogIsPaged(t *testing.T) { eachEngine(t, testAuditLogIsPaged) }
+
+func testAuditLogIsPaged(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	bob := e.signIn(e.user("bob@acme.example"))
 	const n = 120
 	for i := range n {
@@ -159,7 +172,11 @@ func TestAuditLogIsPaged(t *testing.T) {
 }
 
 func TestMembersPagesListTheOrganizationAtTheIdPOncePerCopy(t *testing.T) {
-	e := startEnv(t, envOptions{})
+	eachEngine(t, testMembersPagesListTheOrganizationAtTheIdPOncePerCopy)
+}
+
+func testMembersPagesListTheOrganizationAtTheIdPOncePerCopy(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	alice, bob := e.user("alice@acme.example"), e.user("bob@acme.example")
 	admin := e.signIn(alice)
 	memberRoles := func(b *browser, u string) []string {

@@ -10,13 +10,19 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/scalekit-samples/go-rbac-projects/database"
 )
 
 // TestPagesShowOnlyWhatTheTokenAllows checks, by CSS selector, that each
 // role sees the controls its permissions allow and, instead of the others,
 // the name of the permission it would need.
 func TestPagesShowOnlyWhatTheTokenAllows(t *testing.T) {
-	e := startEnv(t, envOptions{})
+	eachEngine(t, testPagesShowOnlyWhatTheTokenAllows)
+}
+
+func testPagesShowOnlyWhatTheTokenAllows(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	projectID, _ := e.fixture(e.user("alice@acme.example"))
 	project := fmt.Sprintf("/projects/%d", projectID)
 
@@ -65,7 +71,11 @@ func TestPagesShowOnlyWhatTheTokenAllows(t *testing.T) {
 }
 
 func TestTeamMemberIsRefusedEvenWhenPostingDirectly(t *testing.T) {
-	e := startEnv(t, envOptions{})
+	eachEngine(t, testTeamMemberIsRefusedEvenWhenPostingDirectly)
+}
+
+func testTeamMemberIsRefusedEvenWhenPostingDirectly(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	carol := e.user("carol@acme.example")
 	b := e.signIn(carol)
 	resp := b.post("/projects", url.Values{"name": {"Sneaky"}})
@@ -76,8 +86,10 @@ func TestTeamMemberIsRefusedEvenWhenPostingDirectly(t *testing.T) {
 	assert.Equal(t, `{"projects":[]}`, strings.TrimSpace(e.api(e.token(carol), "GET", "/api/projects", nil).Body))
 }
 
-func TestProjectLifecycleInTheBrowser(t *testing.T) {
-	e := startEnv(t, envOptions{})
+func TestProjectLifecycleInTheBrowser(t *testing.T) { eachEngine(t, testProjectLifecycleInTheBrowser) }
+
+func testProjectLifecycleInTheBrowser(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	alice, carol := e.user("alice@acme.example"), e.user("carol@acme.example")
 	e.signIn(carol)
 	b := e.signIn(alice)
@@ -113,7 +125,11 @@ func TestProjectLifecycleInTheBrowser(t *testing.T) {
 }
 
 func TestMePageShowsVerifiedClaimsAndWhatTheyUnlock(t *testing.T) {
-	e := startEnv(t, envOptions{})
+	eachEngine(t, testMePageShowsVerifiedClaimsAndWhatTheyUnlock)
+}
+
+func testMePageShowsVerifiedClaimsAndWhatTheyUnlock(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	bob := e.user("bob@acme.example")
 	b := e.signIn(bob)
 	resp := b.get("/me")

@@ -7,10 +7,14 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/scalekit-samples/go-rbac-projects/database"
 )
 
-func TestProjectListsArePaged(t *testing.T) {
-	e := startEnv(t, envOptions{})
+func TestProjectListsArePaged(t *testing.T) { eachEngine(t, testProjectListsArePaged) }
+
+func testProjectListsArePaged(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	alice := e.user("alice@acme.example")
 	token := e.token(alice)
 	const n = 120

@@ -7,10 +7,16 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/scalekit-samples/go-rbac-projects/database"
 )
 
 func TestEveryRequestHasAnIDInTheHeaderAndTheLog(t *testing.T) {
-	e := startEnv(t, envOptions{})
+	eachEngine(t, testEveryRequestHasAnIDInTheHeaderAndTheLog)
+}
+
+func testEveryRequestHasAnIDInTheHeaderAndTheLog(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	b := e.newBrowser()
 	seen := map[string]bool{}
 	for _, path := range []string{"/healthz", "/", "/no-such-page", "/healthz"} {
@@ -32,7 +38,11 @@ func TestEveryRequestHasAnIDInTheHeaderAndTheLog(t *testing.T) {
 }
 
 func TestAServerErrorShowsAReferenceThatLeadsToTheLog(t *testing.T) {
-	e := startEnv(t, envOptions{})
+	eachEngine(t, testAServerErrorShowsAReferenceThatLeadsToTheLog)
+}
+
+func testAServerErrorShowsAReferenceThatLeadsToTheLog(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	b := e.signIn(e.user("alice@acme.example"))
 	token := e.token(e.user("alice@acme.example"))
 	require.Equal(t, http.StatusOK, b.get("/projects").StatusCode)

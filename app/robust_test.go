@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scalekit-samples/go-rbac-projects/database"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -22,7 +23,11 @@ func TestADroppedSignInDoesNotRefuseTheNextOne(t *testing.T) {
 }
 
 func TestSignOutWorksWhileTheIdPIsDown(t *testing.T) {
-	e := startEnv(t, envOptions{accessTokenTTL: time.Second})
+	eachEngine(t, testSignOutWorksWhileTheIdPIsDown)
+}
+
+func testSignOutWorksWhileTheIdPIsDown(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine, accessTokenTTL: time.Second})
 	b := e.signIn(e.user("bob@acme.example"))
 	session := b.client.Jar.Cookies(mustURL(t, e.URL))
 	require.Len(t, session, 1)
@@ -46,7 +51,11 @@ func TestSignOutWorksWhileTheIdPIsDown(t *testing.T) {
 }
 
 func TestAClientThatWentAwayIsNotAServerError(t *testing.T) {
-	e := startEnv(t, envOptions{})
+	eachEngine(t, testAClientThatWentAwayIsNotAServerError)
+}
+
+func testAClientThatWentAwayIsNotAServerError(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	token := e.token(e.user("alice@acme.example"))
 	require.Equal(t, http.StatusOK, e.api(token, "GET", "/api/projects", nil).StatusCode, "the key set is fetched")
 

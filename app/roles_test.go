@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scalekit-samples/go-rbac-projects/database"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
 )
 
@@ -39,7 +40,11 @@ func auditRows(t *testing.T, admin *browser) []string {
 }
 
 func TestAdminDemotionTakesEffectOnTheMembersNextRequest(t *testing.T) {
-	e := startEnv(t, envOptions{})
+	eachEngine(t, testAdminDemotionTakesEffectOnTheMembersNextRequest)
+}
+
+func testAdminDemotionTakesEffectOnTheMembersNextRequest(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	alice, bob := e.user("alice@acme.example"), e.user("bob@acme.example")
 	admin := e.signIn(alice)
 	bobBrowser := e.signIn(bob)
@@ -79,7 +84,11 @@ func TestAdminDemotionTakesEffectOnTheMembersNextRequest(t *testing.T) {
 }
 
 func TestMembersPageShowsThePickerOnlyToThoseWhoMayAssign(t *testing.T) {
-	e := startEnv(t, envOptions{})
+	eachEngine(t, testMembersPageShowsThePickerOnlyToThoseWhoMayAssign)
+}
+
+func testMembersPageShowsThePickerOnlyToThoseWhoMayAssign(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	tests := []struct {
 		email   string
 		status  int
@@ -104,7 +113,11 @@ func TestMembersPageShowsThePickerOnlyToThoseWhoMayAssign(t *testing.T) {
 }
 
 func TestRefusedRoleChangesChangeNothingAndAreAudited(t *testing.T) {
-	e := startEnv(t, envOptions{})
+	eachEngine(t, testRefusedRoleChangesChangeNothingAndAreAudited)
+}
+
+func testRefusedRoleChangesChangeNothingAndAreAudited(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	alice, bob, carol, erin := e.user("alice@acme.example"), e.user("bob@acme.example"), e.user("carol@acme.example"), e.user("erin@globex.example")
 	admin := e.signIn(alice)
 	before := map[string][]string{}
@@ -162,7 +175,11 @@ func TestRefusedRoleChangesChangeNothingAndAreAudited(t *testing.T) {
 }
 
 func TestANewUserJoiningGetsTheDefaultMemberRole(t *testing.T) {
-	e := startEnv(t, envOptions{})
+	eachEngine(t, testANewUserJoiningGetsTheDefaultMemberRole)
+}
+
+func testANewUserJoiningGetsTheDefaultMemberRole(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	b := e.newBrowser()
 	login := b.get("/login")
 	authorize := mustURL(t, login.Header.Get("Location"))
@@ -180,7 +197,11 @@ func TestANewUserJoiningGetsTheDefaultMemberRole(t *testing.T) {
 }
 
 func TestAnonymousRoleChangesLeaveNoAuditTrail(t *testing.T) {
-	e := startEnv(t, envOptions{})
+	eachEngine(t, testAnonymousRoleChangesLeaveNoAuditTrail)
+}
+
+func testAnonymousRoleChangesLeaveNoAuditTrail(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	admin := e.signIn(e.user("alice@acme.example"))
 	for range 5 {
 		resp := e.newBrowser().post("/members/usr_100000000000000002/role", url.Values{"role": {strings.Repeat("x", 60<<10)}})

@@ -6,13 +6,17 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/scalekit-samples/go-rbac-projects/database"
 )
 
 // TestRouteTableMatchesTheDesign pins the policy to the public contract in
 // DESIGN.md. The matrix test proves the server enforces each gate; this
 // proves the gates are the documented ones, so loosening one is a visible
 // change to this table too.
-func TestRouteTableMatchesTheDesign(t *testing.T) {
+func TestRouteTableMatchesTheDesign(t *testing.T) { eachEngine(t, testRouteTableMatchesTheDesign) }
+
+func testRouteTableMatchesTheDesign(t *testing.T, engine database.Engine) {
 	want := map[string]string{
 		"GET /":                         "public",
 		"GET /login":                    "public",
@@ -43,7 +47,7 @@ func TestRouteTableMatchesTheDesign(t *testing.T) {
 		"PATCH /api/tasks/{id}":         "tasks:update",
 		"GET /healthz":                  "public",
 	}
-	e := startEnv(t, envOptions{})
+	e := startEnv(t, envOptions{engine: engine})
 	got := map[string]string{}
 	for _, rt := range e.App.Routes() {
 		got[rt.Method+" "+rt.Pattern] = rt.Gate.String()

@@ -1,23 +1,21 @@
 package app_test
 
 import (
-	"context"
 	"net/http"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/scalekit-samples/go-rbac-projects/app"
+	"github.com/scalekit-samples/go-rbac-projects/database"
+	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
 )
 
 // sessionRows reads the sessions table as someone holding a copy of the
-// database file would.
+// database would.
 func sessionRows(t *testing.T, e *env) map[string]string {
 	t.Helper()
-	db, err := app.OpenDB(context.Background(), e.cfg.DatabasePath)
-	require.NoError(t, err)
-	defer db.Close()
+	db, _ := databasetest.Open(t, e.cfg.Database())
 	rows, err := db.Query(`SELECT id_hash, data FROM sessions`)
 	require.NoError(t, err)
 	defer rows.Close()
@@ -33,15 +31,17 @@ func sessionRows(t *testing.T, e *env) map[string]string {
 
 func setSessionRow(t *testing.T, e *env, idHash, data string) {
 	t.Helper()
-	db, err := app.OpenDB(context.Background(), e.cfg.DatabasePath)
-	require.NoError(t, err)
-	defer db.Close()
-	_, err = db.Exec(`UPDATE sessions SET data = ? WHERE id_hash = ?`, data, idHash)
+	db, _ := databasetest.Open(t, e.cfg.Database())
+	_, err := db.Exec(`UPDATE sessions SET data = $1 WHERE id_hash = $2`, []byte(data), idHash)
 	require.NoError(t, err)
 }
 
 func TestTheDatabaseHoldsNoUsableToken(t *testing.T) {
-	e := startEnv(t, envOptions{})
+	eachEngine(t, testTheDatabaseHoldsNoUsableToken)
+}
+
+func testTheDatabaseHoldsNoUsableToken(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	alice := e.user("alice@acme.example")
 	b := e.signIn(alice)
 	require.Equal(t, http.StatusOK, b.get("/projects").StatusCode)
@@ -57,6 +57,10 @@ func TestTheDatabaseHoldsNoUsableToken(t *testing.T) {
 }
 
 func TestAlteredSessionRowsSignTheUserOut(t *testing.T) {
+	eachEngine(t, testAlteredSessionRowsSignTheUserOut)
+}
+
+func testAlteredSessionRowsSignTheUserOut(t *testing.T, engine database.Engine) {
 	tests := []struct {
 		name  string
 		alter func(own, other string) string
@@ -73,7 +77,7 @@ func TestAlteredSessionRowsSignTheUserOut(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := startEnv(t, envOptions{})
+			e := startEnv(t, envOptions{engine: engine})
 			bob := e.signIn(e.user("bob@acme.example"))
 			before := sessionRows(t, e)
 			require.Len(t, before, 1, "one row per signed-in session")

@@ -10,10 +10,16 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/scalekit-samples/go-rbac-projects/database"
 )
 
 func TestEveryDemoUserSignsInAndSeesTheirOrganization(t *testing.T) {
-	e := startEnv(t, envOptions{})
+	eachEngine(t, testEveryDemoUserSignsInAndSeesTheirOrganization)
+}
+
+func testEveryDemoUserSignsInAndSeesTheirOrganization(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	for _, u := range e.IdP.Users() {
 		t.Run(u.Name, func(t *testing.T) {
 			b := e.signIn(u)
@@ -28,7 +34,11 @@ func TestEveryDemoUserSignsInAndSeesTheirOrganization(t *testing.T) {
 }
 
 func TestSessionCookieIsSmallOpaqueAndRenewedAtLogin(t *testing.T) {
-	e := startEnv(t, envOptions{})
+	eachEngine(t, testSessionCookieIsSmallOpaqueAndRenewedAtLogin)
+}
+
+func testSessionCookieIsSmallOpaqueAndRenewedAtLogin(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	b := e.newBrowser()
 	login := b.get("/login")
 	require.Equal(t, http.StatusFound, login.StatusCode)
@@ -55,9 +65,13 @@ func TestSessionCookieIsSmallOpaqueAndRenewedAtLogin(t *testing.T) {
 }
 
 func TestStartingSignInsCostsTheServerNoStorage(t *testing.T) {
+	eachEngine(t, testStartingSignInsCostsTheServerNoStorage)
+}
+
+func testStartingSignInsCostsTheServerNoStorage(t *testing.T, engine database.Engine) {
 	// /login needs no account: a flood of sign-ins started and never
 	// finished must not fill the database.
-	e := startEnv(t, envOptions{})
+	e := startEnv(t, envOptions{engine: engine})
 	for range 100 {
 		require.Equal(t, http.StatusFound, e.newBrowser().get("/login").StatusCode)
 	}
@@ -65,7 +79,11 @@ func TestStartingSignInsCostsTheServerNoStorage(t *testing.T) {
 }
 
 func TestAForgedOrAlteredPendingSignInIsRefused(t *testing.T) {
-	e := startEnv(t, envOptions{})
+	eachEngine(t, testAForgedOrAlteredPendingSignInIsRefused)
+}
+
+func testAForgedOrAlteredPendingSignInIsRefused(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	alice := e.user("alice@acme.example")
 	tests := []struct {
 		name  string
@@ -93,7 +111,11 @@ func TestAForgedOrAlteredPendingSignInIsRefused(t *testing.T) {
 }
 
 func TestLogoutEndsTheSessionHereAndAtTheIdP(t *testing.T) {
-	e := startEnv(t, envOptions{})
+	eachEngine(t, testLogoutEndsTheSessionHereAndAtTheIdP)
+}
+
+func testLogoutEndsTheSessionHereAndAtTheIdP(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	b := e.signIn(e.user("bob@acme.example"))
 	require.Equal(t, http.StatusOK, b.get("/projects").StatusCode)
 
@@ -112,7 +134,11 @@ func TestLogoutEndsTheSessionHereAndAtTheIdP(t *testing.T) {
 }
 
 func TestAccessTokenIsRefreshedBeforeItExpires(t *testing.T) {
-	e := startEnv(t, envOptions{accessTokenTTL: 2 * time.Second})
+	eachEngine(t, testAccessTokenIsRefreshedBeforeItExpires)
+}
+
+func testAccessTokenIsRefreshedBeforeItExpires(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine, accessTokenTTL: 2 * time.Second})
 	b := e.signIn(e.user("bob@acme.example"))
 	require.Equal(t, http.StatusOK, b.get("/projects").StatusCode)
 
@@ -125,10 +151,14 @@ func TestAccessTokenIsRefreshedBeforeItExpires(t *testing.T) {
 }
 
 func TestConcurrentRequestsRefreshOnce(t *testing.T) {
+	eachEngine(t, testConcurrentRequestsRefreshOnce)
+}
+
+func testConcurrentRequestsRefreshOnce(t *testing.T, engine database.Engine) {
 	// The IdP rotates refresh tokens and revokes the whole grant when a used
 	// one is replayed: if two requests of one session refreshed at once, the
 	// second would sign the user out. The app refreshes once per session.
-	e := startEnv(t, envOptions{accessTokenTTL: 2 * time.Second})
+	e := startEnv(t, envOptions{engine: engine, accessTokenTTL: 2 * time.Second})
 	b := e.signIn(e.user("bob@acme.example"))
 	time.Sleep(2100 * time.Millisecond)
 
@@ -145,7 +175,11 @@ func TestConcurrentRequestsRefreshOnce(t *testing.T) {
 }
 
 func TestReturnToOnlyFollowsLocalPaths(t *testing.T) {
-	e := startEnv(t, envOptions{})
+	eachEngine(t, testReturnToOnlyFollowsLocalPaths)
+}
+
+func testReturnToOnlyFollowsLocalPaths(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	tests := []struct {
 		name, returnTo, want string
 	}{
@@ -169,7 +203,11 @@ func TestReturnToOnlyFollowsLocalPaths(t *testing.T) {
 }
 
 func TestALinkToLoginDoesNotSignAnyoneOut(t *testing.T) {
-	e := startEnv(t, envOptions{})
+	eachEngine(t, testALinkToLoginDoesNotSignAnyoneOut)
+}
+
+func testALinkToLoginDoesNotSignAnyoneOut(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	b := e.signIn(e.user("alice@acme.example"))
 
 	// Another site sends the signed-in browser to /login, then to a forged
@@ -189,10 +227,14 @@ func TestALinkToLoginDoesNotSignAnyoneOut(t *testing.T) {
 }
 
 func TestTwoInstancesSharingTheDatabaseRefreshASessionOnce(t *testing.T) {
+	eachEngine(t, testTwoInstancesSharingTheDatabaseRefreshASessionOnce)
+}
+
+func testTwoInstancesSharingTheDatabaseRefreshASessionOnce(t *testing.T, engine database.Engine) {
 	// Behind a load balancer, requests of one session land on different
 	// instances. If both refreshed, the second would replay the rotated
 	// refresh token and the IdP would revoke the sign-in.
-	e := startEnv(t, envOptions{accessTokenTTL: 2 * time.Second})
+	e := startEnv(t, envOptions{engine: engine, accessTokenTTL: 2 * time.Second})
 	other := e.secondInstance()
 	b := e.signIn(e.user("bob@acme.example")) // the cookie jar sends the cookie to both (same host)
 	require.Equal(t, http.StatusOK, b.do("GET", other+"/projects", nil, "").StatusCode, "the session works on the other instance")

@@ -6,12 +6,17 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scalekit-samples/go-rbac-projects/database"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 func TestTheProjectPageShowsTasksAPageAtATimeAndFormsComeBackToIt(t *testing.T) {
-	e := startEnv(t, envOptions{})
+	eachEngine(t, testTheProjectPageShowsTasksAPageAtATimeAndFormsComeBackToIt)
+}
+
+func testTheProjectPageShowsTasksAPageAtATimeAndFormsComeBackToIt(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	alice, carol := e.user("alice@acme.example"), e.user("carol@acme.example")
 	projectID, _ := e.fixture(alice) // its first task
 	token := e.token(alice)

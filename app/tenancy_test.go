@@ -9,13 +9,19 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/scalekit-samples/go-rbac-projects/database"
 )
 
 // TestOrganizationsNeverSeeEachOther: Acme's project and task are 404 to
 // Globex's admin, in pages and API alike, exactly like ids that do not
 // exist, and the refused writes change nothing.
 func TestOrganizationsNeverSeeEachOther(t *testing.T) {
-	e := startEnv(t, envOptions{})
+	eachEngine(t, testOrganizationsNeverSeeEachOther)
+}
+
+func testOrganizationsNeverSeeEachOther(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	alice, erin := e.user("alice@acme.example"), e.user("erin@globex.example")
 	projectID, taskID := e.fixture(alice)
 	erinBrowser := e.signIn(erin)
@@ -90,7 +96,11 @@ func TestOrganizationsNeverSeeEachOther(t *testing.T) {
 }
 
 func TestTasksCannotBeAssignedOutsideTheOrganization(t *testing.T) {
-	e := startEnv(t, envOptions{})
+	eachEngine(t, testTasksCannotBeAssignedOutsideTheOrganization)
+}
+
+func testTasksCannotBeAssignedOutsideTheOrganization(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	alice, erin := e.user("alice@acme.example"), e.user("erin@globex.example")
 	e.signIn(erin) // Erin is a known user, but of Globex
 	_, taskID := e.fixture(alice)

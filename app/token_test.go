@@ -17,13 +17,16 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scalekit-samples/go-rbac-projects/database"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
 )
 
 // TestAccessTokenVerification sends hand-built tokens to the API: only a
 // token that verifies in every respect gets through.
-func TestAccessTokenVerification(t *testing.T) {
-	e := startEnv(t, envOptions{})
+func TestAccessTokenVerification(t *testing.T) { eachEngine(t, testAccessTokenVerification) }
+
+func testAccessTokenVerification(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	bob := e.user("bob@acme.example")
 	now := time.Now()
 	claims := func(change func(map[string]any)) map[string]any {
@@ -148,7 +151,11 @@ func signTyped(t *testing.T, e *env, typ string, claims map[string]any) string {
 }
 
 func TestMalformedAuthorizationHeaderIsABadRequest(t *testing.T) {
-	e := startEnv(t, envOptions{})
+	eachEngine(t, testMalformedAuthorizationHeaderIsABadRequest)
+}
+
+func testMalformedAuthorizationHeaderIsABadRequest(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	for _, h := range []string{"Basic dXNlcjpwYXNz", "Bearer", "Bearer a b", "Bearer <script>"} {
 		req, err := http.NewRequest("GET", e.URL+"/api/projects", nil)
 		require.NoError(t, err)
@@ -160,7 +167,11 @@ func TestMalformedAuthorizationHeaderIsABadRequest(t *testing.T) {
 }
 
 func TestMissingTokenIs401WithAChallenge(t *testing.T) {
-	e := startEnv(t, envOptions{})
+	eachEngine(t, testMissingTokenIs401WithAChallenge)
+}
+
+func testMissingTokenIs401WithAChallenge(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	resp := e.api("", "GET", "/api/projects", nil)
 	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 	assert.Equal(t, `Bearer realm="api"`, resp.Header.Get("WWW-Authenticate"))
@@ -256,8 +267,10 @@ func mustRequest(t *testing.T, method, u string) *http.Request {
 	return req
 }
 
-func TestAManagementTokenIsNotAUser(t *testing.T) {
-	e := startEnv(t, envOptions{})
+func TestAManagementTokenIsNotAUser(t *testing.T) { eachEngine(t, testAManagementTokenIsNotAUser) }
+
+func testAManagementTokenIsNotAUser(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {mockidp.DemoClientID}, "client_secret": {mockidp.DemoClientSecret}}
 	resp, err := http.PostForm(e.IdP.URL()+"/oauth/token", form)
 	require.NoError(t, err)
@@ -273,8 +286,10 @@ func TestAManagementTokenIsNotAUser(t *testing.T) {
 	assert.Contains(t, decode[map[string]string](t, got)["error_description"], "client credentials")
 }
 
-func TestTheMockDevTokenWorksOnTheAPI(t *testing.T) {
-	e := startEnv(t, envOptions{})
+func TestTheMockDevTokenWorksOnTheAPI(t *testing.T) { eachEngine(t, testTheMockDevTokenWorksOnTheAPI) }
+
+func testTheMockDevTokenWorksOnTheAPI(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	resp, err := http.PostForm(e.IdP.URL()+"/dev/token", url.Values{"email": {"bob@acme.example"}})
 	require.NoError(t, err)
 	defer resp.Body.Close()
@@ -291,7 +306,11 @@ func TestTheMockDevTokenWorksOnTheAPI(t *testing.T) {
 // organization after one call, as a sign-in would make them; another
 // organization's caller is not.
 func TestAnAPIOnlyUserCanBeAssignedTasks(t *testing.T) {
-	e := startEnv(t, envOptions{})
+	eachEngine(t, testAnAPIOnlyUserCanBeAssignedTasks)
+}
+
+func testAnAPIOnlyUserCanBeAssignedTasks(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	alice, carol, erin := e.user("alice@acme.example"), e.user("carol@acme.example"), e.user("erin@globex.example")
 	_, taskID := e.fixture(alice) // all by API: no sign-in, so no listing of the organization
 	assign := func(who mockidp.User) response {

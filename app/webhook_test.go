@@ -13,6 +13,8 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/scalekit-samples/go-rbac-projects/database"
 )
 
 // deliver posts a directory-sync event signed with secret at the given
@@ -49,8 +51,10 @@ func directoryEventAt(occurredAt, typ, orgID, email string, roles ...string) str
 		`","email":"` + email + `","roles":[` + strings.Join(rs, ",") + `]}}`
 }
 
-func TestDirectorySyncWebhook(t *testing.T) {
-	e := startEnv(t, envOptions{})
+func TestDirectorySyncWebhook(t *testing.T) { eachEngine(t, testDirectorySyncWebhook) }
+
+func testDirectorySyncWebhook(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	alice, carol := e.user("alice@acme.example"), e.user("carol@acme.example")
 	admin := e.signIn(alice)
 	promote := directoryEvent("organization.directory.user_updated", carol.OrgID, carol.Email, "project_manager")
@@ -97,10 +101,14 @@ func TestDirectorySyncWebhook(t *testing.T) {
 }
 
 func TestLateDirectoryEventsNeverRollAMemberBack(t *testing.T) {
+	eachEngine(t, testLateDirectoryEventsNeverRollAMemberBack)
+}
+
+func testLateDirectoryEventsNeverRollAMemberBack(t *testing.T, engine database.Engine) {
 	// The directory moved Carol to team_member at 10:00 and to
 	// project_manager at 10:05; the 10:00 delivery failed, and its retry
 	// arrives after the 10:05 one.
-	e := startEnv(t, envOptions{})
+	e := startEnv(t, envOptions{engine: engine})
 	alice, carol := e.user("alice@acme.example"), e.user("carol@acme.example")
 	admin := e.signIn(alice)
 	event := func(at, typ string, roles ...string) string {
@@ -142,7 +150,11 @@ func TestLateDirectoryEventsNeverRollAMemberBack(t *testing.T) {
 }
 
 func TestDirectorySyncTakesEffectAtOnce(t *testing.T) {
-	e := startEnv(t, envOptions{})
+	eachEngine(t, testDirectorySyncTakesEffectAtOnce)
+}
+
+func testDirectorySyncTakesEffectAtOnce(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	carol := e.user("carol@acme.example")
 	b := e.signIn(carol)
 	require.Equal(t, http.StatusForbidden, b.post("/projects", nil).StatusCode)
@@ -155,13 +167,21 @@ func TestDirectorySyncTakesEffectAtOnce(t *testing.T) {
 }
 
 func TestWebhookRouteIsAbsentWithoutASecret(t *testing.T) {
-	e := startEnv(t, envOptions{noWebhookSecret: true})
+	eachEngine(t, testWebhookRouteIsAbsentWithoutASecret)
+}
+
+func testWebhookRouteIsAbsentWithoutASecret(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine, noWebhookSecret: true})
 	resp := e.deliver(t, testWebhookSecret, "msg_1", time.Now(), `{}`)
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
 }
 
 func TestTheFirstToSignInCanAssignAnyoneInTheOrganization(t *testing.T) {
-	e := startEnv(t, envOptions{})
+	eachEngine(t, testTheFirstToSignInCanAssignAnyoneInTheOrganization)
+}
+
+func testTheFirstToSignInCanAssignAnyoneInTheOrganization(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	alice, carol := e.user("alice@acme.example"), e.user("carol@acme.example")
 	b := e.signIn(alice) // nobody else has ever signed in
 	projectID, taskID := e.fixture(alice)
@@ -186,7 +206,11 @@ func TestTheFirstToSignInCanAssignAnyoneInTheOrganization(t *testing.T) {
 }
 
 func TestAMemberWhoLeftTheDirectoryCannotBeAssignedTasks(t *testing.T) {
-	e := startEnv(t, envOptions{})
+	eachEngine(t, testAMemberWhoLeftTheDirectoryCannotBeAssignedTasks)
+}
+
+func testAMemberWhoLeftTheDirectoryCannotBeAssignedTasks(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	alice, carol := e.user("alice@acme.example"), e.user("carol@acme.example")
 	e.signIn(carol)
 	_, taskID := e.fixture(alice)
@@ -206,7 +230,11 @@ func TestAMemberWhoLeftTheDirectoryCannotBeAssignedTasks(t *testing.T) {
 }
 
 func TestADirectoryUserIsAssignableBeforeSigningIn(t *testing.T) {
-	e := startEnv(t, envOptions{})
+	eachEngine(t, testADirectoryUserIsAssignableBeforeSigningIn)
+}
+
+func testADirectoryUserIsAssignableBeforeSigningIn(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	alice := e.user("alice@acme.example")
 	_, taskID := e.fixture(alice) // nobody has signed in through the browser
 	carol := e.user("carol@acme.example")
@@ -220,7 +248,11 @@ func TestADirectoryUserIsAssignableBeforeSigningIn(t *testing.T) {
 }
 
 func TestADirectoryEventWithoutRolesChangesNoRoles(t *testing.T) {
-	e := startEnv(t, envOptions{})
+	eachEngine(t, testADirectoryEventWithoutRolesChangesNoRoles)
+}
+
+func testADirectoryEventWithoutRolesChangesNoRoles(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	bob := e.user("bob@acme.example")
 	for i, typ := range []string{"organization.directory.user_updated", "organization.directory.user_created"} {
 		resp := e.deliver(t, testWebhookSecret, fmt.Sprintf("msg_%d", i), time.Now(), directoryEvent(typ, bob.OrgID, bob.Email))
@@ -231,7 +263,11 @@ func TestADirectoryEventWithoutRolesChangesNoRoles(t *testing.T) {
 }
 
 func TestAUserLeavingTheDirectoryIsSignedOutAtOnceAndGainsNothing(t *testing.T) {
-	e := startEnv(t, envOptions{})
+	eachEngine(t, testAUserLeavingTheDirectoryIsSignedOutAtOnceAndGainsNothing)
+}
+
+func testAUserLeavingTheDirectoryIsSignedOutAtOnceAndGainsNothing(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
 	alice, dave := e.user("alice@acme.example"), e.user("dave@acme.example")
 	daveBrowser := e.signIn(dave)
 	aliceBrowser := e.signIn(alice)

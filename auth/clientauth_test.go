@@ -3,7 +3,6 @@ package auth_test
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -22,6 +21,8 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/scalekit-samples/go-rbac-projects/auth"
+	"github.com/scalekit-samples/go-rbac-projects/database"
+	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
 	"github.com/scalekit-samples/go-rbac-projects/lease"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
@@ -30,6 +31,10 @@ import (
 // The client authenticates at the token endpoint the way the provider's
 // discovery document says, for the code exchange and for every refresh.
 func TestTokenRequestsAuthenticateTheWayDiscoveryAdvertises(t *testing.T) {
+	databasetest.Run(t, testTokenRequestsAuthenticateTheWayDiscoveryAdvertises)
+}
+
+func testTokenRequestsAuthenticateTheWayDiscoveryAdvertises(t *testing.T, e database.Engine) {
 	tests := []struct {
 		name    string
 		methods []string // token_endpoint_auth_methods_supported; nil: the mock's own document
@@ -44,7 +49,7 @@ func TestTokenRequestsAuthenticateTheWayDiscoveryAdvertises(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			idp := startStrictIdP(t, tt.methods, tt.absent)
-			app := startRelyingParty(t, idp)
+			app := startRelyingParty(t, e, idp)
 
 			app.signIn(t, mockidp.DemoUsers()[1].ID)
 			idp.clock.Advance(6 * time.Minute) // the access token has expired
@@ -178,14 +183,11 @@ type relyingParty struct {
 	client *http.Client
 }
 
-func startRelyingParty(t *testing.T, idp *strictIdP) *relyingParty {
+func startRelyingParty(t *testing.T, e database.Engine, idp *strictIdP) *relyingParty {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sql.Open("sqlite", "file:"+t.TempDir()+"/s.db?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)")
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
-	leases, err := lease.New(ctx, db)
-	require.NoError(t, err)
+	db, _ := databasetest.OpenNew(t, e)
+	leases := lease.New(db)
 	store, err := auth.NewSessionStore(ctx, db, leases, []byte(strings.Repeat("s", 32)), time.Hour, false)
 	require.NoError(t, err)
 

@@ -2,7 +2,6 @@ package auth_test
 
 import (
 	"context"
-	"database/sql"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -16,6 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scalekit-samples/go-rbac-projects/auth"
+	"github.com/scalekit-samples/go-rbac-projects/database"
+	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
 	"github.com/scalekit-samples/go-rbac-projects/lease"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
@@ -67,19 +68,16 @@ type signedIn struct {
 
 // signInForRefresh signs a demo user in through the real flow, on a clock
 // the test moves.
-func signInForRefresh(t *testing.T) *signedIn {
+func signInForRefresh(t *testing.T, e database.Engine) *signedIn {
 	t.Helper()
 	model, err := rbac.Load("../rbac.seed.json")
 	require.NoError(t, err)
 	clock := &fakeClock{now: time.Now()}
 	idp := mockidp.StartTest(t, mockidp.Config{Model: model, Now: clock.Now})
 
-	db, err := sql.Open("sqlite", "file:"+t.TempDir()+"/s.db?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)")
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
+	db, _ := databasetest.OpenNew(t, e)
 	ctx := context.Background()
-	leases, err := lease.New(ctx, db)
-	require.NoError(t, err)
+	leases := lease.New(db)
 	store, err := auth.NewSessionStore(ctx, db, leases, []byte(strings.Repeat("s", 32)), time.Hour, false)
 	require.NoError(t, err)
 
@@ -141,7 +139,11 @@ func (s *signedIn) get(ctx context.Context) int {
 }
 
 func TestARefreshWhoseBrowserGivesUpStillSavesTheNewTokens(t *testing.T) {
-	s := signInForRefresh(t)
+	databasetest.Run(t, testARefreshWhoseBrowserGivesUpStillSavesTheNewTokens)
+}
+
+func testARefreshWhoseBrowserGivesUpStillSavesTheNewTokens(t *testing.T, e database.Engine) {
+	s := signInForRefresh(t, e)
 	require.Equal(t, http.StatusOK, s.get(context.Background()))
 
 	s.clock.Advance(6 * time.Minute) // the access token (5 minutes) has expired

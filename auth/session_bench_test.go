@@ -2,7 +2,6 @@ package auth_test
 
 import (
 	"context"
-	"database/sql"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -12,9 +11,10 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	_ "modernc.org/sqlite"
 
 	"github.com/scalekit-samples/go-rbac-projects/auth"
+	"github.com/scalekit-samples/go-rbac-projects/database"
+	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
 	"github.com/scalekit-samples/go-rbac-projects/lease"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
 )
@@ -28,13 +28,9 @@ import (
 // go test -run '^$' -bench SessionMiddleware -benchmem ./auth
 func BenchmarkSessionMiddleware(b *testing.B) {
 	idp := startIdP(b)
-	db, err := sql.Open("sqlite", "file:"+b.TempDir()+"/s.db?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)")
-	require.NoError(b, err)
-	b.Cleanup(func() { db.Close() })
+	db, _ := databasetest.OpenNew(b, database.SQLite)
 	ctx := context.Background()
-	leases, err := lease.New(ctx, db)
-	require.NoError(b, err)
-	store, err := auth.NewSessionStore(ctx, db, leases, []byte(strings.Repeat("s", 32)), time.Hour, false)
+	store, err := auth.NewSessionStore(ctx, db, lease.New(db), []byte(strings.Repeat("s", 32)), time.Hour, false)
 	require.NoError(b, err)
 
 	mux := http.NewServeMux()

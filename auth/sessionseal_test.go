@@ -2,17 +2,10 @@ package auth
 
 import (
 	"bytes"
-	"context"
-	"database/sql"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	_ "modernc.org/sqlite"
-
-	"github.com/scalekit-samples/go-rbac-projects/lease"
 )
 
 func TestSealedSessionDataOpensOnlyWithItsID(t *testing.T) {
@@ -55,31 +48,4 @@ func TestSealedSessionDataOpensOnlyWithItsID(t *testing.T) {
 			assert.ErrorIs(t, err, errUnsealable)
 		})
 	}
-}
-
-func TestRowsStoredInClearByEarlierVersionsArePurged(t *testing.T) {
-	ctx := context.Background()
-	db, err := sql.Open("sqlite", "file:"+t.TempDir()+"/s.db")
-	require.NoError(t, err)
-	defer db.Close()
-	sealed, err := seal("id-b", []byte("access_token=x"))
-	require.NoError(t, err)
-	_, err = db.Exec(`CREATE TABLE sessions (id_hash TEXT PRIMARY KEY, data TEXT NOT NULL, expires_at INTEGER NOT NULL);
-		INSERT INTO sessions VALUES ('a', 'access_token=eyJ...&refresh_token=R', 9999999999), ('b', ?, 9999999999)`, sealed)
-	require.NoError(t, err)
-
-	leases, err := lease.New(ctx, db)
-	require.NoError(t, err)
-	_, err = NewSessionStore(ctx, db, leases, []byte(strings.Repeat("s", 32)), time.Hour, false)
-	require.NoError(t, err)
-	var left []string
-	rows, err := db.Query(`SELECT id_hash FROM sessions`)
-	require.NoError(t, err)
-	defer rows.Close()
-	for rows.Next() {
-		var id string
-		require.NoError(t, rows.Scan(&id))
-		left = append(left, id)
-	}
-	assert.Equal(t, []string{"b"}, left, "the clear-text row is gone, the sealed one kept")
 }

@@ -33,54 +33,15 @@ type SessionStore struct {
 	now     func() time.Time
 }
 
-const sessionSchema = `
-CREATE TABLE IF NOT EXISTS sessions (
-	id_hash    TEXT PRIMARY KEY, -- SHA-256 of the id: a leaked database yields no usable cookie
-	data       BLOB NOT NULL,    -- the session's values, sealed with a key derived from the id (sessionseal.go)
-	expires_at INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS sessions_expiry ON sessions (expires_at); -- for the sweep`
-
-// sessionOwnerSchema adds, to tables of earlier versions too, whose
-// session a row is: ids, not secrets, so that EndSessions finds a user's
-// sessions without opening every sealed row.
-var sessionOwnerSchema = []string{
-	`ALTER TABLE sessions ADD COLUMN org_id TEXT NOT NULL DEFAULT ''`,
-	`ALTER TABLE sessions ADD COLUMN user_id TEXT NOT NULL DEFAULT ''`,
-}
-
-const sessionOwnerIndex = `CREATE INDEX IF NOT EXISTS sessions_owner ON sessions (org_id, user_id)`
-
-// NewSessionStore creates the sessions table if needed. leases serialize
+// NewSessionStore returns the store on db, whose migrations created the
+// sessions table. leases serialize
 // refreshes across instances; secret signs the cookie; maxAge bounds a session's life; secure marks the cookie Secure
 // (set it when the app is served over https).
 func NewSessionStore(ctx context.Context, db *sql.DB, leases *lease.Table, secret []byte, maxAge time.Duration, secure bool) (*SessionStore, error) {
 	if len(secret) < 32 {
 		return nil, errors.New("session secret must be at least 32 bytes")
 	}
-	if _, err := db.ExecContext(ctx, sessionSchema); err != nil {
-		return nil, fmt.Errorf("create sessions table: %w", err)
-	}
-	var owned int
-	if err := db.QueryRowContext(ctx,
-		`SELECT count(*) FROM pragma_table_info('sessions') WHERE name = 'user_id'`).Scan(&owned); err != nil {
-		return nil, fmt.Errorf("inspect sessions table: %w", err)
-	}
-	if owned == 0 {
-		for _, stmt := range sessionOwnerSchema {
-			if _, err := db.ExecContext(ctx, stmt); err != nil {
-				return nil, fmt.Errorf("add session owner columns: %w", err)
-			}
-		}
-	}
-	if _, err := db.ExecContext(ctx, sessionOwnerIndex); err != nil {
-		return nil, fmt.Errorf("index session owners: %w", err)
-	}
-	// Rows of versions that stored tokens in clear, as text: their users sign in again.
-	if _, err := db.ExecContext(ctx, `DELETE FROM sessions WHERE typeof(data) <> 'blob'`); err != nil {
-		return nil, fmt.Errorf("purge unsealed sessions: %w", err)
-	}
-	load, err := db.PrepareContext(ctx, `SELECT data FROM sessions WHERE id_hash = ? AND expires_at > ?`)
+	load, err := db.PrepareContext(ctx, `SELECT data FROM sessions WHERE id_hash = $1 AND expires_at > $2`)
 	if err != nil {
 		return nil, fmt.Errorf("prepare session lookup: %w", err)
 	}
@@ -184,7 +145,7 @@ func (s *SessionStore) Save(r *http.Request, w http.ResponseWriter, sess *sessio
 	}
 	expires := s.now().Add(time.Duration(sess.Options.MaxAge) * time.Second)
 	if _, err := s.db.ExecContext(r.Context(),
-		`INSERT INTO sessions (id_hash, data, expires_at, org_id, user_id) VALUES (?, ?, ?, ?, ?)
+		`INSERT INTO sessions (id_hash, data, expires_at, org_id, user_id) VALUES ($1, $2, $3, $4, $5)
 		 ON CONFLICT(id_hash) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at,
 		   org_id = excluded.org_id, user_id = excluded.user_id`,
 		hashID(sess.ID), data, expires.Unix(), str(sess, keyOrg), str(sess, keySubject)); err != nil {
@@ -205,7 +166,7 @@ func (s *SessionStore) EndSessions(ctx context.Context, orgID, userID string) (i
 	if orgID == "" || userID == "" {
 		return 0, nil // rows of sessions signed in before owners were recorded
 	}
-	res, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE org_id = ? AND user_id = ?`, orgID, userID)
+	res, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE org_id = $1 AND user_id = $2`, orgID, userID)
 	if err != nil {
 		return 0, fmt.Errorf("end sessions of %s: %w", userID, err)
 	}
@@ -217,7 +178,7 @@ func (s *SessionStore) EndSessions(ctx context.Context, orgID, userID string) (i
 }
 
 func (s *SessionStore) delete(ctx context.Context, id string) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = ?`, hashID(id)); err != nil {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = $1`, hashID(id)); err != nil {
 		return fmt.Errorf("delete session: %w", err)
 	}
 	return nil
@@ -226,7 +187,7 @@ func (s *SessionStore) delete(ctx context.Context, id string) error {
 // sweep removes expired sessions. It runs when a session is created, which
 // keeps the table bounded without a background job.
 func (s *SessionStore) sweep(ctx context.Context) {
-	_, _ = s.db.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, s.now().Unix())
+	_, _ = s.db.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= $1`, s.now().Unix())
 }
 
 func newSessionID() (string, error) {

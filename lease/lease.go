@@ -14,14 +14,6 @@ import (
 	"time"
 )
 
-const schema = `
-CREATE TABLE IF NOT EXISTS leases (
-	name   TEXT PRIMARY KEY,
-	holder TEXT NOT NULL,   -- random per acquisition: only its holder releases it
-	until  INTEGER NOT NULL -- unix ms: a crashed holder's lease lapses
-);
-DROP TABLE IF EXISTS session_leases; -- earlier versions' table for session refreshes`
-
 // ErrBusy is returned when another holder kept a lease for longer than the
 // caller was willing to wait.
 var ErrBusy = errors.New("lease held by another request")
@@ -35,12 +27,9 @@ type Table struct {
 	now func() time.Time
 }
 
-// New creates the leases table if needed.
-func New(ctx context.Context, db *sql.DB) (*Table, error) {
-	if _, err := db.ExecContext(ctx, schema); err != nil {
-		return nil, fmt.Errorf("create leases table: %w", err)
-	}
-	return &Table{db: db, now: time.Now}, nil
+// New returns the leases table of db (created by its migrations).
+func New(db *sql.DB) *Table {
+	return &Table{db: db, now: time.Now}
 }
 
 // Acquire takes the lease called name for at most ttl, waiting up to wait
@@ -55,9 +44,9 @@ func (t *Table) Acquire(ctx context.Context, name string, ttl, wait time.Duratio
 		// Taking a lapsed lease and taking a free one are the same statement:
 		// the row is replaced only if its time is up.
 		res, err := t.db.ExecContext(ctx,
-			`INSERT INTO leases (name, holder, until) VALUES (?, ?, ?)
+			`INSERT INTO leases (name, holder, until) VALUES ($1, $2, $3)
 			 ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, until = excluded.until
-			 WHERE leases.until < ?`,
+			 WHERE leases.until < $4`,
 			name, holder, now.Add(ttl).UnixMilli(), now.UnixMilli())
 		if err != nil {
 			return nil, fmt.Errorf("lease %s: %w", name, err)
@@ -67,7 +56,7 @@ func (t *Table) Acquire(ctx context.Context, name string, ttl, wait time.Duratio
 				// Not canceled with the request: a lease left behind would
 				// hold up others until it lapses.
 				_, _ = t.db.ExecContext(context.WithoutCancel(ctx),
-					`DELETE FROM leases WHERE name = ? AND holder = ?`, name, holder)
+					`DELETE FROM leases WHERE name = $1 AND holder = $2`, name, holder)
 			}, nil
 		}
 		if !now.Before(deadline) {

@@ -2,7 +2,6 @@ package lease
 
 import (
 	"context"
-	"database/sql"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -10,29 +9,29 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	_ "modernc.org/sqlite"
+
+	"github.com/scalekit-samples/go-rbac-projects/database"
+	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
 )
 
-// open returns n Tables on one database file, each through its own
-// connection pool, as n app instances would have.
-func open(t *testing.T, n int) []*Table {
+// open returns n Tables on one fresh database of engine e, each through
+// its own connection pool, as n app instances would have.
+func open(t *testing.T, e database.Engine, n int) []*Table {
 	t.Helper()
-	path := t.TempDir() + "/leases.db"
+	cfg := databasetest.New(t, e)
 	var tables []*Table
 	for range n {
-		db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)")
-		require.NoError(t, err)
-		t.Cleanup(func() { db.Close() })
-		tb, err := New(context.Background(), db)
-		require.NoError(t, err)
-		tables = append(tables, tb)
+		db, _ := databasetest.Open(t, cfg)
+		tables = append(tables, New(db))
 	}
 	return tables
 }
 
-func TestALeaseHasOneHolderAtATime(t *testing.T) {
+func TestALeaseHasOneHolderAtATime(t *testing.T) { databasetest.Run(t, testALeaseHasOneHolderAtATime) }
+
+func testALeaseHasOneHolderAtATime(t *testing.T, e database.Engine) {
 	ctx := context.Background()
-	tables := open(t, 2)
+	tables := open(t, e, 2)
 	a, b := tables[0], tables[1]
 
 	release, err := a.Acquire(ctx, "org-roles:org_1", time.Minute, 0)
@@ -50,8 +49,12 @@ func TestALeaseHasOneHolderAtATime(t *testing.T) {
 }
 
 func TestAWaitingCallerGetsTheLeaseWhenItIsReleased(t *testing.T) {
+	databasetest.Run(t, testAWaitingCallerGetsTheLeaseWhenItIsReleased)
+}
+
+func testAWaitingCallerGetsTheLeaseWhenItIsReleased(t *testing.T, e database.Engine) {
 	ctx := context.Background()
-	tables := open(t, 2)
+	tables := open(t, e, 2)
 	release, err := tables[0].Acquire(ctx, "x", time.Minute, 0)
 	require.NoError(t, err)
 	time.AfterFunc(100*time.Millisecond, release)
@@ -63,8 +66,12 @@ func TestAWaitingCallerGetsTheLeaseWhenItIsReleased(t *testing.T) {
 }
 
 func TestALapsedLeaseIsTakenOverAndItsOldHolderCannotReleaseIt(t *testing.T) {
+	databasetest.Run(t, testALapsedLeaseIsTakenOverAndItsOldHolderCannotReleaseIt)
+}
+
+func testALapsedLeaseIsTakenOverAndItsOldHolderCannotReleaseIt(t *testing.T, e database.Engine) {
 	ctx := context.Background()
-	tables := open(t, 2)
+	tables := open(t, e, 2)
 	now := time.Now()
 	for _, tb := range tables {
 		tb.now = func() time.Time { return now }
@@ -83,7 +90,11 @@ func TestALapsedLeaseIsTakenOverAndItsOldHolderCannotReleaseIt(t *testing.T) {
 }
 
 func TestWaitingStopsWithTheContext(t *testing.T) {
-	tables := open(t, 1)
+	databasetest.Run(t, testWaitingStopsWithTheContext)
+}
+
+func testWaitingStopsWithTheContext(t *testing.T, e database.Engine) {
+	tables := open(t, e, 1)
 	release, err := tables[0].Acquire(context.Background(), "x", time.Minute, 0)
 	require.NoError(t, err)
 	defer release()
@@ -94,10 +105,14 @@ func TestWaitingStopsWithTheContext(t *testing.T) {
 }
 
 func TestLeasesSerializeWorkAcrossInstances(t *testing.T) {
+	databasetest.Run(t, testLeasesSerializeWorkAcrossInstances)
+}
+
+func testLeasesSerializeWorkAcrossInstances(t *testing.T, e database.Engine) {
 	// Each worker reads a counter, waits, and writes it back plus one: any
 	// overlap loses an increment. (Load and Store are atomic each, so the
 	// race detector has nothing to say; the lease must make the pair atomic.)
-	tables := open(t, 3)
+	tables := open(t, e, 3)
 	var counter atomic.Int64
 	var wg sync.WaitGroup
 	for i := range 12 {

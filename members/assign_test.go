@@ -2,7 +2,6 @@ package members
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"log/slog"
 	"slices"
@@ -12,9 +11,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	_ "modernc.org/sqlite"
 
 	"github.com/scalekit-samples/go-rbac-projects/auth"
+	"github.com/scalekit-samples/go-rbac-projects/database"
+	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
 	"github.com/scalekit-samples/go-rbac-projects/lease"
 	"github.com/scalekit-samples/go-rbac-projects/problem"
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
@@ -63,36 +63,33 @@ func (f *fakeIdP) UpdateMemberRoles(_ context.Context, _, userID string, roles [
 	return &scalekit.User{ID: userID}, nil
 }
 
-func newAssigner(t *testing.T, roles map[string][]string) (*Assigner, *fakeIdP, *Audit) {
+func newAssigner(t *testing.T, e database.Engine, roles map[string][]string) (*Assigner, *fakeIdP, *Audit) {
 	t.Helper()
 	idp := &fakeIdP{roles: roles}
-	a, audit := newInstance(t, t.TempDir()+"/m.db", idp)
+	a, audit := newInstance(t, databasetest.New(t, e), idp)
 	return a, idp, audit
 }
 
-// newInstance returns the Assigner of an app instance whose database is
-// the file at path (shared by instances) and whose IdP is idp.
-func newInstance(t *testing.T, path string, idp IdP) (*Assigner, *Audit) {
+// newInstance returns the Assigner of an app instance, with a connection
+// pool of its own to the database cfg names (shared by instances) and
+// whose IdP is idp.
+func newInstance(t *testing.T, cfg database.Config, idp IdP) (*Assigner, *Audit) {
 	t.Helper()
 	model, err := rbac.Load("../rbac.seed.json")
 	require.NoError(t, err)
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)")
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
-	ctx := context.Background()
+	db, d := databasetest.Open(t, cfg)
 	log := slog.New(slog.DiscardHandler)
-	audit, err := NewAudit(ctx, db)
+	audit := NewAudit(db)
+	changes, err := NewRoleChanges(context.Background(), db, log)
 	require.NoError(t, err)
-	changes, err := NewRoleChanges(ctx, db, log)
-	require.NoError(t, err)
-	dir, err := NewDirectory(ctx, db)
-	require.NoError(t, err)
-	leases, err := lease.New(ctx, db)
-	require.NoError(t, err)
-	return NewAssigner(idp, model, audit, changes, dir, leases, log), audit
+	return NewAssigner(idp, model, audit, changes, NewDirectory(db, d), lease.New(db), log), audit
 }
 
 func TestSetRolesRefusesEscalationAndKeepsAnAdmin(t *testing.T) {
+	databasetest.Run(t, testSetRolesRefusesEscalationAndKeepsAnAdmin)
+}
+
+func testSetRolesRefusesEscalationAndKeepsAnAdmin(t *testing.T, e database.Engine) {
 	model, err := rbac.Load("../rbac.seed.json")
 	require.NoError(t, err)
 	admin := model.Effective("admin")
@@ -119,7 +116,7 @@ func TestSetRolesRefusesEscalationAndKeepsAnAdmin(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a, idp, audit := newAssigner(t, map[string][]string{
+			a, idp, audit := newAssigner(t, e, map[string][]string{
 				"usr_alice": {"admin"}, "usr_bob": {"project_manager"}, "usr_carol": {"team_member"}, "usr_dan": {"viewer"},
 			})
 			before := map[string][]string{}
@@ -153,6 +150,10 @@ func TestSetRolesRefusesEscalationAndKeepsAnAdmin(t *testing.T) {
 }
 
 func TestTwoAdminsDemotingEachOtherLeaveOneAdmin(t *testing.T) {
+	databasetest.Run(t, testTwoAdminsDemotingEachOtherLeaveOneAdmin)
+}
+
+func testTwoAdminsDemotingEachOtherLeaveOneAdmin(t *testing.T, e database.Engine) {
 	model, err := rbac.Load("../rbac.seed.json")
 	require.NoError(t, err)
 	tests := []struct {
@@ -168,10 +169,10 @@ func TestTwoAdminsDemotingEachOtherLeaveOneAdmin(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			for range 10 {
 				idp := &fakeIdP{roles: map[string][]string{"usr_alice": {"admin"}, "usr_bob": {"admin"}}}
-				path := t.TempDir() + "/m.db"
+				cfg := databasetest.New(t, e)
 				var instances []*Assigner
 				for range tt.instances {
-					a, _ := newInstance(t, path, idp)
+					a, _ := newInstance(t, cfg, idp)
 					instances = append(instances, a)
 				}
 				var wg sync.WaitGroup
@@ -196,6 +197,10 @@ func TestTwoAdminsDemotingEachOtherLeaveOneAdmin(t *testing.T) {
 }
 
 func TestNobodyChangesTheRolesOfAMemberWhoHoldsMore(t *testing.T) {
+	databasetest.Run(t, testNobodyChangesTheRolesOfAMemberWhoHoldsMore)
+}
+
+func testNobodyChangesTheRolesOfAMemberWhoHoldsMore(t *testing.T, e database.Engine) {
 	model, err := rbac.Load("../rbac.seed.json")
 	require.NoError(t, err)
 	admin := model.Effective(AdminRole)
@@ -222,7 +227,7 @@ func TestNobodyChangesTheRolesOfAMemberWhoHoldsMore(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a, idp, audit := newAssigner(t, map[string][]string{"usr_alice": {"admin"}, "usr_target": tt.current})
+			a, idp, audit := newAssigner(t, e, map[string][]string{"usr_alice": {"admin"}, "usr_target": tt.current})
 			err := a.SetRoles(context.Background(), Change{
 				OrgID: "org_1", Actor: "usr_actor", Target: "usr_target", Roles: tt.roles, Source: tt.source, ActorPermissions: tt.actor,
 			})
@@ -247,6 +252,10 @@ func TestNobodyChangesTheRolesOfAMemberWhoHoldsMore(t *testing.T) {
 }
 
 func TestARoleChangeIsAllOrNothingWhateverTheRequesterDoes(t *testing.T) {
+	databasetest.Run(t, testARoleChangeIsAllOrNothingWhateverTheRequesterDoes)
+}
+
+func testARoleChangeIsAllOrNothingWhateverTheRequesterDoes(t *testing.T, e database.Engine) {
 	model, err := rbac.Load("../rbac.seed.json")
 	require.NoError(t, err)
 	lost := errors.New("read tcp 127.0.0.1: connection reset by peer")
@@ -284,7 +293,7 @@ func TestARoleChangeIsAllOrNothingWhateverTheRequesterDoes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a, idp, audit := newAssigner(t, map[string][]string{"usr_alice": {"admin"}, "usr_bob": {"admin"}})
+			a, idp, audit := newAssigner(t, e, map[string][]string{"usr_alice": {"admin"}, "usr_bob": {"admin"}})
 			ctx, leave := context.WithCancel(context.Background())
 			defer leave()
 			if tt.leaveFirst {

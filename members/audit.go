@@ -43,7 +43,7 @@ type Entry struct {
 }
 
 // AuditLog is where role changes are recorded: an interface so that
-// another store can take the SQLite one's place without touching handlers.
+// another store can take the SQL one's place without touching handlers.
 type AuditLog interface {
 	Record(ctx context.Context, e Entry) error
 	List(ctx context.Context, orgID string, limit int) ([]Entry, error)
@@ -52,33 +52,15 @@ type AuditLog interface {
 	ListBefore(ctx context.Context, orgID string, before int64, limit int) ([]Entry, error)
 }
 
-// Audit is the append-only audit log of role changes, in SQLite.
+// Audit is the append-only audit log of role changes, in the app's database.
 type Audit struct {
 	db  *sql.DB
 	now func() time.Time
 }
 
-const auditSchema = `
-CREATE TABLE IF NOT EXISTS audit_log (
-	id        INTEGER PRIMARY KEY AUTOINCREMENT,
-	at        INTEGER NOT NULL,
-	org_id    TEXT NOT NULL,
-	actor     TEXT NOT NULL,
-	target    TEXT NOT NULL,
-	old_roles TEXT NOT NULL,
-	new_roles TEXT NOT NULL,
-	source    TEXT NOT NULL,
-	outcome   TEXT NOT NULL,
-	reason    TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS audit_log_org ON audit_log (org_id, id);`
-
-// NewAudit creates the audit table if needed.
-func NewAudit(ctx context.Context, db *sql.DB) (*Audit, error) {
-	if _, err := db.ExecContext(ctx, auditSchema); err != nil {
-		return nil, fmt.Errorf("create audit table: %w", err)
-	}
-	return &Audit{db: db, now: time.Now}, nil
+// NewAudit returns the audit log on db, whose migrations created its table.
+func NewAudit(db *sql.DB) *Audit {
+	return &Audit{db: db, now: time.Now}
 }
 
 // Record appends e (its ID and At are set here), cut to the bounds of
@@ -89,7 +71,7 @@ func (a *Audit) Record(ctx context.Context, e Entry) error {
 	newRoles, _ := json.Marshal(nonNil(e.NewRoles))
 	_, err := a.db.ExecContext(ctx,
 		`INSERT INTO audit_log (at, org_id, actor, target, old_roles, new_roles, source, outcome, reason)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		a.now().UTC().UnixMilli(), e.OrgID, e.Actor, e.Target, string(oldRoles), string(newRoles), e.Source, e.Outcome, e.Reason)
 	if err != nil {
 		return fmt.Errorf("record audit entry: %w", err)
@@ -111,7 +93,7 @@ func (a *Audit) ListBefore(ctx context.Context, orgID string, before int64, limi
 	}
 	rows, err := a.db.QueryContext(ctx,
 		`SELECT id, at, org_id, actor, target, old_roles, new_roles, source, outcome, reason
-		 FROM audit_log WHERE org_id = ? AND id < ? ORDER BY id DESC LIMIT ?`, orgID, before, limit)
+		 FROM audit_log WHERE org_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3`, orgID, before, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list audit entries: %w", err)
 	}

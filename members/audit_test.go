@@ -8,32 +8,34 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/scalekit-samples/go-rbac-projects/database"
+	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-func newAudit(t *testing.T) (*Audit, *sql.DB) {
+func newAudit(t *testing.T, e database.Engine) (*Audit, *sql.DB) {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+t.TempDir()+"/audit.db")
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
-	a, err := NewAudit(context.Background(), db)
-	require.NoError(t, err)
-	return a, db
+	db, _ := databasetest.OpenNew(t, e)
+	return NewAudit(db), db
 }
 
 // storedBytes is what the newest entry takes in the table, all columns.
 func storedBytes(t *testing.T, db *sql.DB) int {
 	t.Helper()
 	var n int
-	require.NoError(t, db.QueryRow(`SELECT 8 + 8 + length(CAST(org_id AS BLOB)) + length(CAST(actor AS BLOB))
-		+ length(CAST(target AS BLOB)) + length(CAST(old_roles AS BLOB)) + length(CAST(new_roles AS BLOB))
-		+ length(CAST(source AS BLOB)) + length(CAST(outcome AS BLOB)) + length(CAST(reason AS BLOB))
+	require.NoError(t, db.QueryRow(`SELECT 8 + 8 + octet_length(org_id) + octet_length(actor)
+		+ octet_length(target) + octet_length(old_roles) + octet_length(new_roles)
+		+ octet_length(source) + octet_length(outcome) + octet_length(reason)
 		FROM audit_log ORDER BY id DESC LIMIT 1`).Scan(&n))
 	return n
 }
 
 func TestAuditEntriesStayAFewHundredBytes(t *testing.T) {
+	databasetest.Run(t, testAuditEntriesStayAFewHundredBytes)
+}
+
+func testAuditEntriesStayAFewHundredBytes(t *testing.T, e database.Engine) {
 	refused := func(target string, roles ...string) Entry {
 		return Entry{OrgID: "org_1", Actor: "usr_bob", Target: target, NewRoles: roles, Source: SourceApp, Outcome: OutcomeRefused,
 			Reason: "not allowed: requires the admin role or the roles:assign permission"}
@@ -50,7 +52,7 @@ func TestAuditEntriesStayAFewHundredBytes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a, db := newAudit(t)
+			a, db := newAudit(t, e)
 			require.NoError(t, a.Record(context.Background(), tt.e))
 			assert.Less(t, storedBytes(t, db), 500)
 			got, err := a.List(context.Background(), "org_1", 1)
@@ -62,7 +64,11 @@ func TestAuditEntriesStayAFewHundredBytes(t *testing.T) {
 }
 
 func TestAuditKeepsWellFormedValuesAndMarksCuts(t *testing.T) {
-	a, _ := newAudit(t)
+	databasetest.Run(t, testAuditKeepsWellFormedValuesAndMarksCuts)
+}
+
+func testAuditKeepsWellFormedValuesAndMarksCuts(t *testing.T, e database.Engine) {
+	a, _ := newAudit(t, e)
 	ctx := context.Background()
 	ok := Entry{OrgID: "org_1", Actor: "usr_alice", Target: "usr_" + strings.Repeat("b", 124), OldRoles: []string{"project_manager"},
 		NewRoles: []string{"team_member", "viewer"}, Source: SourceApp, Outcome: OutcomeChanged}
@@ -80,7 +86,11 @@ func TestAuditKeepsWellFormedValuesAndMarksCuts(t *testing.T) {
 }
 
 func TestAuditListBeforePagesNewestFirst(t *testing.T) {
-	a, _ := newAudit(t)
+	databasetest.Run(t, testAuditListBeforePagesNewestFirst)
+}
+
+func testAuditListBeforePagesNewestFirst(t *testing.T, e database.Engine) {
+	a, _ := newAudit(t, e)
 	ctx := context.Background()
 	for i := range 120 {
 		require.NoError(t, a.Record(ctx, Entry{OrgID: "org_1", Actor: "usr_alice", Target: fmt.Sprintf("usr_%03d", i), Outcome: OutcomeChanged}))

@@ -22,7 +22,7 @@ func (d *Directory) RememberCaller(ctx context.Context, p *auth.Principal) error
 		return nil
 	}
 	var leftAt int64
-	err := d.db.QueryRowContext(ctx, `SELECT left_at FROM members_left WHERE org_id = ? AND user_id = ?`, p.OrgID, p.Subject).Scan(&leftAt)
+	err := d.db.QueryRowContext(ctx, `SELECT left_at FROM members_left WHERE org_id = $1 AND user_id = $2`, p.OrgID, p.Subject).Scan(&leftAt)
 	switch {
 	case err == nil && p.IssuedAt.UnixMilli() <= leftAt:
 		return nil
@@ -34,7 +34,7 @@ func (d *Directory) RememberCaller(ctx context.Context, p *auth.Principal) error
 		return fmt.Errorf("remember API caller: %w", err)
 	}
 	if _, err := d.db.ExecContext(ctx,
-		`INSERT INTO members (org_id, user_id, roles, last_seen) VALUES (?, ?, ?, ?)
+		`INSERT INTO members (org_id, user_id, roles, last_seen) VALUES ($1, $2, $3, $4)
 		 ON CONFLICT (org_id, user_id) DO UPDATE SET roles = excluded.roles, last_seen = excluded.last_seen`,
 		p.OrgID, p.Subject, string(roles), d.now().UTC().UnixMilli()); err != nil {
 		return fmt.Errorf("remember API caller: %w", err)

@@ -9,11 +9,17 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scalekit-samples/go-rbac-projects/auth"
+	"github.com/scalekit-samples/go-rbac-projects/database"
+	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
 )
 
 func TestRememberCallerKeepsTheProfileAndTheDirectorysWord(t *testing.T) {
+	databasetest.Run(t, testRememberCallerKeepsTheProfileAndTheDirectorysWord)
+}
+
+func testRememberCallerKeepsTheProfileAndTheDirectorysWord(t *testing.T, e database.Engine) {
 	ctx := context.Background()
-	dir := newDirectory(t)
+	dir := newDirectory(t, e)
 	clock := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	dir.now = func() time.Time { return clock }
 	member := func(id string) (Member, bool) {

@@ -81,37 +81,12 @@ const syncInterval = time.Second
 // (an HTTP Date header, a webhook's occurred_at), which avoids it.
 const SkewMargin = 30 * time.Second
 
-const changesSchema = `
-CREATE TABLE IF NOT EXISTS role_changes (
-	id         INTEGER PRIMARY KEY AUTOINCREMENT,
-	org_id     TEXT NOT NULL, -- '': every organization
-	user_id    TEXT NOT NULL, -- '': every member of org_id
-	changed_at INTEGER NOT NULL -- unix ms, the app's clock
-);`
-
-// issuedColumn is added to tables of earlier versions: unix ms by the
-// IdP's clock; 0 in their rows, which then count changed_at + SkewMargin.
-const issuedColumn = `ALTER TABLE role_changes ADD COLUMN issued_before INTEGER NOT NULL DEFAULT 0`
-
-// NewRoleChanges creates the table if needed and loads it.
+// NewRoleChanges loads the role_changes table (created by db's migrations).
 func NewRoleChanges(ctx context.Context, db *sql.DB, log *slog.Logger) (*RoleChanges, error) {
 	return newRoleChanges(ctx, db, log, time.Now)
 }
 
 func newRoleChanges(ctx context.Context, db *sql.DB, log *slog.Logger, now func() time.Time) (*RoleChanges, error) {
-	if _, err := db.ExecContext(ctx, changesSchema); err != nil {
-		return nil, fmt.Errorf("create role_changes table: %w", err)
-	}
-	var has int
-	if err := db.QueryRowContext(ctx,
-		`SELECT count(*) FROM pragma_table_info('role_changes') WHERE name = 'issued_before'`).Scan(&has); err != nil {
-		return nil, fmt.Errorf("inspect role_changes table: %w", err)
-	}
-	if has == 0 {
-		if _, err := db.ExecContext(ctx, issuedColumn); err != nil {
-			return nil, fmt.Errorf("add role_changes.issued_before: %w", err)
-		}
-	}
 	c := &RoleChanges{db: db, log: log, now: now, members: map[member]stamp{}, orgs: map[string]stamp{}}
 	if err := c.sync(ctx); err != nil {
 		return nil, err
@@ -139,7 +114,7 @@ func (c *RoleChanges) RecordDated(ctx context.Context, orgID, userID string, idp
 		userID = ""
 	}
 	if _, err := c.db.ExecContext(ctx,
-		`INSERT INTO role_changes (org_id, user_id, changed_at, issued_before) VALUES (?, ?, ?, ?)`,
+		`INSERT INTO role_changes (org_id, user_id, changed_at, issued_before) VALUES ($1, $2, $3, $4)`,
 		orgID, userID, at.UnixMilli(), st.issued.UnixMilli()); err != nil {
 		return fmt.Errorf("record role change: %w", err)
 	}
@@ -210,7 +185,7 @@ func (c *RoleChanges) sync(ctx context.Context) error {
 	after := c.lastID
 	c.mu.RUnlock()
 	rows, err := c.db.QueryContext(ctx,
-		`SELECT id, org_id, user_id, changed_at, issued_before FROM role_changes WHERE id > ? ORDER BY id`, after)
+		`SELECT id, org_id, user_id, changed_at, issued_before FROM role_changes WHERE id > $1 ORDER BY id`, after)
 	if err != nil {
 		return fmt.Errorf("sync role changes: %w", err)
 	}

@@ -2,27 +2,32 @@ package members
 
 import (
 	"context"
-	"database/sql"
 	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	_ "modernc.org/sqlite"
+
+	"github.com/scalekit-samples/go-rbac-projects/database"
+	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
 )
 
 func TestRoleChangesReachOtherInstancesWithinASecond(t *testing.T) {
-	db, err := sql.Open("sqlite", "file:"+t.TempDir()+"/c.db?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)")
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
+	databasetest.Run(t, testRoleChangesReachOtherInstancesWithinASecond)
+}
+
+func testRoleChangesReachOtherInstancesWithinASecond(t *testing.T, e database.Engine) {
+	cfg := databasetest.New(t, e)
+	db, _ := databasetest.Open(t, cfg)
 	ctx := context.Background()
 	now := time.Date(2026, 11, 22, 10, 0, 0, 500_000_000, time.UTC)
 	clock := func() time.Time { return now }
 
 	here, err := newRoleChanges(ctx, db, slog.New(slog.DiscardHandler), clock)
 	require.NoError(t, err)
-	there, err := newRoleChanges(ctx, db, slog.New(slog.DiscardHandler), clock) // another app instance, same database
+	other, _ := databasetest.Open(t, cfg)
+	there, err := newRoleChanges(ctx, other, slog.New(slog.DiscardHandler), clock) // another app instance, same database
 	require.NoError(t, err)
 
 	issued := now.Add(-time.Minute)
@@ -54,9 +59,11 @@ func TestRoleChangesReachOtherInstancesWithinASecond(t *testing.T) {
 }
 
 func TestRoleChangesCompareEachTokenWithItsOwnClock(t *testing.T) {
-	db, err := sql.Open("sqlite", "file:"+t.TempDir()+"/c.db?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)")
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
+	databasetest.Run(t, testRoleChangesCompareEachTokenWithItsOwnClock)
+}
+
+func testRoleChangesCompareEachTokenWithItsOwnClock(t *testing.T, e database.Engine) {
+	db, _ := databasetest.OpenNew(t, e)
 	ctx := context.Background()
 	appNow := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	c, err := newRoleChanges(ctx, db, slog.New(slog.DiscardHandler), func() time.Time { return appNow })
@@ -93,9 +100,11 @@ func TestRoleChangesCompareEachTokenWithItsOwnClock(t *testing.T) {
 }
 
 func TestOrganizationAndEnvironmentStampsCoverEveryMember(t *testing.T) {
-	db, err := sql.Open("sqlite", "file:"+t.TempDir()+"/c.db?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)")
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
+	databasetest.Run(t, testOrganizationAndEnvironmentStampsCoverEveryMember)
+}
+
+func testOrganizationAndEnvironmentStampsCoverEveryMember(t *testing.T, e database.Engine) {
+	db, _ := databasetest.OpenNew(t, e)
 	ctx := context.Background()
 	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }

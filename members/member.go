@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/scalekit-samples/go-rbac-projects/auth"
+	"github.com/scalekit-samples/go-rbac-projects/database"
 )
 
 // Member is a user of an organization as last seen at sign-in.
@@ -36,33 +37,15 @@ func (m Member) DisplayName() string {
 
 // Directory stores members.
 type Directory struct {
-	db  *sql.DB
-	now func() time.Time
+	db      *sql.DB
+	dialect database.Dialect
+	now     func() time.Time
 }
 
-const schema = `
-CREATE TABLE IF NOT EXISTS members (
-	org_id    TEXT NOT NULL,
-	user_id   TEXT NOT NULL,
-	email     TEXT NOT NULL DEFAULT '',
-	name      TEXT NOT NULL DEFAULT '',
-	roles     TEXT NOT NULL DEFAULT '[]',
-	last_seen INTEGER NOT NULL, -- unix ms of the last sign-in here; 0: never (listed by the IdP)
-	PRIMARY KEY (org_id, user_id)
-);
-CREATE TABLE IF NOT EXISTS members_left ( -- who the directory says left: not synced back in
-	org_id  TEXT NOT NULL,
-	user_id TEXT NOT NULL,
-	left_at INTEGER NOT NULL,
-	PRIMARY KEY (org_id, user_id)
-);`
-
-// NewDirectory creates the members table if needed.
-func NewDirectory(ctx context.Context, db *sql.DB) (*Directory, error) {
-	if _, err := db.ExecContext(ctx, schema+syncSchema); err != nil {
-		return nil, fmt.Errorf("create members table: %w", err)
-	}
-	return &Directory{db: db, now: time.Now}, nil
+// NewDirectory returns the directory on db, whose migrations created its
+// tables; d is db's dialect.
+func NewDirectory(db *sql.DB, d database.Dialect) *Directory {
+	return &Directory{db: db, dialect: d, now: time.Now}
 }
 
 // Remember records the signed-in principal as a member of its organization.
@@ -75,7 +58,7 @@ func (d *Directory) Remember(ctx context.Context, p *auth.Principal) error {
 		return fmt.Errorf("remember member: %w", err)
 	}
 	_, err = d.db.ExecContext(ctx,
-		`INSERT INTO members (org_id, user_id, email, name, roles, last_seen) VALUES (?, ?, ?, ?, ?, ?)
+		`INSERT INTO members (org_id, user_id, email, name, roles, last_seen) VALUES ($1, $2, $3, $4, $5, $6)
 		 ON CONFLICT (org_id, user_id) DO UPDATE SET
 		   email = excluded.email, name = excluded.name, roles = excluded.roles, last_seen = excluded.last_seen`,
 		p.OrgID, p.Subject, p.Email, p.Name, string(roles), d.now().UTC().UnixMilli())
@@ -104,7 +87,7 @@ func listMember(ctx context.Context, db execer, orgID, userID, email, name strin
 		return err
 	}
 	_, err = db.ExecContext(ctx,
-		`INSERT INTO members (org_id, user_id, email, name, roles, last_seen) VALUES (?, ?, ?, ?, ?, 0)
+		`INSERT INTO members (org_id, user_id, email, name, roles, last_seen) VALUES ($1, $2, $3, $4, $5, 0)
 		 ON CONFLICT (org_id, user_id) DO UPDATE SET roles = excluded.roles,
 		   email = coalesce(nullif(excluded.email, ''), members.email),
 		   name = coalesce(nullif(excluded.name, ''), members.name)`,
@@ -114,14 +97,14 @@ func listMember(ctx context.Context, db execer, orgID, userID, email, name strin
 
 // clearLeft takes back what Forget said of a member.
 func clearLeft(ctx context.Context, db execer, orgID, userID string) error {
-	_, err := db.ExecContext(ctx, `DELETE FROM members_left WHERE org_id = ? AND user_id = ?`, orgID, userID)
+	_, err := db.ExecContext(ctx, `DELETE FROM members_left WHERE org_id = $1 AND user_id = $2`, orgID, userID)
 	return err
 }
 
 // List returns the organization's members by name.
 func (d *Directory) List(ctx context.Context, orgID string) ([]Member, error) {
 	rows, err := d.db.QueryContext(ctx,
-		`SELECT user_id, email, name, roles, last_seen FROM members WHERE org_id = ? ORDER BY name, email, user_id`, orgID)
+		`SELECT user_id, email, name, roles, last_seen FROM members WHERE org_id = $1 ORDER BY name, email, user_id`, orgID)
 	if err != nil {
 		return nil, fmt.Errorf("list members: %w", err)
 	}
@@ -147,7 +130,7 @@ func (d *Directory) List(ctx context.Context, orgID string) ([]Member, error) {
 func (d *Directory) IsMember(ctx context.Context, orgID, userID string) (bool, error) {
 	var one int
 	err := d.db.QueryRowContext(ctx,
-		`SELECT 1 FROM members WHERE org_id = ? AND user_id = ?`, orgID, userID).Scan(&one)
+		`SELECT 1 FROM members WHERE org_id = $1 AND user_id = $2`, orgID, userID).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -165,7 +148,7 @@ func (d *Directory) byEmail(ctx context.Context, orgID, email string) (string, e
 	}
 	var id string
 	err := d.db.QueryRowContext(ctx,
-		`SELECT user_id FROM members WHERE org_id = ? AND email = ? COLLATE NOCASE ORDER BY last_seen DESC LIMIT 1`, orgID, email).Scan(&id)
+		`SELECT user_id FROM members WHERE org_id = $1 AND lower(email) = lower($2) ORDER BY last_seen DESC LIMIT 1`, orgID, email).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
@@ -182,7 +165,7 @@ func (d *Directory) SetRoles(ctx context.Context, orgID, userID string, roles []
 		return fmt.Errorf("set member roles: %w", err)
 	}
 	if _, err := d.db.ExecContext(ctx,
-		`UPDATE members SET roles = ? WHERE org_id = ? AND user_id = ?`, string(data), orgID, userID); err != nil {
+		`UPDATE members SET roles = $1 WHERE org_id = $2 AND user_id = $3`, string(data), orgID, userID); err != nil {
 		return fmt.Errorf("set member roles: %w", err)
 	}
 	return nil
@@ -200,7 +183,7 @@ func (d *Directory) Join(ctx context.Context, orgID, userID, email string, roles
 	defer tx.Rollback()
 	if roles == nil {
 		_, err = tx.ExecContext(ctx,
-			`INSERT INTO members (org_id, user_id, email, name, roles, last_seen) VALUES (?, ?, ?, '', '[]', 0)
+			`INSERT INTO members (org_id, user_id, email, name, roles, last_seen) VALUES ($1, $2, $3, '', '[]', 0)
 			 ON CONFLICT (org_id, user_id) DO UPDATE SET email = coalesce(nullif(excluded.email, ''), members.email)`,
 			orgID, userID, email)
 	} else {
@@ -227,10 +210,11 @@ func (d *Directory) Forget(ctx context.Context, orgID, userID string) error {
 		return fmt.Errorf("forget member: %w", err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `DELETE FROM members WHERE org_id = ? AND user_id = ?`, orgID, userID); err != nil {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM members WHERE org_id = $1 AND user_id = $2`, orgID, userID); err != nil {
 		return fmt.Errorf("forget member: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO members_left (org_id, user_id, left_at) VALUES (?, ?, ?)`,
+	if _, err := tx.ExecContext(ctx, `INSERT INTO members_left (org_id, user_id, left_at) VALUES ($1, $2, $3)
+		 ON CONFLICT (org_id, user_id) DO UPDATE SET left_at = excluded.left_at`,
 		orgID, userID, d.now().UTC().UnixMilli()); err != nil {
 		return fmt.Errorf("forget member: %w", err)
 	}

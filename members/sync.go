@@ -29,7 +29,7 @@ func (d *Directory) Sync(ctx context.Context, idp IdP, orgID string) error {
 	}
 	defer tx.Rollback()
 	left := map[string]bool{}
-	rows, err := tx.QueryContext(ctx, `SELECT user_id FROM members_left WHERE org_id = ?`, orgID)
+	rows, err := tx.QueryContext(ctx, `SELECT user_id FROM members_left WHERE org_id = $1`, orgID)
 	if err != nil {
 		return fmt.Errorf("sync members of %s: %w", orgID, err)
 	}
@@ -55,14 +55,14 @@ func (d *Directory) Sync(ctx context.Context, idp IdP, orgID string) error {
 		}
 		ids = append(ids, u.ID)
 	}
-	// Forget the others. (json_each takes the list as one parameter,
-	// however long it is.)
+	// Forget the others. (The list goes as one JSON parameter, however
+	// long it is: the one statement whose text differs between engines.)
 	list, err := json.Marshal(ids)
 	if err != nil {
 		return fmt.Errorf("sync members of %s: %w", orgID, err)
 	}
 	if _, err := tx.ExecContext(ctx,
-		`DELETE FROM members WHERE org_id = ? AND user_id NOT IN (SELECT value FROM json_each(?))`,
+		`DELETE FROM members WHERE org_id = $1 AND user_id NOT IN (SELECT value FROM `+d.dialect.JSONStrings(2)+`)`,
 		orgID, string(list)); err != nil {
 		return fmt.Errorf("sync members of %s: %w", orgID, err)
 	}

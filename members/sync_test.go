@@ -2,7 +2,6 @@ package members
 
 import (
 	"context"
-	"database/sql"
 	"testing"
 	"time"
 
@@ -10,23 +9,24 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scalekit-samples/go-rbac-projects/auth"
+	"github.com/scalekit-samples/go-rbac-projects/database"
+	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
 	"github.com/scalekit-samples/go-rbac-projects/scalekit"
 )
 
-// newDirectory returns a Directory on a fresh database.
-func newDirectory(t *testing.T) *Directory {
+// newDirectory returns a Directory on a fresh database of engine e.
+func newDirectory(t *testing.T, e database.Engine) *Directory {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+t.TempDir()+"/m.db")
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
-	dir, err := NewDirectory(context.Background(), db)
-	require.NoError(t, err)
-	return dir
+	return NewDirectory(databasetest.OpenNew(t, e))
 }
 
 func TestSyncFollowsTheIdPButNotBackPastTheDirectory(t *testing.T) {
+	databasetest.Run(t, testSyncFollowsTheIdPButNotBackPastTheDirectory)
+}
+
+func testSyncFollowsTheIdPButNotBackPastTheDirectory(t *testing.T, e database.Engine) {
 	ctx := context.Background()
-	dir := newDirectory(t)
+	dir := newDirectory(t, e)
 	idp := &fakeIdP{roles: map[string][]string{"usr_alice": {"admin"}, "usr_bob": {"project_manager"}, "usr_carol": {"team_member"}}}
 	ids := func() []string {
 		list, err := dir.List(ctx, "org_1")
@@ -88,8 +88,12 @@ func (c *countingIdP) ListOrganizationUsers(ctx context.Context, orgID string) (
 }
 
 func TestOrgSyncListsAnOrganizationAtMostOncePerInterval(t *testing.T) {
+	databasetest.Run(t, testOrgSyncListsAnOrganizationAtMostOncePerInterval)
+}
+
+func testOrgSyncListsAnOrganizationAtMostOncePerInterval(t *testing.T, e database.Engine) {
 	ctx := context.Background()
-	dir := newDirectory(t)
+	dir := newDirectory(t, e)
 	idp := &countingIdP{fakeIdP: fakeIdP{roles: map[string][]string{"usr_alice": {"admin"}}}}
 	s := NewOrgSync(dir, idp, time.Minute)
 	now := time.Now()

@@ -12,14 +12,6 @@ import (
 // event applied to each member is kept, and an older event is skipped, so
 // that a late retry never rolls a member back to roles they no longer have.
 
-const syncSchema = `
-CREATE TABLE IF NOT EXISTS directory_sync (
-	org_id      TEXT NOT NULL,
-	user_id     TEXT NOT NULL,
-	occurred_at INTEGER NOT NULL, -- unix ns of the newest event applied to the member
-	PRIMARY KEY (org_id, user_id)
-);`
-
 // errStale is a directory event older than one already applied.
 var errStale = errors.New("an older directory event than the one already applied to this member")
 
@@ -29,7 +21,7 @@ var errStale = errors.New("an older directory event than the one already applied
 // the newest passes: it is that event again, redelivered after a failure.
 func (d *Directory) checkSyncOrder(ctx context.Context, orgID, userID string, at time.Time) error {
 	res, err := d.db.ExecContext(ctx,
-		`INSERT INTO directory_sync (org_id, user_id, occurred_at) VALUES (?, ?, ?)
+		`INSERT INTO directory_sync (org_id, user_id, occurred_at) VALUES ($1, $2, $3)
 		 ON CONFLICT (org_id, user_id) DO UPDATE SET occurred_at = excluded.occurred_at
 		 WHERE excluded.occurred_at >= directory_sync.occurred_at`,
 		orgID, userID, at.UnixNano())

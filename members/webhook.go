@@ -57,16 +57,9 @@ type Webhook struct {
 	log      *slog.Logger
 }
 
-const webhookSchema = `
-CREATE TABLE IF NOT EXISTS webhook_events (
-	id          TEXT PRIMARY KEY, -- webhook-id: a redelivery is answered, not applied again
-	received_at INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS webhook_events_received ON webhook_events (received_at);`
-
 // NewWebhook returns the webhook receiver. secret is the endpoint's
 // whsec_... secret from the Scalekit dashboard; empty disables the route.
-func NewWebhook(ctx context.Context, db *sql.DB, secret string, idp IdP, assigner *Assigner, sessions Sessions, log *slog.Logger) (*Webhook, error) {
+func NewWebhook(db *sql.DB, secret string, idp IdP, assigner *Assigner, sessions Sessions, log *slog.Logger) (*Webhook, error) {
 	h := &Webhook{db: db, idp: idp, assigner: assigner, sessions: sessions, log: log}
 	if secret == "" {
 		return h, nil
@@ -76,9 +69,6 @@ func NewWebhook(ctx context.Context, db *sql.DB, secret string, idp IdP, assigne
 		return nil, fmt.Errorf("SCALEKIT_WEBHOOK_SECRET: %w", err)
 	}
 	h.verifier = v
-	if _, err := db.ExecContext(ctx, webhookSchema); err != nil {
-		return nil, fmt.Errorf("create webhook_events table: %w", err)
-	}
 	return h, nil
 }
 
@@ -219,10 +209,10 @@ const webhookIDRetention = 7 * 24 * time.Hour
 
 // claim records the delivery id; false means it was already there.
 func (h *Webhook) claim(ctx context.Context, id string) (bool, error) {
-	_, _ = h.db.ExecContext(ctx, `DELETE FROM webhook_events WHERE received_at < ?`,
+	_, _ = h.db.ExecContext(ctx, `DELETE FROM webhook_events WHERE received_at < $1`,
 		time.Now().Add(-webhookIDRetention).Unix())
 	res, err := h.db.ExecContext(ctx,
-		`INSERT OR IGNORE INTO webhook_events (id, received_at) VALUES (?, ?)`, id, time.Now().Unix())
+		`INSERT INTO webhook_events (id, received_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`, id, time.Now().Unix())
 	if err != nil {
 		return false, fmt.Errorf("claim webhook id: %w", err)
 	}
@@ -234,7 +224,7 @@ func (h *Webhook) claim(ctx context.Context, id string) (bool, error) {
 }
 
 func (h *Webhook) release(ctx context.Context, id string) {
-	if _, err := h.db.ExecContext(context.WithoutCancel(ctx), `DELETE FROM webhook_events WHERE id = ?`, id); err != nil {
+	if _, err := h.db.ExecContext(context.WithoutCancel(ctx), `DELETE FROM webhook_events WHERE id = $1`, id); err != nil {
 		h.log.ErrorContext(ctx, "release webhook id", "err", err)
 	}
 }

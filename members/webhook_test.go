@@ -3,7 +3,6 @@ package members
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +15,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scalekit-samples/go-rbac-projects/database"
+	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
 	"github.com/scalekit-samples/go-rbac-projects/lease"
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
 )
@@ -43,28 +44,23 @@ type webhookEnv struct {
 	sessions *endedSessions
 }
 
-func newWebhookEnv(t *testing.T, roles map[string][]string) *webhookEnv {
+func newWebhookEnv(t *testing.T, engine database.Engine, roles map[string][]string) *webhookEnv {
 	t.Helper()
 	model, err := rbac.Load("../rbac.seed.json")
 	require.NoError(t, err)
-	db, err := sql.Open("sqlite", "file:"+t.TempDir()+"/w.db?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)")
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
+	db, d := databasetest.OpenNew(t, engine)
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
-	audit, err := NewAudit(ctx, db)
-	require.NoError(t, err)
+	audit := NewAudit(db)
 	changes, err := NewRoleChanges(ctx, db, log)
 	require.NoError(t, err)
-	dir, err := NewDirectory(ctx, db)
-	require.NoError(t, err)
-	leases, err := lease.New(ctx, db)
-	require.NoError(t, err)
+	dir := NewDirectory(db, d)
+	leases := lease.New(db)
 	idp := &fakeIdP{roles: roles}
 	a := NewAssigner(idp, model, audit, changes, dir, leases, log)
 	a.wait = 50 * time.Millisecond // a busy lease answers at once
 	sessions := &endedSessions{}
-	h, err := NewWebhook(ctx, db, testSecret, idp, a, sessions, log)
+	h, err := NewWebhook(db, testSecret, idp, a, sessions, log)
 	require.NoError(t, err)
 	return &webhookEnv{h: h, idp: idp, leases: leases, sessions: sessions}
 }
@@ -87,6 +83,10 @@ func (e *webhookEnv) deliver(t *testing.T, id, body string) *httptest.ResponseRe
 }
 
 func TestADirectoryEventMeetingABusyOrganizationIsRetriedNotLost(t *testing.T) {
+	databasetest.Run(t, testADirectoryEventMeetingABusyOrganizationIsRetriedNotLost)
+}
+
+func testADirectoryEventMeetingABusyOrganizationIsRetriedNotLost(t *testing.T, engine database.Engine) {
 	tests := []struct {
 		name      string
 		body      string
@@ -99,7 +99,7 @@ func TestADirectoryEventMeetingABusyOrganizationIsRetriedNotLost(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newWebhookEnv(t, map[string][]string{"usr_alice": {"admin"}, "usr_bob": {"project_manager"}})
+			e := newWebhookEnv(t, engine, map[string][]string{"usr_alice": {"admin"}, "usr_bob": {"project_manager"}})
 			// Another role change of org_1 holds the lease.
 			release, err := e.leases.Acquire(context.Background(), orgLease("org_1"), time.Minute, 0)
 			require.NoError(t, err)
@@ -121,7 +121,11 @@ func TestADirectoryEventMeetingABusyOrganizationIsRetriedNotLost(t *testing.T) {
 }
 
 func TestMembershipAndModelEventsStampTheTokensTheyConcern(t *testing.T) {
-	e := newWebhookEnv(t, map[string][]string{"usr_alice": {"admin"}, "usr_bob": {"project_manager"}})
+	databasetest.Run(t, testMembershipAndModelEventsStampTheTokensTheyConcern)
+}
+
+func testMembershipAndModelEventsStampTheTokensTheyConcern(t *testing.T, engine database.Engine) {
+	e := newWebhookEnv(t, engine, map[string][]string{"usr_alice": {"admin"}, "usr_bob": {"project_manager"}})
 	ctx := context.Background()
 	require.NoError(t, e.h.assigner.dir.Join(ctx, "org_1", "usr_bob", "bob@example.com", []string{"project_manager"}))
 	changes := e.h.assigner.changes

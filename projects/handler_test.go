@@ -17,8 +17,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/scalekit-samples/go-rbac-projects/app"
 	"github.com/scalekit-samples/go-rbac-projects/auth"
+	"github.com/scalekit-samples/go-rbac-projects/database"
+	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
 	"github.com/scalekit-samples/go-rbac-projects/members"
 	"github.com/scalekit-samples/go-rbac-projects/problem"
 	"github.com/scalekit-samples/go-rbac-projects/projects"
@@ -39,18 +40,14 @@ type bigProject struct {
 
 const org = "org_big"
 
-func newBigProject(t *testing.T) bigProject {
+func newBigProject(t *testing.T, e database.Engine) bigProject {
 	t.Helper()
 	ctx := context.Background()
-	db, err := app.OpenDB(ctx, t.TempDir()+"/app.db")
+	db, d := databasetest.OpenNew(t, e)
+	ps, err := projects.NewSQLStore(ctx, db)
 	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
-	ps, err := projects.NewSQLite(ctx, db)
-	require.NoError(t, err)
-	ts, err := tasks.NewSQLite(ctx, db)
-	require.NoError(t, err)
-	dir, err := members.NewDirectory(ctx, db)
-	require.NoError(t, err)
+	ts := tasks.NewSQLStore(db)
+	dir := members.NewDirectory(db, d)
 	r, err := render.New(templates.FS, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 
@@ -61,8 +58,9 @@ func newBigProject(t *testing.T) bigProject {
 	require.NoError(t, err)
 	const n = 10_000
 	// One statement: 10,000 round trips would be most of the test's time.
-	_, err = db.ExecContext(ctx, `WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < ?)
-		INSERT INTO tasks (org_id, project_id, title, created_by, created_at) SELECT ?, ?, 'Task ' || i, 'usr_0000', 0 FROM seq`,
+	_, err = db.ExecContext(ctx, `WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < $1)
+		INSERT INTO tasks (org_id, project_id, title, created_by, created_at)
+		SELECT CAST($2 AS TEXT), CAST($3 AS BIGINT), 'Task ' || i, 'usr_0000', 0 FROM seq`,
 		n, org, proj.ID)
 	require.NoError(t, err)
 
@@ -100,7 +98,11 @@ func (b bigProject) get(t *testing.T, path string) (int, string) {
 }
 
 func TestABigProjectRendersABoundedPage(t *testing.T) {
-	b := newBigProject(t)
+	databasetest.Run(t, testABigProjectRendersABoundedPage)
+}
+
+func testABigProjectRendersABoundedPage(t *testing.T, e database.Engine) {
+	b := newBigProject(t, e)
 	page := "/projects/" + strconv.FormatInt(b.project, 10)
 
 	status, body := b.get(t, page)
@@ -133,7 +135,11 @@ func TestABigProjectRendersABoundedPage(t *testing.T) {
 }
 
 func TestTheTasksAPIPagesThroughEveryTaskOnce(t *testing.T) {
-	b := newBigProject(t)
+	databasetest.Run(t, testTheTasksAPIPagesThroughEveryTaskOnce)
+}
+
+func testTheTasksAPIPagesThroughEveryTaskOnce(t *testing.T, e database.Engine) {
+	b := newBigProject(t, e)
 	path := "/api/projects/" + strconv.FormatInt(b.project, 10) + "/tasks"
 
 	seen := map[int64]bool{}

@@ -23,8 +23,8 @@ type Store interface {
 	Delete(ctx context.Context, orgID string, id int64) error
 }
 
-// SQLite is the Store on the app's SQLite database.
-type SQLite struct {
+// SQLStore is the Store on the app's database, SQLite or PostgreSQL.
+type SQLStore struct {
 	db  *sql.DB
 	now func() time.Time
 	// Prepared once: they run on most requests, and parsing SQL again each
@@ -32,31 +32,17 @@ type SQLite struct {
 	list, get *sql.Stmt
 }
 
-const schema = `
-CREATE TABLE IF NOT EXISTS projects (
-	id          INTEGER PRIMARY KEY AUTOINCREMENT,
-	org_id      TEXT NOT NULL,
-	name        TEXT NOT NULL,
-	description TEXT NOT NULL DEFAULT '',
-	created_by  TEXT NOT NULL,
-	created_at  INTEGER NOT NULL,
-	updated_at  INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS projects_org ON projects (org_id, id);`
-
-// NewSQLite creates the projects table if needed.
-func NewSQLite(ctx context.Context, db *sql.DB) (*SQLite, error) {
-	if _, err := db.ExecContext(ctx, schema); err != nil {
-		return nil, fmt.Errorf("create projects table: %w", err)
-	}
-	s := &SQLite{db: db, now: time.Now}
+// NewSQLStore returns the Store on db, whose migrations created the
+// projects table.
+func NewSQLStore(ctx context.Context, db *sql.DB) (*SQLStore, error) {
+	s := &SQLStore{db: db, now: time.Now}
 	var err error
 	if s.list, err = db.PrepareContext(ctx,
-		`SELECT `+columns+` FROM projects WHERE org_id = ? AND id < ? ORDER BY id DESC LIMIT ?`); err != nil {
+		`SELECT `+columns+` FROM projects WHERE org_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3`); err != nil {
 		return nil, fmt.Errorf("prepare project list: %w", err)
 	}
 	if s.get, err = db.PrepareContext(ctx,
-		`SELECT `+columns+` FROM projects WHERE org_id = ? AND id = ?`); err != nil {
+		`SELECT `+columns+` FROM projects WHERE org_id = $1 AND id = $2`); err != nil {
 		return nil, fmt.Errorf("prepare project lookup: %w", err)
 	}
 	return s, nil
@@ -66,7 +52,7 @@ const columns = `id, org_id, name, description, created_by, created_at, updated_
 
 // List returns a page of the organization's projects, newest first, with
 // one more project than page.Size if there are more.
-func (s *SQLite) List(ctx context.Context, orgID string, page Page) ([]Project, error) {
+func (s *SQLStore) List(ctx context.Context, orgID string, page Page) ([]Project, error) {
 	before := page.Before
 	if before <= 0 {
 		before = math.MaxInt64
@@ -88,7 +74,7 @@ func (s *SQLite) List(ctx context.Context, orgID string, page Page) ([]Project, 
 }
 
 // Get returns one project of the organization.
-func (s *SQLite) Get(ctx context.Context, orgID string, id int64) (Project, error) {
+func (s *SQLStore) Get(ctx context.Context, orgID string, id int64) (Project, error) {
 	p, err := scan(s.get.QueryRowContext(ctx, orgID, id))
 	if err != nil {
 		return Project{}, fmt.Errorf("get project %d: %w", id, err)
@@ -97,14 +83,14 @@ func (s *SQLite) Get(ctx context.Context, orgID string, id int64) (Project, erro
 }
 
 // Create validates in and adds a project to the organization.
-func (s *SQLite) Create(ctx context.Context, orgID, createdBy string, in Input) (Project, error) {
+func (s *SQLStore) Create(ctx context.Context, orgID, createdBy string, in Input) (Project, error) {
 	if err := in.Validate(); err != nil {
 		return Project{}, err
 	}
 	now := s.now().UTC().UnixMilli()
 	p, err := scan(s.db.QueryRowContext(ctx,
 		`INSERT INTO projects (org_id, name, description, created_by, created_at, updated_at)
-		 VALUES (?, ?, ?, ?, ?, ?) RETURNING `+columns,
+		 VALUES ($1, $2, $3, $4, $5, $6) RETURNING `+columns,
 		orgID, in.Name, in.Description, createdBy, now, now))
 	if err != nil {
 		return Project{}, fmt.Errorf("create project: %w", err)
@@ -113,13 +99,13 @@ func (s *SQLite) Create(ctx context.Context, orgID, createdBy string, in Input) 
 }
 
 // Update validates in and replaces the project's name and description.
-func (s *SQLite) Update(ctx context.Context, orgID string, id int64, in Input) (Project, error) {
+func (s *SQLStore) Update(ctx context.Context, orgID string, id int64, in Input) (Project, error) {
 	if err := in.Validate(); err != nil {
 		return Project{}, err
 	}
 	p, err := scan(s.db.QueryRowContext(ctx,
-		`UPDATE projects SET name = ?, description = ?, updated_at = ?
-		 WHERE org_id = ? AND id = ? RETURNING `+columns,
+		`UPDATE projects SET name = $1, description = $2, updated_at = $3
+		 WHERE org_id = $4 AND id = $5 RETURNING `+columns,
 		in.Name, in.Description, s.now().UTC().UnixMilli(), orgID, id))
 	if err != nil {
 		return Project{}, fmt.Errorf("update project %d: %w", id, err)
@@ -128,8 +114,8 @@ func (s *SQLite) Update(ctx context.Context, orgID string, id int64, in Input) (
 }
 
 // Delete removes the project and, through the foreign key, its tasks.
-func (s *SQLite) Delete(ctx context.Context, orgID string, id int64) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM projects WHERE org_id = ? AND id = ?`, orgID, id)
+func (s *SQLStore) Delete(ctx context.Context, orgID string, id int64) error {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM projects WHERE org_id = $1 AND id = $2`, orgID, id)
 	if err != nil {
 		return fmt.Errorf("delete project %d: %w", id, err)
 	}

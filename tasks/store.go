@@ -22,32 +22,16 @@ type Store interface {
 	SetDone(ctx context.Context, orgID string, id int64, done bool) (Task, error)
 }
 
-// SQLite is the Store on the app's SQLite database. Its table refers to the
-// projects table, so create the projects store first.
-type SQLite struct {
+// SQLStore is the Store on the app's database, SQLite or PostgreSQL.
+type SQLStore struct {
 	db  *sql.DB
 	now func() time.Time
 }
 
-const schema = `
-CREATE TABLE IF NOT EXISTS tasks (
-	id         INTEGER PRIMARY KEY AUTOINCREMENT,
-	org_id     TEXT NOT NULL,
-	project_id INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
-	title      TEXT NOT NULL,
-	assignee   TEXT NOT NULL DEFAULT '',
-	done       INTEGER NOT NULL DEFAULT 0,
-	created_by TEXT NOT NULL,
-	created_at INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS tasks_project ON tasks (org_id, project_id, id);`
-
-// NewSQLite creates the tasks table if needed.
-func NewSQLite(ctx context.Context, db *sql.DB) (*SQLite, error) {
-	if _, err := db.ExecContext(ctx, schema); err != nil {
-		return nil, fmt.Errorf("create tasks table: %w", err)
-	}
-	return &SQLite{db: db, now: time.Now}, nil
+// NewSQLStore returns the Store on db, whose migrations created the tasks
+// table.
+func NewSQLStore(db *sql.DB) *SQLStore {
+	return &SQLStore{db: db, now: time.Now}
 }
 
 const columns = `id, project_id, title, assignee, done, created_at`
@@ -62,14 +46,14 @@ type Page struct {
 // List returns a page of the tasks of one of the organization's projects,
 // oldest first, with one more task than page.Size if there are more. A
 // project of another organization is ErrNotFound.
-func (s *SQLite) List(ctx context.Context, orgID string, projectID int64, page Page) ([]Task, error) {
+func (s *SQLStore) List(ctx context.Context, orgID string, projectID int64, page Page) ([]Task, error) {
 	if err := s.projectExists(ctx, orgID, projectID); err != nil {
 		return nil, fmt.Errorf("list tasks: %w", err)
 	}
 	// Keyset paging on (org_id, project_id, id), the tasks_project index: a
 	// page is one range scan, however many tasks come before it.
 	rows, err := s.db.QueryContext(ctx,
-		`SELECT `+columns+` FROM tasks WHERE org_id = ? AND project_id = ? AND id > ? ORDER BY id LIMIT ?`,
+		`SELECT `+columns+` FROM tasks WHERE org_id = $1 AND project_id = $2 AND id > $3 ORDER BY id LIMIT $4`,
 		orgID, projectID, page.After, page.Size+1)
 	if err != nil {
 		return nil, fmt.Errorf("list tasks: %w", err)
@@ -87,9 +71,9 @@ func (s *SQLite) List(ctx context.Context, orgID string, projectID int64, page P
 }
 
 // Get returns one task of the organization.
-func (s *SQLite) Get(ctx context.Context, orgID string, id int64) (Task, error) {
+func (s *SQLStore) Get(ctx context.Context, orgID string, id int64) (Task, error) {
 	t, err := scan(s.db.QueryRowContext(ctx,
-		`SELECT `+columns+` FROM tasks WHERE org_id = ? AND id = ?`, orgID, id))
+		`SELECT `+columns+` FROM tasks WHERE org_id = $1 AND id = $2`, orgID, id))
 	if err != nil {
 		return Task{}, fmt.Errorf("get task %d: %w", id, err)
 	}
@@ -97,16 +81,19 @@ func (s *SQLite) Get(ctx context.Context, orgID string, id int64) (Task, error) 
 }
 
 // Create adds a task to one of the organization's projects.
-func (s *SQLite) Create(ctx context.Context, orgID string, projectID int64, title, createdBy string) (Task, error) {
+func (s *SQLStore) Create(ctx context.Context, orgID string, projectID int64, title, createdBy string) (Task, error) {
 	title, err := ValidateTitle(title)
 	if err != nil {
 		return Task{}, err
 	}
 	// The project must be the organization's own: checked in the same
 	// statement that inserts, so there is no window between check and write.
+	// (Postgres types a parameter in a SELECT list as text, whatever the
+	// column it goes to: the casts say what each is.)
 	t, err := scan(s.db.QueryRowContext(ctx,
 		`INSERT INTO tasks (org_id, project_id, title, created_by, created_at)
-		 SELECT ?, id, ?, ?, ? FROM projects WHERE org_id = ? AND id = ?
+		 SELECT CAST($1 AS TEXT), id, CAST($2 AS TEXT), CAST($3 AS TEXT), CAST($4 AS BIGINT)
+		 FROM projects WHERE org_id = $5 AND id = $6
 		 RETURNING `+columns,
 		orgID, title, createdBy, s.now().UTC().UnixMilli(), orgID, projectID))
 	if err != nil {
@@ -117,9 +104,9 @@ func (s *SQLite) Create(ctx context.Context, orgID string, projectID int64, titl
 
 // Assign sets the task's assignee ("" unassigns). The caller checks that
 // the assignee belongs to the organization.
-func (s *SQLite) Assign(ctx context.Context, orgID string, id int64, assignee string) (Task, error) {
+func (s *SQLStore) Assign(ctx context.Context, orgID string, id int64, assignee string) (Task, error) {
 	t, err := scan(s.db.QueryRowContext(ctx,
-		`UPDATE tasks SET assignee = ? WHERE org_id = ? AND id = ? RETURNING `+columns,
+		`UPDATE tasks SET assignee = $1 WHERE org_id = $2 AND id = $3 RETURNING `+columns,
 		assignee, orgID, id))
 	if err != nil {
 		return Task{}, fmt.Errorf("assign task %d: %w", id, err)
@@ -128,9 +115,9 @@ func (s *SQLite) Assign(ctx context.Context, orgID string, id int64, assignee st
 }
 
 // SetDone marks the task done or not done.
-func (s *SQLite) SetDone(ctx context.Context, orgID string, id int64, done bool) (Task, error) {
+func (s *SQLStore) SetDone(ctx context.Context, orgID string, id int64, done bool) (Task, error) {
 	t, err := scan(s.db.QueryRowContext(ctx,
-		`UPDATE tasks SET done = ? WHERE org_id = ? AND id = ? RETURNING `+columns,
+		`UPDATE tasks SET done = $1 WHERE org_id = $2 AND id = $3 RETURNING `+columns,
 		done, orgID, id))
 	if err != nil {
 		return Task{}, fmt.Errorf("update task %d: %w", id, err)
@@ -138,10 +125,10 @@ func (s *SQLite) SetDone(ctx context.Context, orgID string, id int64, done bool)
 	return t, nil
 }
 
-func (s *SQLite) projectExists(ctx context.Context, orgID string, projectID int64) error {
+func (s *SQLStore) projectExists(ctx context.Context, orgID string, projectID int64) error {
 	var one int
 	err := s.db.QueryRowContext(ctx,
-		`SELECT 1 FROM projects WHERE org_id = ? AND id = ?`, orgID, projectID).Scan(&one)
+		`SELECT 1 FROM projects WHERE org_id = $1 AND id = $2`, orgID, projectID).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("project %d: %w", projectID, problem.ErrNotFound)
 	}

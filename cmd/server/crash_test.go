@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"net"
 	"net/http"
@@ -23,7 +24,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/scalekit-samples/go-rbac-projects/app"
+	"github.com/scalekit-samples/go-rbac-projects/database"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
 )
@@ -331,7 +332,7 @@ func apiCall(c *http.Client, base, token, method, path string, body any) (int, [
 // while no server has the file open.
 func assertIntegrity(t *testing.T, path string) {
 	t.Helper()
-	db, err := app.OpenDB(context.Background(), path)
+	db, _, err := database.Open(context.Background(), database.Config{Path: path}, slog.New(slog.DiscardHandler))
 	require.NoError(t, err, "the database does not open")
 	defer db.Close()
 	var got string

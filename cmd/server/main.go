@@ -55,6 +55,11 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		}
 		defer idp.Close()
 		cfg.Issuer, cfg.ClientID, cfg.ClientSecret = idp.URL(), mockidp.DemoClientID, mockidp.DemoClientSecret
+		if cfg.DatabaseURL != "" {
+			// The mock's signing keys and users live in this process: another
+			// instance on the same database would refuse its tokens.
+			log.Warn("mock IdP: run a single instance; several instances on DATABASE_URL need a real IdP")
+		}
 	}
 	if cfg.GeneratedSecret {
 		log.Warn("SESSION_SECRET not set: using a random one, so sessions end when the server restarts")

@@ -13,18 +13,32 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/scalekit-samples/go-rbac-projects/database"
+	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
 )
 
 // TestRunWithNoConfiguration is README's first command as a test: with no
 // SCALEKIT_* variables the server starts the mock IdP, prints the demo
 // users and serves.
+// On PostgreSQL it needs DATABASE_URL and SESSION_SECRET besides.
 func TestRunWithNoConfiguration(t *testing.T) {
-	base, stdout, _ := startServer(t, map[string]string{
+	databasetest.Run(t, testRunWithNoConfiguration)
+}
+
+func testRunWithNoConfiguration(t *testing.T, e database.Engine) {
+	db := databasetest.Empty(t, e) // migrated at start-up
+	env := map[string]string{
 		"ADDR":           "127.0.0.1:0",
 		"MOCK_IDP_ADDR":  "127.0.0.1:0",
-		"DATABASE_PATH":  t.TempDir() + "/app.db",
+		"DATABASE_PATH":  db.Path,
+		"DATABASE_URL":   db.URL,
 		"RBAC_SEED_FILE": "../../rbac.seed.json",
-	})
+	}
+	if db.URL != "" {
+		env["SESSION_SECRET"] = strings.Repeat("s", 32)
+	}
+	base, stdout, _ := startServer(t, env)
 	assert.Contains(t, stdout.String(), "alice@acme.example")
 	assert.Contains(t, stdout.String(), "project_manager")
 
@@ -83,6 +97,10 @@ func TestRunRefusesBadConfiguration(t *testing.T) {
 	taken, err := net.Listen("tcp", "127.0.0.1:0") // another program (or a copy of the app) holds it
 	require.NoError(t, err)
 	t.Cleanup(func() { taken.Close() })
+	down, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	require.NoError(t, down.Close()) // nothing listens there: a database server that is down
+	secret := strings.Repeat("s", 32)
 	tests := []struct {
 		name string
 		env  map[string]string
@@ -103,11 +121,19 @@ func TestRunRefusesBadConfiguration(t *testing.T) {
 		{"the mock IdP on every interface", map[string]string{"ADDR": "127.0.0.1:0", "MOCK_IDP_ADDR": ":8081"}, `MOCK_IDP_ADDR=":8081" listens beyond this machine`},
 		{"the mock IdP on a public address", map[string]string{"ADDR": "127.0.0.1:0", "MOCK_IDP_ADDR": "0.0.0.0:8081"}, "MOCK_IDP_ALLOW_NONLOCAL=1"},
 		{"an opt-in that is not 1", map[string]string{"APP_BASE_URL": "https://app.example.com", "MOCK_IDP_ALLOW_NONLOCAL": "yes"}, "MOCK_IDP_ALLOW_NONLOCAL="},
+		{"a shared database without a session secret", map[string]string{"DATABASE_URL": "postgres://app@db/app"}, "SESSION_SECRET is not set: it is required with DATABASE_URL"},
+		{"a typo in the database URL", map[string]string{"DATABASE_URL": "postgres://app@db:54x2/app", "SESSION_SECRET": secret}, "DATABASE_URL is not a valid URL"},
+		{"a database URL of another engine", map[string]string{"DATABASE_URL": "mysql://app@db/app", "SESSION_SECRET": secret}, "DATABASE_URL: want a postgres:// URL"},
+		{"both databases", map[string]string{"DATABASE_URL": "postgres://app@db/app", "DATABASE_PATH": "data/app.db", "SESSION_SECRET": secret}, "DATABASE_URL and DATABASE_PATH are both set"},
+		{"a pool size that is no number", map[string]string{"DATABASE_MAX_CONNS": "eight"}, "DATABASE_MAX_CONNS="},
+		{"a database server that stays down", map[string]string{"ADDR": "127.0.0.1:0", "MOCK_IDP_ADDR": "127.0.0.1:0", "RBAC_SEED_FILE": "../../rbac.seed.json",
+			"DATABASE_URL": "postgres://app@" + down.Addr().String() + "/app?sslmode=disable", "SESSION_SECRET": secret}, "DATABASE_URL: database server app@127.0.0.1:"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			// A configuration wrongly accepted would serve until ctx ends.
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			// A configuration wrongly accepted would serve until ctx ends;
+			// start-up retries a database server that is down as long.
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
 			err := run(ctx, func(k string) string { return tt.env[k] }, io.Discard, io.Discard, nil)
 			require.Error(t, err)
