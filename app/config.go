@@ -127,8 +127,10 @@ func (c *Config) checkMockIsLocal(base *url.URL, allow string) error {
 	default:
 		return fmt.Errorf("MOCK_IDP_ALLOW_NONLOCAL=%q: want 1 to expose the mock IdP beyond this machine, or leave it unset", allow)
 	}
-	if !isLoopback(base.Hostname()) {
-		return fmt.Errorf("APP_BASE_URL=%q is not on this machine but SCALEKIT_ENVIRONMENT_URL is not set, which starts the mock IdP, and it signs anybody in as any user: set SCALEKIT_ENVIRONMENT_URL, SCALEKIT_CLIENT_ID and SCALEKIT_CLIENT_SECRET, or MOCK_IDP_ALLOW_NONLOCAL=1 for a demo reachable by others", c.BaseURL)
+	// https means a deployment (a TLS-terminating proxy, a certificate):
+	// nobody puts that in front of a demo on their own machine by accident.
+	if base.Scheme == "https" || !isLoopback(base.Hostname()) {
+		return fmt.Errorf("APP_BASE_URL=%q is https or not on this machine but SCALEKIT_ENVIRONMENT_URL is not set, which starts the mock IdP, and it signs anybody in as any user: set SCALEKIT_ENVIRONMENT_URL, SCALEKIT_CLIENT_ID and SCALEKIT_CLIENT_SECRET, or MOCK_IDP_ALLOW_NONLOCAL=1 for a demo reachable by others", c.BaseURL)
 	}
 	host, _, err := net.SplitHostPort(c.MockIdPAddr)
 	if err != nil {

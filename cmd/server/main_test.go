@@ -116,6 +116,7 @@ func TestRunRefusesBadConfiguration(t *testing.T) {
 		{"the app's port is taken", map[string]string{"ADDR": taken.Addr().String()}, "is the app already running? stop it, or choose another port: ADDR="},
 		{"the mock IdP's port is taken", map[string]string{"ADDR": "127.0.0.1:0", "MOCK_IDP_ADDR": taken.Addr().String(), "RBAC_SEED_FILE": "../../rbac.seed.json"}, "choose another port: MOCK_IDP_ADDR="},
 		{"a broken seed file", map[string]string{"ADDR": "127.0.0.1:0", "RBAC_SEED_FILE": "testdata/does-not-exist.json"}, "RBAC_SEED_FILE"},
+		{"the mock IdP behind https, even on this machine", map[string]string{"ADDR": "127.0.0.1:0", "MOCK_IDP_ADDR": "127.0.0.1:0", "APP_BASE_URL": "https://localhost:8443"}, "MOCK_IDP_ALLOW_NONLOCAL=1"},
 		{"the mock IdP for a public https URL", map[string]string{"ADDR": "127.0.0.1:0", "MOCK_IDP_ADDR": "127.0.0.1:0", "APP_BASE_URL": "https://app.example.com"}, "MOCK_IDP_ALLOW_NONLOCAL=1"},
 		{"the mock IdP for another machine's address", map[string]string{"ADDR": "127.0.0.1:0", "MOCK_IDP_ADDR": "127.0.0.1:0", "APP_BASE_URL": "http://192.168.1.10:8080"}, "SCALEKIT_ENVIRONMENT_URL is not set"},
 		{"the mock IdP on every interface", map[string]string{"ADDR": "127.0.0.1:0", "MOCK_IDP_ADDR": ":8081"}, `MOCK_IDP_ADDR=":8081" listens beyond this machine`},
