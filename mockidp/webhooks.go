@@ -1,0 +1,294 @@
+package mockidp
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+)
+
+// Signed webhooks out: the mock tells an app about its own state changes
+// the way Scalekit does (Standard Webhooks: webhook-id, webhook-timestamp,
+// webhook-signature over "id.timestamp.body" with the whsec_ secret), so
+// that an app's webhook handling is tested against the same source as its
+// tokens.
+
+// Event types the mock sends.
+const (
+	EventMembershipUpdated    = "user.organization_membership_updated"
+	EventDirectoryUserCreated = "organization.directory.user_created"
+	EventDirectoryUserUpdated = "organization.directory.user_updated"
+	EventDirectoryUserDeleted = "organization.directory.user_deleted"
+)
+
+// WebhookTarget is where events go: an endpoint URL and its whsec_ secret.
+type WebhookTarget struct {
+	URL    string
+	Secret string
+}
+
+// Delivery is one event sent (or being sent), as the control plane lists it.
+type Delivery struct {
+	ID       string `json:"id"`
+	Type     string `json:"type"`
+	Status   int    `json:"status"` // the endpoint's last answer; 0 when none came
+	Attempts int    `json:"attempts"`
+	Error    string `json:"error,omitempty"`
+	Done     bool   `json:"done"`
+}
+
+// event is a Scalekit-shaped event: its envelope and data.
+type event struct {
+	ID             string `json:"id"`
+	Type           string `json:"type"`
+	Object         string `json:"object"`
+	OrganizationID string `json:"organization_id"`
+	OccurredAt     string `json:"occurred_at"`
+	Data           any    `json:"data"`
+}
+
+// membershipEvent is sent when a member's roles change.
+func membershipEvent(u User) event {
+	type ref struct {
+		ID    string `json:"id"`
+		Email string `json:"email,omitempty"`
+	}
+	return newEvent(EventMembershipUpdated, "OrganizationMembership", u.OrgID, struct {
+		User         ref `json:"user"`
+		Organization ref `json:"organization"`
+	}{ref{u.ID, u.Email}, ref{ID: u.OrgID}})
+}
+
+// directoryEvent is what directory sync sends about a user: a diruser_ ID
+// (not the usr_ one), the email, and the roles mapped from the user's
+// groups.
+func directoryEvent(typ string, u User) event {
+	type role struct {
+		RoleName string `json:"role_name"`
+	}
+	roles := []role{}
+	for _, r := range u.Roles {
+		roles = append(roles, role{r})
+	}
+	return newEvent(typ, "DirectoryUser", u.OrgID, struct {
+		ID             string `json:"id"`
+		OrganizationID string `json:"organization_id"`
+		Email          string `json:"email"`
+		GivenName      string `json:"given_name"`
+		FamilyName     string `json:"family_name"`
+		Active         bool   `json:"active"`
+		Roles          []role `json:"roles"`
+	}{"diruser_" + strings.TrimPrefix(u.ID, "usr_"), u.OrgID, u.Email, u.GivenName, u.FamilyName, typ != EventDirectoryUserDeleted, roles})
+}
+
+func newEvent(typ, object, orgID string, data any) event {
+	return event{ID: newID("evt_"), Type: typ, Object: object, OrganizationID: orgID,
+		OccurredAt: time.Now().UTC().Format(time.RFC3339Nano), Data: data}
+}
+
+// webhooks sends events one at a time, in the order they happened, from a
+// worker that runs only while there is something to send.
+type webhooks struct {
+	log    *slog.Logger
+	client *http.Client
+
+	mu         sync.Mutex
+	target     WebhookTarget
+	signer     *standardwebhooks.Webhook // nil: no target, events are dropped
+	queue      []queued
+	running    bool
+	deliveries []*Delivery // newest last, at most maxDeliveries
+}
+
+type queued struct {
+	ev   event
+	d    *Delivery
+	done chan struct{}
+}
+
+const maxDeliveries = 200
+
+func newWebhooks(t WebhookTarget, log *slog.Logger) (*webhooks, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	h := &webhooks{log: log, client: &http.Client{Timeout: 5 * time.Second}}
+	if t.URL == "" && t.Secret == "" {
+		return h, nil
+	}
+	return h, h.set(t)
+}
+
+// set checks and installs a target; an empty URL turns webhooks off.
+func (h *webhooks) set(t WebhookTarget) error {
+	var signer *standardwebhooks.Webhook
+	if t.URL != "" {
+		u, err := url.Parse(t.URL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return &FieldError{"url", "must be an absolute http(s) URL"}
+		}
+		if !strings.HasPrefix(t.Secret, "whsec_") {
+			return &FieldError{"secret", "must be a whsec_ secret, as Scalekit's dashboard shows one"}
+		}
+		if signer, err = standardwebhooks.NewWebhook(t.Secret); err != nil {
+			return &FieldError{"secret", "must be whsec_ followed by base64: " + err.Error()}
+		}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.target, h.signer = t, signer
+	return nil
+}
+
+// url is the current target URL, without the secret.
+func (h *webhooks) url() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.target.URL
+}
+
+// enqueue schedules events and returns a channel closed once all of them
+// are delivered or given up; with no target it is closed at once.
+func (h *webhooks) enqueue(evs ...event) <-chan struct{} {
+	all := make(chan struct{})
+	h.mu.Lock()
+	if h.signer == nil || len(evs) == 0 {
+		h.mu.Unlock()
+		close(all)
+		return all
+	}
+	var last chan struct{}
+	for _, ev := range evs {
+		d := &Delivery{ID: ev.ID, Type: ev.Type}
+		if len(h.deliveries) >= maxDeliveries {
+			h.deliveries = slices.Delete(h.deliveries, 0, 1)
+		}
+		h.deliveries = append(h.deliveries, d)
+		last = make(chan struct{})
+		h.queue = append(h.queue, queued{ev, d, last})
+	}
+	if !h.running {
+		h.running = true
+		go h.drain()
+	}
+	h.mu.Unlock()
+	// In order: the last one done means all are.
+	go func() { <-last; close(all) }()
+	return all
+}
+
+func (h *webhooks) drain() {
+	for {
+		h.mu.Lock()
+		if len(h.queue) == 0 {
+			h.running = false
+			h.mu.Unlock()
+			return
+		}
+		q := h.queue[0]
+		h.queue = h.queue[1:]
+		target, signer := h.target, h.signer
+		h.mu.Unlock()
+		h.deliver(target, signer, q)
+		close(q.done)
+	}
+}
+
+// deliver posts one event, retrying a failed attempt twice (a network
+// error, 429 or 5xx), as a sender with at-least-once delivery does.
+func (h *webhooks) deliver(t WebhookTarget, signer *standardwebhooks.Webhook, q queued) {
+	body, err := json.Marshal(q.ev)
+	if err == nil && signer == nil {
+		err = errors.New("webhooks were turned off")
+	}
+	for attempt := 1; err == nil && attempt <= 3; attempt++ {
+		status, perr := h.post(t.URL, signer, q.ev.ID, body)
+		h.mu.Lock()
+		q.d.Attempts, q.d.Status = attempt, status
+		h.mu.Unlock()
+		if perr == nil && status < 300 {
+			break
+		}
+		if perr == nil {
+			perr = fmt.Errorf("the endpoint answered %d", status)
+		}
+		retry := status == 0 || status == http.StatusTooManyRequests || status >= 500
+		if !retry || attempt == 3 {
+			err = perr
+			break
+		}
+		time.Sleep(time.Duration(attempt) * 200 * time.Millisecond)
+	}
+	h.mu.Lock()
+	q.d.Done = true
+	if err != nil {
+		q.d.Error = err.Error()
+	}
+	h.mu.Unlock()
+	if err != nil {
+		h.log.Warn("mock idp webhook not delivered", "event", q.ev.Type, "id", q.ev.ID, "error", err)
+		return
+	}
+	h.log.Info("mock idp webhook delivered", "event", q.ev.Type, "id", q.ev.ID)
+}
+
+func (h *webhooks) post(target string, signer *standardwebhooks.Webhook, id string, body []byte) (int, error) {
+	now := time.Now()
+	sig, err := signer.Sign(id, now, body)
+	if err != nil {
+		return 0, fmt.Errorf("sign webhook: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+	if err != nil {
+		return 0, fmt.Errorf("webhook request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("webhook-id", id)
+	req.Header.Set("webhook-timestamp", fmt.Sprint(now.Unix()))
+	req.Header.Set("webhook-signature", sig)
+	resp, err := h.client.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("post webhook: %w", err)
+	}
+	defer resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// list returns copies of the deliveries, oldest first.
+func (h *webhooks) list() []Delivery {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]Delivery, len(h.deliveries))
+	for i, d := range h.deliveries {
+		out[i] = *d
+	}
+	return out
+}
+
+func (h *webhooks) clearDeliveries() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.deliveries = nil
+}
+
+// SetWebhook sends events to t from now on; a zero target turns them off.
+func (s *Server) SetWebhook(t WebhookTarget) error {
+	return s.ctl.hooks.set(t)
+}
+
+// Deliveries lists the webhook events sent lately, oldest first.
+func (s *Server) Deliveries() []Delivery {
+	return s.ctl.hooks.list()
+}
