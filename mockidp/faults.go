@@ -56,8 +56,8 @@ type LoggedRequest struct {
 	Form     map[string][]string `json:"form,omitempty"`
 	Headers  map[string]string   `json:"headers,omitempty"`
 	Body     string              `json:"body,omitempty"` // a JSON body (management API), cut at 4 KB
-	Status   int                 `json:"status"`        // 0: the connection was dropped
-	Fault    bool                `json:"fault"`         // a scripted fault answered
+	Status   int                 `json:"status"`         // 0: the connection was dropped
+	Fault    bool                `json:"fault"`          // a scripted fault answered
 }
 
 // secretParams are the form and query parameters the log never shows.
