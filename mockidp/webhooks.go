@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -43,6 +44,7 @@ type Delivery struct {
 	Type     string `json:"type"`
 	Status   int    `json:"status"` // the endpoint's last answer; 0 when none came
 	Attempts int    `json:"attempts"`
+	Response string `json:"response,omitempty"` // the start of the endpoint's last answer, to debug a handler
 	Error    string `json:"error,omitempty"`
 	Done     bool   `json:"done"`
 }
@@ -212,9 +214,9 @@ func (h *webhooks) deliver(t WebhookTarget, signer *standardwebhooks.Webhook, q 
 		err = errors.New("webhooks were turned off")
 	}
 	for attempt := 1; err == nil && attempt <= 3; attempt++ {
-		status, perr := h.post(t.URL, signer, q.ev.ID, body)
+		status, answer, perr := h.post(t.URL, signer, q.ev.ID, body)
 		h.mu.Lock()
-		q.d.Attempts, q.d.Status = attempt, status
+		q.d.Attempts, q.d.Status, q.d.Response = attempt, status, answer
 		h.mu.Unlock()
 		if perr == nil && status < 300 {
 			break
@@ -242,17 +244,17 @@ func (h *webhooks) deliver(t WebhookTarget, signer *standardwebhooks.Webhook, q 
 	h.log.Info("mock idp webhook delivered", "event", q.ev.Type, "id", q.ev.ID)
 }
 
-func (h *webhooks) post(target string, signer *standardwebhooks.Webhook, id string, body []byte) (int, error) {
+func (h *webhooks) post(target string, signer *standardwebhooks.Webhook, id string, body []byte) (int, string, error) {
 	now := time.Now()
 	sig, err := signer.Sign(id, now, body)
 	if err != nil {
-		return 0, fmt.Errorf("sign webhook: %w", err)
+		return 0, "", fmt.Errorf("sign webhook: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
-		return 0, fmt.Errorf("webhook request: %w", err)
+		return 0, "", fmt.Errorf("webhook request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("webhook-id", id)
@@ -260,10 +262,11 @@ func (h *webhooks) post(target string, signer *standardwebhooks.Webhook, id stri
 	req.Header.Set("webhook-signature", sig)
 	resp, err := h.client.Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("post webhook: %w", err)
+		return 0, "", fmt.Errorf("post webhook: %w", err)
 	}
 	defer resp.Body.Close()
-	return resp.StatusCode, nil
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	return resp.StatusCode, string(answer), nil
 }
 
 // list returns copies of the deliveries, oldest first.
