@@ -176,7 +176,7 @@ func LoadClients(path string) ([]Client, error) {
 		if c.ID == "" || c.Secret == "" || len(c.RedirectURIs) == 0 {
 			return nil, &FileError{path, lines["clients"][i], "a client needs an id, a secret and at least one redirect_uris entry"}
 		}
-		clients = append(clients, Client{ID: c.ID, Secret: c.Secret, RedirectURIs: c.RedirectURIs, PostLogoutRedirectURIs: c.PostLogoutRedirectURIs})
+		clients = append(clients, Client(c))
 	}
 	return clients, nil
 }
