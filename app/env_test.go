@@ -95,7 +95,7 @@ func startEnv(t testing.TB, opts envOptions) *env {
 		}
 	})
 	if opts.idpWebhooks {
-		require.NoError(t, idp.SetWebhook(base+"/webhooks/scalekit", testWebhookSecret))
+		require.NoError(t, idp.SetWebhook(mockidp.WebhookTarget{URL: base + "/webhooks/scalekit", Secret: testWebhookSecret}))
 	}
 	return &env{t: t, URL: base, App: a, IdP: idp, Model: model, Logs: logs, cfg: cfg}
 }

@@ -38,6 +38,9 @@ func (s *Server) showPicker(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if hint := req.params.Get("login_hint"); hint != "" && !slices.Contains(strings.Fields(req.params.Get("prompt")), "login") {
+		return s.signInHinted(w, r, req, hint)
+	}
 	return s.renderPicker(w, req)
 }
 
@@ -70,6 +73,12 @@ func (s *Server) pickUser(w http.ResponseWriter, r *http.Request) error {
 	case !ok || (req.orgID != "" && u.OrgID != req.orgID):
 		return &pageError{http.StatusBadRequest, "Unknown user", "Pick one of the users the sign-in page lists."}
 	}
+	s.completeSignIn(w, r, req, u)
+	return nil
+}
+
+// completeSignIn sends the browser back to the client with a code for u.
+func (s *Server) completeSignIn(w http.ResponseWriter, r *http.Request, req authRequest, u User) {
 	code := s.issueCode(authCode{
 		clientID:    req.client.ID,
 		redirectURI: req.redirectURI,
@@ -81,7 +90,6 @@ func (s *Server) pickUser(w http.ResponseWriter, r *http.Request) error {
 	})
 	s.log.Info("mock idp signed a user in", "user", u.ID, "client", req.client.ID)
 	s.redirect(w, r, req.redirectURI, url.Values{"code": {code}, "state": {req.state}, "iss": {s.issuer}})
-	return nil
 }
 
 // parseAuthRequest checks an authorization request. Until the client and

@@ -24,12 +24,14 @@ type keyring struct {
 	public  jose.JSONWebKeySet // newest first
 }
 
-func newKeyring() (*keyring, error) {
+// newKeyring starts with priv as the signing key, or a new one when priv
+// is nil.
+func newKeyring(priv *rsa.PrivateKey) (*keyring, error) {
 	k := &keyring{}
-	if err := k.rotate(); err != nil {
-		return nil, err
+	if priv == nil {
+		return k, k.rotate()
 	}
-	return k, nil
+	return k, k.add(priv)
 }
 
 // rotate makes a new 2048-bit key and signs with it from now on.
@@ -38,6 +40,11 @@ func (k *keyring) rotate() error {
 	if err != nil {
 		return fmt.Errorf("generate signing key: %w", err)
 	}
+	return k.add(priv)
+}
+
+// add makes priv the signing key; the keys before it stay published.
+func (k *keyring) add(priv *rsa.PrivateKey) error {
 	jwk := jose.JSONWebKey{Key: priv, Algorithm: string(jose.RS256), Use: "sig"}
 	// The RFC 7638 thumbprint is a stable, collision-free key id.
 	thumb, err := jwk.Thumbprint(crypto.SHA256)

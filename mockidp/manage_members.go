@@ -164,6 +164,8 @@ func (s *Server) updateMembership(w http.ResponseWriter, r *http.Request) error 
 	}
 	s.users[i].Roles = names
 	s.log.Info("mock idp changed a member's roles", "user", s.users[i].ID, "org", s.users[i].OrgID, "roles", names)
+	// As at Scalekit, a role change made anywhere sends the membership
+	// update: notifying (webhooks.go) sends it once the lock is released.
 	writeManaged(w, http.StatusOK, map[string]userJSON{"user": s.userJSON(s.users[i])})
 	return nil
 }

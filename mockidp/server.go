@@ -18,6 +18,7 @@ package mockidp
 import (
 	"cmp"
 	"context"
+	"crypto/rsa"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -42,6 +43,16 @@ type Config struct {
 	Addr           string           // listen address used by Start; default "127.0.0.1:0"
 	Now            func() time.Time // default time.Now; tests fake the clock
 	Logger         *slog.Logger     // default: discard
+
+	// SigningKey signs tokens; nil makes a new one, so the JWKS changes at
+	// every start. LoadSigningKey reads one from a file to keep it.
+	SigningKey *rsa.PrivateKey
+	// ControlPlane mounts the JSON control plane under /_mock/ (see
+	// control.go); it answers loopback clients only.
+	ControlPlane bool
+	// Webhook, when its URL is set, receives signed events on the mock's
+	// own state changes, as Scalekit sends them (see webhooks.go).
+	Webhook WebhookTarget
 }
 
 // Server is a mock IdP. It is an http.Handler; Start also serves it.
@@ -65,7 +76,7 @@ type Server struct {
 	tamper  *Tamper  // test hook: alters the next user tokens (TamperNextTokens)
 	catalog *catalog // live roles and permissions, changed by the management API
 	mgmt    manageStats
-	webhook atomic.Pointer[webhookSink] // where events go (SetWebhook); nil: nowhere
+	ctl     *control // the /_mock/ control plane's state: seed, faults, request log, webhooks
 }
 
 // New returns a mock IdP for the issuer, a base URL without a trailing
@@ -113,13 +124,19 @@ func New(issuer string, cfg Config) (*Server, error) {
 		}
 		s.clients[c.ID] = c
 	}
-	if s.keys, err = newKeyring(); err != nil {
+	if s.keys, err = newKeyring(cfg.SigningKey); err != nil {
 		return nil, fmt.Errorf("mock idp: %w", err)
 	}
 	if s.pages, err = parsePages(); err != nil {
 		return nil, fmt.Errorf("mock idp: %w", err)
 	}
+	if s.ctl, err = newControl(cfg); err != nil {
+		return nil, err
+	}
 	s.routes()
+	if cfg.ControlPlane {
+		s.controlRoutes()
+	}
 	return s, nil
 }
 
@@ -249,7 +266,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The Date header by the mock's clock, as a real IdP's is by its own:
 	// a test that skews the clock sees a consistently skewed IdP.
 	w.Header().Set("Date", s.now().UTC().Format(http.TimeFormat))
-	s.mux.ServeHTTP(w, r)
+	// observe applies scripted faults and keeps the request log; both are
+	// empty unless the control plane (or a Go test) set them.
+	s.observe(s.mux).ServeHTTP(w, r)
 }
 
 // Users returns a copy of the users who can sign in, with their current roles.
@@ -264,23 +283,27 @@ func (s *Server) Users() []User {
 }
 
 // SetUserRoles replaces a user's roles, as an admin's role change at Scalekit
-// does: tokens issued from now on, refreshed ones included, carry them.
-// With a webhook endpoint set, it reports the change there before returning.
+// does: tokens issued from now on, refreshed ones included, carry them, and
+// a configured webhook gets user.organization_membership_updated.
 func (s *Server) SetUserRoles(userID string, roles []string) error {
+	if err := s.setUserRoles(userID, roles); err != nil {
+		return err
+	}
+	s.setRolesEvents(userID)
+	return nil
+}
+
+func (s *Server) setUserRoles(userID string, roles []string) error {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	i := slices.IndexFunc(s.users, func(u User) bool { return u.ID == userID })
 	if i < 0 {
-		s.mu.Unlock()
-		return fmt.Errorf("set roles: no user %q", userID)
+		return fmt.Errorf("set roles: user %q: %w", userID, ErrNoUser)
 	}
 	if err := s.checkRoles(s.users[i].OrgID, roles); err != nil {
-		s.mu.Unlock()
 		return fmt.Errorf("set roles of %q: %w", userID, err)
 	}
 	s.users[i].Roles = slices.Clone(roles)
-	org := s.users[i].OrgID
-	s.mu.Unlock()
-	s.emitMembership(org, userID, roles)
 	return nil
 }
 

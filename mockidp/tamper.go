@@ -20,7 +20,7 @@ type Tamper struct {
 func (s *Server) TamperNextTokens(t Tamper) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.tamper = &t
+	s.tamper, s.ctl.tamperLeft = &t, 1
 }
 
 // takeTamper returns and clears the pending tamper, if any.
@@ -28,7 +28,10 @@ func (s *Server) takeTamper() *Tamper {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := s.tamper
-	s.tamper = nil
+	// TamperTokens may ask for several answers; TamperNextTokens for one.
+	if s.ctl.tamperLeft--; s.ctl.tamperLeft <= 0 {
+		s.tamper = nil
+	}
 	return t
 }
 

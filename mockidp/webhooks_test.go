@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scalekit-samples/go-rbac-projects/mockidp"
 	"github.com/scalekit-samples/go-rbac-projects/scalekit"
 )
 
@@ -58,7 +59,7 @@ func TestTheMockReportsRoleChangesToItsWebhookEndpoint(t *testing.T) {
 		mu.Unlock()
 	}))
 	t.Cleanup(endpoint.Close)
-	require.NoError(t, e.idp.SetWebhook(endpoint.URL, webhookSecret))
+	require.NoError(t, e.idp.SetWebhook(mockidp.WebhookTarget{URL: endpoint.URL, Secret: webhookSecret}))
 	c := e.client(t)
 	ctx := context.Background()
 	last := func() received {
@@ -87,7 +88,7 @@ func TestTheMockReportsRoleChangesToItsWebhookEndpoint(t *testing.T) {
 	assert.Equal(t, "viewer", ev.Data.Name)
 	assert.Empty(t, ev.OrganizationID, "an environment's role names no organization")
 
-	require.NoError(t, e.idp.SetWebhook("", ""))
+	require.NoError(t, e.idp.SetWebhook(mockidp.WebhookTarget{}))
 	before := last()
 	require.NoError(t, e.idp.SetUserRoles(dave, []string{"editor"}))
 	assert.Equal(t, before, last(), "no endpoint, no event")
