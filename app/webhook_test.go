@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -164,6 +165,29 @@ func testDirectorySyncTakesEffectAtOnce(t *testing.T, engine database.Engine) {
 
 	page := parseHTML(t, b.get("/projects").Body)
 	assert.Equal(t, 1, page.Find(`[data-testid="new-project"]`).Length(), "Carol's next request carries her new role")
+}
+
+func TestADirectoryEventTheIdPAppliedFirstStillEndsOldTokens(t *testing.T) {
+	eachEngine(t, testADirectoryEventTheIdPAppliedFirstStillEndsOldTokens)
+}
+
+// Scalekit maps directory groups to roles itself: by the time the event
+// arrives, the IdP may already hold the new roles, and the app finds
+// nothing to change there. The member's older tokens still carry the old
+// roles, so they must stop counting all the same.
+func testADirectoryEventTheIdPAppliedFirstStillEndsOldTokens(t *testing.T, engine database.Engine) {
+	e := startEnv(t, envOptions{engine: engine})
+	bob := e.user("bob@acme.example")
+	b := e.signIn(bob)
+	token := e.token(bob)
+	require.NoError(t, e.IdP.SetUserRoles(bob.ID, []string{"viewer"})) // the directory, through the IdP; no webhook here
+
+	now := time.Now().UTC().Format(time.RFC3339)
+	resp := e.deliver(t, testWebhookSecret, "msg_1", time.Now(), directoryEventAt(now, "organization.directory.user_updated", bob.OrgID, bob.Email, "viewer"))
+	require.Equal(t, http.StatusOK, resp.StatusCode, resp.Body)
+
+	assert.Equal(t, http.StatusForbidden, b.post("/projects", url.Values{"name": {"Still a manager?"}}).StatusCode, "the session refreshed: Bob is a viewer")
+	assert.Equal(t, http.StatusUnauthorized, e.api(token, "GET", "/api/projects", nil).StatusCode, "the older bearer token is stale")
 }
 
 func TestWebhookRouteIsAbsentWithoutASecret(t *testing.T) {

@@ -172,8 +172,16 @@ func (a *Assigner) SetRoles(ctx context.Context, c Change) (err error) {
 		return errLastAdmin
 	}
 	if sameRoles(old, c.Roles) {
-		// Nothing to do, and nothing to invalidate: the member's tokens
-		// still say the truth.
+		if c.Source == SourceDirectorySync {
+			// The IdP maps directory groups to roles itself and may have
+			// applied these before telling us: tokens it issued before
+			// the event can still carry the old roles.
+			if err := a.changes.RecordDated(ctx, c.OrgID, c.Target, c.OccurredAt); err != nil {
+				return err
+			}
+		}
+		// Nothing to do at the IdP. (A change made in the app leaves the
+		// member's tokens saying the truth.)
 		return errUnchanged
 	}
 	if ctx.Err() != nil {
