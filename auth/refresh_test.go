@@ -60,6 +60,7 @@ func (c *cancelAfterTokenCall) RoundTrip(req *http.Request) (*http.Response, err
 
 // signedIn is a relying party with one signed-in browser session.
 type signedIn struct {
+	idp       *mockidp.Server
 	clock     *fakeClock
 	transport *cancelAfterTokenCall
 	handler   http.Handler // a page behind the session middleware: 200 signed in, 401 not
@@ -126,7 +127,7 @@ func signInForRefresh(t *testing.T, e database.Engine) *signedIn {
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode, "signed in")
 	cookies := jar.Cookies(mustParse(t, srv.URL))
 	require.Len(t, cookies, 1)
-	return &signedIn{clock: clock, transport: transport, handler: page, cookie: cookies[0]}
+	return &signedIn{idp: idp, clock: clock, transport: transport, handler: page, cookie: cookies[0]}
 }
 
 // get serves one request of the session on ctx and returns its status.
@@ -157,5 +158,25 @@ func testARefreshWhoseBrowserGivesUpStillSavesTheNewTokens(t *testing.T, e datab
 	// would make the IdP revoke the whole sign-in.
 	s.clock.Advance(6 * time.Minute)
 	assert.Equal(t, http.StatusOK, s.get(context.Background()), "still signed in")
+	assert.Equal(t, http.StatusOK, s.get(context.Background()))
+}
+
+func TestASessionTokenFoundExpiredIsRefreshedNotSignedOut(t *testing.T) {
+	databasetest.Run(t, testASessionTokenFoundExpiredIsRefreshedNotSignedOut)
+}
+
+// The session knows when its token expires from the token response's
+// expires_in, measured on arrival; the token's own exp may come sooner
+// (an IdP that rounds, a slow request, a short lifetime). A token found
+// expired by the verifier is refreshed, not taken as a sign-out.
+func testASessionTokenFoundExpiredIsRefreshedNotSignedOut(t *testing.T, e database.Engine) {
+	s := signInForRefresh(t, e)
+	require.Equal(t, http.StatusOK, s.get(context.Background()))
+
+	s.clock.Advance(6 * time.Minute)
+	s.idp.TamperNextTokens(mockidp.Tamper{AccessClaims: func(c map[string]any) {
+		c["exp"] = s.clock.Now().Add(-time.Second).Unix() // expires_in still says 5 minutes
+	}})
+	assert.Equal(t, http.StatusOK, s.get(context.Background()), "the expired token is replaced, the user stays signed in")
 	assert.Equal(t, http.StatusOK, s.get(context.Background()))
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/gorilla/sessions"
 	"golang.org/x/oauth2"
 )
@@ -62,6 +63,15 @@ func (rp *RelyingParty) principal(w http.ResponseWriter, r *http.Request) (*Prin
 	// is not where authorization decisions are made.
 	raw := str(sess, keyAccessToken)
 	p, err := rp.access.Verify(r.Context(), raw)
+	if expired := (*oidc.TokenExpiredError)(nil); errors.As(err, &expired) {
+		// It expired between needsRefresh and now (a slow request, a short
+		// lifetime): that calls for a refresh, not a sign-out.
+		if sess, err = rp.refresh(w, r, sess, raw); sess == nil || err != nil {
+			return nil, err
+		}
+		raw = str(sess, keyAccessToken)
+		p, err = rp.access.Verify(r.Context(), raw)
+	}
 	if err != nil && r.Context().Err() != nil {
 		// The client went away while a key was being fetched: that says
 		// nothing about the token, so the session stays.
