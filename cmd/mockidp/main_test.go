@@ -247,7 +247,7 @@ func TestControlPlaneUsersAndRoles(t *testing.T) {
 
 	var list struct{ Users []map[string]any }
 	require.Equal(t, http.StatusOK, call(t, "GET", ctl+"/users", nil, &list))
-	assert.Len(t, list.Users, 7)
+	assert.Len(t, list.Users, 8, "the demo cast (seven, the consultant included) and Zoe")
 
 	var org map[string]any
 	require.Equal(t, http.StatusCreated, call(t, "POST", ctl+"/organizations", map[string]any{"name": "Initech"}, &org))
