@@ -3,7 +3,9 @@
 // it: the same OpenID Connect paths (discovery, /keys, /oauth/authorize,
 // /oauth/token, /userinfo, /oidc/logout) and the same token shape, with the
 // roles of rbac.seed.json and their effective permissions in every access
-// token. Signing in means picking one of the demo users on a small page.
+// token. Signing in means picking one of the demo users on a small page;
+// a user with memberships in several organizations then chooses one, and
+// the code, the tokens and their refresh family are bound to it.
 // It also serves the part of Scalekit's management API that cmd/seed and
 // role assignment use (permissions, roles, default roles, organization
 // roles, members' roles), for its own client_credentials tokens; what is
