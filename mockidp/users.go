@@ -21,7 +21,7 @@ type User struct {
 	// (Config.Users, CreateUser) they make the only membership when
 	// Memberships is empty; on output they mirror Memberships[0].
 	OrgID   string   // "org_..."
-	OrgName string   //
+	OrgName string
 	Roles   []string // role names from rbac.seed.json
 
 	// Memberships lists every organization the user belongs to, in the
