@@ -20,7 +20,7 @@ type User struct {
 	// written for users of one organization keeps working. On input
 	// (Config.Users, CreateUser) they make the only membership when
 	// Memberships is empty; on output they mirror Memberships[0].
-	OrgID   string   // "org_..."
+	OrgID   string // "org_..."
 	OrgName string
 	Roles   []string // role names from rbac.seed.json
 
