@@ -27,7 +27,7 @@ type authRequest struct {
 	state       string
 	nonce       string
 	challenge   string
-	orgID       string // optional: limits the picker to one organization
+	orgID       string // optional: the organization to sign in to, and the picker shows its members only
 	params      url.Values
 }
 
@@ -38,14 +38,15 @@ func (s *Server) showPicker(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if hint := req.params.Get("login_hint"); hint != "" && !slices.Contains(strings.Fields(req.params.Get("prompt")), "login") {
+	if hint := req.params.Get("login_hint"); hint != "" && !req.prompts("login") {
 		return s.signInHinted(w, r, req, hint)
 	}
 	return s.renderPicker(w, req)
 }
 
-// pickUser is POST /oauth/authorize, the picker's submit. The form's
-// fields come from the browser, so the request is checked again in full.
+// pickUser is POST /oauth/authorize, the submit of the picker and of the
+// organization chooser. The form's fields come from the browser, so the
+// request is checked again in full, and the membership too.
 func (s *Server) pickUser(w http.ResponseWriter, r *http.Request) error {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
@@ -58,37 +59,71 @@ func (s *Server) pickUser(w http.ResponseWriter, r *http.Request) error {
 	if r.PostForm.Get("cancel") != "" {
 		return &redirectError{req.redirectURI, req.state, "access_denied", "The user cancelled the sign-in."}
 	}
-	u, ok := s.user(r.PostForm.Get("user_id"))
+	var u User
 	switch org := r.PostForm.Get("join_org"); {
 	case org != "" && (req.orgID == "" || org == req.orgID):
 		// "A new user joins <org>": Scalekit's default member role in action.
 		if u, err = s.Join(org); err != nil {
 			return &pageError{http.StatusBadRequest, "Unknown organization", "Pick one of the organizations the sign-in page lists."}
 		}
+		s.completeSignIn(w, r, req, u, u.Memberships[0])
+		return nil
 	case r.PostForm.Get("create_org") != "" && req.orgID == "":
 		// "A new user creates an organization": the creator becomes admin.
 		if u, err = s.CreateOrganization("New organization"); err != nil {
 			return err
 		}
-	case !ok || (req.orgID != "" && u.OrgID != req.orgID):
+		s.completeSignIn(w, r, req, u, u.Memberships[0])
+		return nil
+	}
+	u, ok := s.user(r.PostForm.Get("user_id"))
+	if !ok {
 		return &pageError{http.StatusBadRequest, "Unknown user", "Pick one of the users the sign-in page lists."}
 	}
-	s.completeSignIn(w, r, req, u)
+	return s.continueAs(w, r, req, u)
+}
+
+// continueAs goes on once the person is known to be u: into the requested
+// organization if u is a member (else access_denied back to the client,
+// never a code), into u's only organization, or to the organization
+// chooser when u has several or prompt=select_account asks for it.
+func (s *Server) continueAs(w http.ResponseWriter, r *http.Request, req authRequest, u User) error {
+	if req.orgID != "" {
+		m, ok := u.Membership(req.orgID)
+		if !ok {
+			return &redirectError{req.redirectURI, req.state, "access_denied",
+				fmt.Sprintf("%s is not a member of organization %s.", u.Email, req.orgID)}
+		}
+		s.completeSignIn(w, r, req, u, m)
+		return nil
+	}
+	if len(u.Memberships) > 1 || req.prompts("select_account") {
+		return s.renderChooser(w, req, u)
+	}
+	s.completeSignIn(w, r, req, u, u.Memberships[0])
 	return nil
 }
 
-// completeSignIn sends the browser back to the client with a code for u.
-func (s *Server) completeSignIn(w http.ResponseWriter, r *http.Request, req authRequest, u User) {
+// prompts reports whether the request's prompt holds value.
+func (req authRequest) prompts(value string) bool {
+	return slices.Contains(strings.Fields(req.params.Get("prompt")), value)
+}
+
+// completeSignIn sends the browser back to the client with a code for u
+// in the organization of m, which the code, its tokens and their refresh
+// family are bound to.
+func (s *Server) completeSignIn(w http.ResponseWriter, r *http.Request, req authRequest, u User, m Membership) {
 	code := s.issueCode(authCode{
 		clientID:    req.client.ID,
 		redirectURI: req.redirectURI,
 		userID:      u.ID,
+		orgID:       m.OrgID,
 		scope:       req.scope,
 		nonce:       req.nonce,
 		challenge:   req.challenge,
 		sid:         newID("ses_"), // one session per sign-in, kept across refreshes
 	})
-	s.log.Info("mock idp signed a user in", "user", u.ID, "client", req.client.ID)
+	s.log.Info("mock idp signed a user in", "user", u.ID, "org", m.OrgID, "client", req.client.ID)
 	s.redirect(w, r, req.redirectURI, url.Values{"code": {code}, "state": {req.state}, "iss": {s.issuer}})
 }
 
@@ -151,6 +186,8 @@ func (s *Server) parseAuthRequest(v url.Values) (authRequest, error) {
 		return fail("login_required", "The mock IdP always asks which user signs in.")
 	case req.orgID != "" && len(s.orgUsers(req.orgID)) == 0:
 		return fail("invalid_request", "organization_id names no organization of the mock IdP.")
+	case len(v["user_id"]) > 1:
+		return fail("invalid_request", "user_id is given more than once.")
 	}
 	return req, nil
 }
@@ -160,10 +197,10 @@ func hasScope(scope, want string) bool {
 	return slices.Contains(strings.Fields(scope), want)
 }
 
-// orgUsers returns the users of one organization, or of all when orgID is
-// empty.
+// orgUsers returns the members of one organization, or all users when
+// orgID is empty.
 func (s *Server) orgUsers(orgID string) []User {
 	return slices.DeleteFunc(s.Users(), func(u User) bool {
-		return orgID != "" && u.OrgID != orgID
+		return orgID != "" && u.memberIndex(orgID) < 0
 	})
 }

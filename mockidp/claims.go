@@ -75,16 +75,18 @@ type tokenResponse struct {
 // managementTTL is the lifetime of client_credentials tokens (Scalekit: a day).
 const managementTTL = 24 * time.Hour
 
-// userTokens mints an access token and an ID token for one sign-in (sid).
-// Roles and their permissions are read now, so a refresh after SetUserRoles
-// or after a change through the management API carries the new ones.
-func (s *Server) userTokens(u User, clientID, sid, nonce, scope string) (tokenResponse, error) {
+// userTokens mints an access token and an ID token for one sign-in (sid)
+// of u into membership m: oid, roles and permissions are that
+// organization's only. The caller read m just now, so a refresh after
+// SetUserRoles or after a change through the management API carries the
+// new roles.
+func (s *Server) userTokens(u User, m Membership, clientID, sid, nonce, scope string) (tokenResponse, error) {
 	now := s.now()
-	roles := slices.Clone(u.Roles)
+	roles := slices.Clone(m.Roles)
 	if roles == nil {
 		roles = []string{} // an empty array, never null: relying parties iterate it
 	}
-	perms := s.effectivePermissions(u.OrgID, roles)
+	perms := s.effectivePermissions(m.OrgID, roles)
 	tamper := s.takeTamper()
 	if tamper == nil {
 		tamper = &Tamper{}
@@ -99,7 +101,7 @@ func (s *Server) userTokens(u User, clientID, sid, nonce, scope string) (tokenRe
 		NotBefore:   now.Unix(),
 		ID:          newID("tkn_"),
 		SessionID:   sid,
-		OrgID:       u.OrgID,
+		OrgID:       m.OrgID,
 		Roles:       roles,
 		Permissions: perms,
 	}, tamper.AccessClaims)
@@ -121,7 +123,7 @@ func (s *Server) userTokens(u User, clientID, sid, nonce, scope string) (tokenRe
 		Name:            u.Name,
 		GivenName:       u.GivenName,
 		FamilyName:      u.FamilyName,
-		OrgID:           u.OrgID,
+		OrgID:           m.OrgID,
 		Roles:           roles,
 		SessionID:       sid,
 	}, tamper.IDClaims)
@@ -168,16 +170,32 @@ func atHash(accessToken string) string {
 
 // AccessToken mints an access token for a user and client exactly as the
 // token endpoint would after a fresh sign-in, so tests can call the app's
-// API with a bearer token without driving the browser flow.
+// API with a bearer token without driving the browser flow. The token is
+// for the user's first organization (User.OrgID); OrgAccessToken names
+// another.
 func (s *Server) AccessToken(userID, clientID string) (string, error) {
+	return s.OrgAccessToken(userID, "", clientID)
+}
+
+// OrgAccessToken is AccessToken for the user's membership of orgID: its
+// oid, roles and permissions are that organization's. An empty orgID is
+// the first organization; one the user is not in is ErrNotMember, and no
+// token.
+func (s *Server) OrgAccessToken(userID, orgID, clientID string) (string, error) {
 	if _, ok := s.clients[clientID]; !ok {
 		return "", fmt.Errorf("access token: no client %q", clientID)
 	}
 	u, ok := s.user(userID)
 	if !ok {
-		return "", fmt.Errorf("access token: no user %q", userID)
+		return "", fmt.Errorf("access token: user %q: %w", userID, ErrNoUser)
 	}
-	resp, err := s.userTokens(u, clientID, newID("ses_"), "", "openid")
+	m := u.Memberships[0]
+	if orgID != "" {
+		if m, ok = u.Membership(orgID); !ok {
+			return "", fmt.Errorf("access token: user %q in %q: %w", userID, orgID, ErrNotMember)
+		}
+	}
+	resp, err := s.userTokens(u, m, clientID, newID("ses_"), "", "openid")
 	if err != nil {
 		return "", err
 	}

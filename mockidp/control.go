@@ -18,6 +18,10 @@ import (
 // not know; the control plane answers it with 404.
 var ErrNoUser = errors.New("no such user")
 
+// ErrNotMember is returned for an organization the user does not belong
+// to, or one the mock does not know; the control plane answers 404.
+var ErrNotMember = errors.New("not a member of the organization")
+
 // FieldError is a control request refused for one field, which it names;
 // nothing was changed. The control plane answers it with 400.
 type FieldError struct {
@@ -32,7 +36,7 @@ func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
 // with the tamper it counts. Lock order: Server.mu before control.mu.
 type control struct {
 	model     *rbac.Model
-	seedUsers []User // as configured, for Reset
+	seedUsers []User // as configured (normalized), for Reset
 
 	mu       sync.Mutex
 	faults   []*faultState
@@ -47,11 +51,7 @@ func newControl(cfg Config) (*control, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mock idp: %w", err)
 	}
-	seed := make([]User, len(cfg.Users))
-	for i, u := range cfg.Users {
-		seed[i] = u.clone()
-	}
-	return &control{model: cfg.Model, seedUsers: seed, hooks: hooks}, nil
+	return &control{model: cfg.Model, hooks: hooks}, nil
 }
 
 // TamperTokens alters the next n authorization-code or refresh answers
@@ -72,11 +72,15 @@ type UserUpdate struct {
 	GivenName  *string
 	FamilyName *string
 	Roles      []string // nil: unchanged; empty: no role at all
+	// OrgID names the membership whose Roles change; it may be empty for
+	// a member of one organization only.
+	OrgID string
 }
 
 // CreateUser adds a user, as a directory provisioning one would; an empty
-// ID gets a new usr_ ID and an empty OrgName the name of the organization's
-// other members. It returns the user as stored.
+// ID gets a new usr_ ID and an empty organization name the name the
+// organization has already. The user holds either OrgID and Roles or
+// Memberships. It returns the user as stored.
 func (s *Server) CreateUser(u User) (User, error) {
 	u, _, err := s.createUser(u)
 	return u, err
@@ -85,8 +89,8 @@ func (s *Server) CreateUser(u User) (User, error) {
 // createUser is CreateUser; done closes once its webhook is delivered.
 func (s *Server) createUser(u User) (User, <-chan struct{}, error) {
 	u = u.clone()
-	if u.Roles == nil {
-		u.Roles = []string{}
+	if err := u.normalize(); err != nil {
+		return User{}, nil, err
 	}
 	s.mu.Lock()
 	if u.ID == "" {
@@ -100,8 +104,8 @@ func (s *Server) createUser(u User) (User, <-chan struct{}, error) {
 	if err != nil {
 		return User{}, nil, err
 	}
-	s.log.Info("mock idp created a user", "user", u.ID, "org", u.OrgID)
-	done := s.ctl.hooks.enqueue(directoryEvent(EventDirectoryUserCreated, u))
+	s.log.Info("mock idp created a user", "user", u.ID, "orgs", u.orgIDs())
+	done := s.ctl.hooks.enqueue(directoryEvents(EventDirectoryUserCreated, u)...)
 	return u.clone(), done, nil
 }
 
@@ -110,7 +114,7 @@ func (s *Server) checkNewUser(u *User) error {
 	switch {
 	case !strings.HasPrefix(u.ID, "usr_"):
 		return &FieldError{"id", "must start with usr_, as Scalekit's user IDs do"}
-	case u.OrgID == "":
+	case len(u.Memberships) == 0:
 		return &FieldError{"organization_id", "is required"}
 	case !strings.Contains(u.Email, "@"):
 		return &FieldError{"email", "must be an email address"}
@@ -122,25 +126,47 @@ func (s *Server) checkNewUser(u *User) error {
 		if strings.EqualFold(o.Email, u.Email) {
 			return &FieldError{"email", fmt.Sprintf("%q is taken by %s: login_hint could not tell them apart", u.Email, o.ID)}
 		}
-		if o.OrgID == u.OrgID && u.OrgName == "" {
-			u.OrgName = o.OrgName
+	}
+	for i := range u.Memberships {
+		m := &u.Memberships[i]
+		// A user of one organization keeps the field names of that form.
+		nameField, rolesField := "organization_name", "roles"
+		if len(u.Memberships) > 1 {
+			nameField, rolesField = fmt.Sprintf("memberships[%d].organization_name", i), fmt.Sprintf("memberships[%d].roles", i)
+		}
+		if m.OrgName == "" {
+			m.OrgName = s.orgName(m.OrgID)
+		}
+		if m.OrgName == "" {
+			return &FieldError{nameField, "is required for a new organization"}
+		}
+		if err := s.checkRoles(m.OrgID, m.Roles); err != nil {
+			return &FieldError{rolesField, err.Error()}
 		}
 	}
-	if u.OrgName == "" {
-		return &FieldError{"organization_name", "is required for a new organization"}
-	}
+	u.mirror()
 	if u.Name == "" {
 		u.Name = strings.TrimSpace(u.GivenName + " " + u.FamilyName)
-	}
-	if err := s.checkRoles(u.OrgID, u.Roles); err != nil {
-		return &FieldError{"roles", err.Error()}
 	}
 	return nil
 }
 
+// orgName is the name of an organization some user belongs to, or "" for
+// an organization the mock does not know. The caller holds s.mu.
+func (s *Server) orgName(orgID string) string {
+	for _, u := range s.users {
+		if j := u.memberIndex(orgID); j >= 0 {
+			return u.Memberships[j].OrgName
+		}
+	}
+	return ""
+}
+
 // UpdateUser changes a user's profile or roles, as a change in the
 // organization's directory does: it sends the directory's user_updated
-// event and, when the roles changed, the membership update.
+// event and, when the roles changed, the membership update. Roles change
+// in the membership of up.OrgID, which a member of several organizations
+// must name; a change of roles alone is told to that organization only.
 func (s *Server) UpdateUser(id string, up UserUpdate) (User, error) {
 	u, _, err := s.updateUser(id, up)
 	return u, err
@@ -148,11 +174,18 @@ func (s *Server) UpdateUser(id string, up UserUpdate) (User, error) {
 
 // updateUser is UpdateUser; done closes once its webhooks are delivered.
 func (s *Server) updateUser(id string, up UserUpdate) (User, <-chan struct{}, error) {
+	if up.OrgID != "" && up.Roles == nil {
+		return User{}, nil, &FieldError{"organization_id", "names the membership whose roles change: send roles with it"}
+	}
 	s.mu.Lock()
-	i := slices.IndexFunc(s.users, func(u User) bool { return u.ID == id })
-	if i < 0 {
+	i, j, err := s.membership(id, up.OrgID)
+	if errors.Is(err, ErrNoUser) || err != nil && up.Roles != nil {
 		s.mu.Unlock()
-		return User{}, nil, fmt.Errorf("update user %q: %w", id, ErrNoUser)
+		return User{}, nil, fmt.Errorf("update user: %w", err)
+	}
+	if err != nil {
+		// A profile change needs no organization: find the user alone.
+		i, j = slices.IndexFunc(s.users, func(u User) bool { return u.ID == id }), 0
 	}
 	u := s.users[i].clone()
 	before := u.clone()
@@ -166,9 +199,10 @@ func (s *Server) updateUser(id string, up UserUpdate) (User, <-chan struct{}, er
 	set(&u.GivenName, up.GivenName)
 	set(&u.FamilyName, up.FamilyName)
 	if up.Roles != nil {
-		u.Roles = slices.Clone(up.Roles)
+		u.Memberships[j].Roles = slices.Clone(up.Roles)
+		u.mirror()
 	}
-	err := s.checkUpdate(i, u)
+	err = s.checkUpdate(i, u)
 	if err == nil {
 		s.users[i] = u
 	}
@@ -176,9 +210,16 @@ func (s *Server) updateUser(id string, up UserUpdate) (User, <-chan struct{}, er
 	if err != nil {
 		return User{}, nil, err
 	}
-	events := []event{directoryEvent(EventDirectoryUserUpdated, u)}
-	if !slices.Equal(before.Roles, u.Roles) {
-		events = append(events, membershipEvent(u))
+	var events []event
+	if up.Email == nil && up.Name == nil && up.GivenName == nil && up.FamilyName == nil && up.Roles != nil {
+		// Nothing but one organization's roles: the other directories
+		// have nothing to hear.
+		events = append(events, directoryEvent(EventDirectoryUserUpdated, u, u.Memberships[j]))
+	} else {
+		events = directoryEvents(EventDirectoryUserUpdated, u)
+	}
+	if up.Roles != nil && !slices.Equal(before.Memberships[j].Roles, u.Memberships[j].Roles) {
+		events = append(events, membershipEvent(u, u.Memberships[j].OrgID))
 	}
 	return u.clone(), s.ctl.hooks.enqueue(events...), nil
 }
@@ -193,8 +234,10 @@ func (s *Server) checkUpdate(i int, u User) error {
 			return &FieldError{"email", fmt.Sprintf("%q is taken by %s", u.Email, o.ID)}
 		}
 	}
-	if err := s.checkRoles(u.OrgID, u.Roles); err != nil {
-		return &FieldError{"roles", err.Error()}
+	for _, m := range u.Memberships {
+		if err := s.checkRoles(m.OrgID, m.Roles); err != nil {
+			return &FieldError{"roles", err.Error()}
+		}
 	}
 	return nil
 }
@@ -219,7 +262,7 @@ func (s *Server) deleteUser(id string) (<-chan struct{}, error) {
 	s.revokeUserLocked(id)
 	s.mu.Unlock()
 	s.log.Info("mock idp deleted a user", "user", id)
-	return s.ctl.hooks.enqueue(directoryEvent(EventDirectoryUserDeleted, u)), nil
+	return s.ctl.hooks.enqueue(directoryEvents(EventDirectoryUserDeleted, u)...), nil
 }
 
 // RevokeUser revokes every refresh token and unused authorization code of
@@ -237,15 +280,22 @@ func (s *Server) RevokeUser(id string) (int, error) {
 
 // revokeUserLocked revokes a user's families and codes; s.mu is held.
 func (s *Server) revokeUserLocked(id string) int {
+	return s.revokeLocked(func(userID, _ string) bool { return userID == id })
+}
+
+// revokeLocked revokes the families and unused codes whose user and
+// organization match, and returns how many sign-ins it ended; s.mu is
+// held.
+func (s *Server) revokeLocked(match func(userID, orgID string) bool) int {
 	ended := map[*family]bool{}
 	for _, rt := range s.grants.refresh {
-		if rt.family.userID == id && !rt.family.revoked {
+		if match(rt.family.userID, rt.family.orgID) && !rt.family.revoked {
 			rt.family.revoked = true
 			ended[rt.family] = true
 		}
 	}
 	for k, c := range s.grants.codes {
-		if c.userID == id && !c.used {
+		if match(c.userID, c.orgID) && !c.used {
 			delete(s.grants.codes, k)
 		}
 	}
@@ -280,12 +330,4 @@ func (s *Server) Reset() {
 	s.ctl.mu.Unlock()
 	s.ctl.hooks.clearDeliveries()
 	s.log.Info("mock idp reset to its configured state")
-}
-
-// setRolesEvents is SetUserRoles's webhook: Scalekit sends the membership
-// update for a role change made anywhere.
-func (s *Server) setRolesEvents(userID string) {
-	if u, ok := s.user(userID); ok {
-		<-s.ctl.hooks.enqueue(membershipEvent(u)) // delivered when SetUserRoles returns
-	}
 }

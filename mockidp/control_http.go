@@ -32,6 +32,8 @@ func (s *Server) controlRoutes() {
 		{"PATCH " + p + "/users/{id}", s.ctlUpdateUser},
 		{"DELETE " + p + "/users/{id}", s.ctlDeleteUser},
 		{"PUT " + p + "/users/{id}/roles", s.ctlSetRoles},
+		{"POST " + p + "/users/{id}/memberships", s.ctlAddMembership},
+		{"DELETE " + p + "/users/{id}/memberships/{org}", s.ctlRemoveMembership},
 		{"POST " + p + "/users/{id}/revoke", s.ctlRevoke},
 		{"POST " + p + "/users/{id}/token", s.ctlAccessToken},
 		{"POST " + p + "/organizations", s.ctlCreateOrganization},
@@ -73,7 +75,8 @@ type ctlError struct {
 func (e *ctlError) Error() string { return e.msg }
 
 // control adapts an action and turns its error into a JSON answer: a
-// FieldError is 400, ErrNoUser 404.
+// FieldError is 400, ErrNoUser and ErrNotMember 404, a membership that
+// exists already (or is the last) 409.
 func (s *Server) control(action func(http.ResponseWriter, *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		err := action(w, r)
@@ -90,6 +93,10 @@ func (s *Server) control(action func(http.ResponseWriter, *http.Request) error) 
 			ce = &ctlError{http.StatusBadRequest, field.Field, field.Error()}
 		case errors.Is(err, ErrNoUser):
 			ce = &ctlError{http.StatusNotFound, "", err.Error()}
+		case errors.Is(err, ErrNotMember), errors.Is(err, ErrNoOrganization):
+			ce = &ctlError{http.StatusNotFound, "organization_id", err.Error()}
+		case errors.Is(err, ErrAlreadyMember), errors.Is(err, ErrLastMembership):
+			ce = &ctlError{http.StatusConflict, "organization_id", err.Error()}
 		case errors.Is(err, errNoKey):
 			ce = &ctlError{http.StatusNotFound, "kid", err.Error()}
 		case errors.Is(err, errCurrentKey):
@@ -172,20 +179,34 @@ func decodeControl(w http.ResponseWriter, r *http.Request, v any) error {
 	}
 }
 
-// userOut is a user as the control plane answers it.
+// userOut is a user as the control plane answers it: organization_id,
+// organization_name and roles are the first membership, memberships all
+// of them. A create takes either the first three or memberships.
 type userOut struct {
-	ID               string   `json:"id"`
-	Email            string   `json:"email"`
-	Name             string   `json:"name"`
-	GivenName        string   `json:"given_name"`
-	FamilyName       string   `json:"family_name"`
+	ID               string          `json:"id"`
+	Email            string          `json:"email"`
+	Name             string          `json:"name"`
+	GivenName        string          `json:"given_name"`
+	FamilyName       string          `json:"family_name"`
+	OrganizationID   string          `json:"organization_id"`
+	OrganizationName string          `json:"organization_name"`
+	Roles            []string        `json:"roles"`
+	Memberships      []membershipOut `json:"memberships"`
+}
+
+// membershipOut is one membership in the control plane's JSON.
+type membershipOut struct {
 	OrganizationID   string   `json:"organization_id"`
-	OrganizationName string   `json:"organization_name"`
+	OrganizationName string   `json:"organization_name,omitempty"`
 	Roles            []string `json:"roles"`
 }
 
 func toOut(u User) userOut {
-	return userOut{u.ID, u.Email, u.Name, u.GivenName, u.FamilyName, u.OrgID, u.OrgName, append([]string{}, u.Roles...)}
+	out := userOut{u.ID, u.Email, u.Name, u.GivenName, u.FamilyName, u.OrgID, u.OrgName, append([]string{}, u.Roles...), []membershipOut{}}
+	for _, m := range u.Memberships {
+		out.Memberships = append(out.Memberships, membershipOut{m.OrgID, m.OrgName, append([]string{}, m.Roles...)})
+	}
+	return out
 }
 
 func (s *Server) ctlListUsers(w http.ResponseWriter, r *http.Request) error {
@@ -211,8 +232,15 @@ func (s *Server) ctlCreateUser(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeControl(w, r, &b); err != nil {
 		return err
 	}
-	u, done, err := s.createUser(User{ID: b.ID, Email: b.Email, Name: b.Name, GivenName: b.GivenName, FamilyName: b.FamilyName,
-		OrgID: b.OrganizationID, OrgName: b.OrganizationName, Roles: b.Roles})
+	in := User{ID: b.ID, Email: b.Email, Name: b.Name, GivenName: b.GivenName, FamilyName: b.FamilyName,
+		OrgID: b.OrganizationID, OrgName: b.OrganizationName, Roles: b.Roles}
+	if b.Memberships != nil && (b.OrganizationID != "" || b.OrganizationName != "" || b.Roles != nil) {
+		return &FieldError{"memberships", "give either organization_id and roles, or memberships, not both"}
+	}
+	for _, m := range b.Memberships {
+		in.Memberships = append(in.Memberships, Membership{m.OrganizationID, m.OrganizationName, m.Roles})
+	}
+	u, done, err := s.createUser(in)
 	if err != nil {
 		return err
 	}
@@ -227,11 +255,12 @@ func (s *Server) ctlUpdateUser(w http.ResponseWriter, r *http.Request) error {
 		GivenName  *string  `json:"given_name"`
 		FamilyName *string  `json:"family_name"`
 		Roles      []string `json:"roles"`
+		OrgID      string   `json:"organization_id"` // whose roles change; required for a member of several
 	}
 	if err := decodeControl(w, r, &b); err != nil {
 		return err
 	}
-	u, done, err := s.updateUser(r.PathValue("id"), UserUpdate{b.Email, b.Name, b.GivenName, b.FamilyName, b.Roles})
+	u, done, err := s.updateUser(r.PathValue("id"), UserUpdate{b.Email, b.Name, b.GivenName, b.FamilyName, b.Roles, b.OrgID})
 	if err != nil {
 		return err
 	}
@@ -252,6 +281,7 @@ func (s *Server) ctlDeleteUser(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) ctlSetRoles(w http.ResponseWriter, r *http.Request) error {
 	var b struct {
 		Roles []string `json:"roles"`
+		OrgID string   `json:"organization_id"` // required for a member of several organizations
 	}
 	if err := decodeControl(w, r, &b); err != nil {
 		return err
@@ -259,15 +289,33 @@ func (s *Server) ctlSetRoles(w http.ResponseWriter, r *http.Request) error {
 	if b.Roles == nil {
 		return &ctlError{http.StatusBadRequest, "roles", "roles is required (an empty array removes every role)"}
 	}
-	id := r.PathValue("id")
-	if err := s.setUserRoles(id, b.Roles); err != nil {
-		if errors.Is(err, ErrNoUser) {
-			return err
-		}
-		return &FieldError{"roles", err.Error()}
+	u, org, err := s.setUserRoles(r.PathValue("id"), b.OrgID, b.Roles)
+	if err != nil {
+		return err
 	}
-	u, _ := s.user(id)
-	writeJSON(w, http.StatusOK, s.withDeliveries(r, s.ctl.hooks.enqueue(membershipEvent(u)), toOut(u)))
+	writeJSON(w, http.StatusOK, s.withDeliveries(r, s.ctl.hooks.enqueue(membershipEvent(u, org)), toOut(u)))
+	return nil
+}
+
+func (s *Server) ctlAddMembership(w http.ResponseWriter, r *http.Request) error {
+	var b membershipOut
+	if err := decodeControl(w, r, &b); err != nil {
+		return err
+	}
+	u, done, err := s.addMembership(r.PathValue("id"), Membership{b.OrganizationID, b.OrganizationName, b.Roles})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, s.withDeliveries(r, done, toOut(u)))
+	return nil
+}
+
+func (s *Server) ctlRemoveMembership(w http.ResponseWriter, r *http.Request) error {
+	u, done, err := s.removeMembership(r.PathValue("id"), r.PathValue("org"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.withDeliveries(r, done, toOut(u)))
 	return nil
 }
 
@@ -305,6 +353,7 @@ func (s *Server) ctlRevoke(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) ctlAccessToken(w http.ResponseWriter, r *http.Request) error {
 	var b struct {
 		ClientID string `json:"client_id"`
+		OrgID    string `json:"organization_id"` // default: the first membership
 	}
 	if r.ContentLength != 0 {
 		if err := decodeControl(w, r, &b); err != nil {
@@ -318,7 +367,10 @@ func (s *Server) ctlAccessToken(w http.ResponseWriter, r *http.Request) error {
 	if client == "" {
 		client = s.firstClient()
 	}
-	tok, err := s.AccessToken(r.PathValue("id"), client)
+	tok, err := s.OrgAccessToken(r.PathValue("id"), b.OrgID, client)
+	if errors.Is(err, ErrNotMember) {
+		return err
+	}
 	if err != nil {
 		return &FieldError{"client_id", err.Error()}
 	}

@@ -1,6 +1,7 @@
 package mockidp
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -9,7 +10,8 @@ import (
 // serveDevToken is POST /dev/token, a convenience of the mock only (Scalekit
 // has no such endpoint): it mints an access token for a demo user, named by
 // email or user_id, for the demo client, so that the JSON API can be tried
-// with curl without writing an OAuth client first:
+// with curl without writing an OAuth client first (organization_id picks
+// one organization of a member of several; the first by default):
 //
 //	TOKEN=$(curl -s -d email=bob@acme.example http://localhost:8081/dev/token | jq -r .access_token)
 //
@@ -31,7 +33,10 @@ func (s *Server) serveDevToken(w http.ResponseWriter, r *http.Request) error {
 	if client == "" {
 		client = DemoClientID
 	}
-	tok, err := s.AccessToken(id, client)
+	tok, err := s.OrgAccessToken(id, r.PostForm.Get("organization_id"), client)
+	if errors.Is(err, ErrNotMember) {
+		return invalidRequest("the user is not a member of that organization_id")
+	}
 	if err != nil {
 		return invalidRequest("no such demo user or client: send email=<a demo user's email> or user_id=<id>")
 	}

@@ -23,10 +23,15 @@ import (
 // mock in-process reads the very same files a Playwright suite hands to the
 // binary.
 
-// usersFile is the users file: the organizations and their members.
+// usersFile is the users file: the organizations and their members. A
+// user of one organization names it with organization_id and roles; a
+// member of several lists memberships instead.
 //
-//	{"organizations": [{"id": "org_1", "name": "Acme"}],
-//	 "users": [{"id": "usr_1", "email": "a@acme.test", "name": "A", "organization_id": "org_1", "roles": ["admin"]}]}
+//	{"organizations": [{"id": "org_1", "name": "Acme"}, {"id": "org_2", "name": "Globex"}],
+//	 "users": [{"id": "usr_1", "email": "a@acme.test", "name": "A", "organization_id": "org_1", "roles": ["admin"]},
+//	           {"id": "usr_2", "email": "c@consulting.test", "memberships": [
+//	             {"organization_id": "org_1", "roles": ["project_manager"]},
+//	             {"organization_id": "org_2", "roles": ["viewer"]}]}]}
 type usersFile struct {
 	Organizations []orgEntry  `json:"organizations"`
 	Users         []userEntry `json:"users"`
@@ -39,11 +44,18 @@ type orgEntry struct {
 
 // userEntry is a user as the users file and the control plane write it.
 type userEntry struct {
-	ID             string   `json:"id"`
-	Email          string   `json:"email"`
-	Name           string   `json:"name"`
-	GivenName      string   `json:"given_name"`
-	FamilyName     string   `json:"family_name"`
+	ID             string            `json:"id"`
+	Email          string            `json:"email"`
+	Name           string            `json:"name"`
+	GivenName      string            `json:"given_name"`
+	FamilyName     string            `json:"family_name"`
+	OrganizationID string            `json:"organization_id"`
+	Roles          []string          `json:"roles"`
+	Memberships    []membershipEntry `json:"memberships"`
+}
+
+// membershipEntry is one organization of a user and their roles there.
+type membershipEntry struct {
 	OrganizationID string   `json:"organization_id"`
 	Roles          []string `json:"roles"`
 }
@@ -77,9 +89,10 @@ func (e *FileError) Error() string {
 
 // LoadUsers reads a users file. Unknown fields, a user of an organization
 // the file does not list, a duplicate id or email, a user with no id,
-// email or organization, or a role the model (when not nil) does not
-// define for the user's organization are errors that name the line of the
-// entry at fault.
+// email or organization, one organization listed twice for a user, both
+// forms (organization_id and memberships) in one entry, or a role the
+// model (when not nil) does not define for that organization are errors
+// that name the line of the entry at fault.
 func LoadUsers(path string, model *rbac.Model) ([]User, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -109,22 +122,39 @@ func LoadUsers(path string, model *rbac.Model) ([]User, error) {
 	users := make([]User, 0, len(f.Users))
 	ids, emails := map[string]bool{}, map[string]bool{}
 	for i, e := range f.Users {
-		name, ok := orgs[e.OrganizationID]
 		switch {
 		case e.ID == "" || e.Email == "":
 			return nil, at("users", i, "a user needs an id and an email")
-		case !ok:
-			return nil, at("users", i, "user %q: organization_id %q is not in \"organizations\"", e.ID, e.OrganizationID)
+		case e.Memberships != nil && (e.OrganizationID != "" || e.Roles != nil):
+			return nil, at("users", i, "user %q: give either organization_id and roles, or memberships, not both", e.ID)
+		case e.Memberships != nil && len(e.Memberships) == 0:
+			return nil, at("users", i, "user %q: memberships is empty: a user belongs to at least one organization", e.ID)
 		case ids[e.ID]:
 			return nil, at("users", i, "user %q is listed twice", e.ID)
 		case emails[strings.ToLower(e.Email)]:
 			return nil, at("users", i, "email %q is used twice: login_hint could not tell the users apart", e.Email)
 		}
-		if r, ok := unknownRole(model, e.OrganizationID, e.Roles); !ok {
-			return nil, at("users", i, "user %q: role %q is not in the rbac model", e.ID, r)
+		entries := e.Memberships
+		if entries == nil {
+			entries = []membershipEntry{{e.OrganizationID, e.Roles}}
 		}
+		u := e.user()
+		for _, m := range entries {
+			name, ok := orgs[m.OrganizationID]
+			switch {
+			case !ok:
+				return nil, at("users", i, "user %q: organization_id %q is not in \"organizations\"", e.ID, m.OrganizationID)
+			case u.memberIndex(m.OrganizationID) >= 0:
+				return nil, at("users", i, "user %q: organization %q is listed twice", e.ID, m.OrganizationID)
+			}
+			if r, ok := unknownRole(model, m.OrganizationID, m.Roles); !ok {
+				return nil, at("users", i, "user %q: role %q is not in the rbac model", e.ID, r)
+			}
+			u.Memberships = append(u.Memberships, Membership{m.OrganizationID, name, append([]string{}, m.Roles...)})
+		}
+		u.mirror()
 		ids[e.ID], emails[strings.ToLower(e.Email)] = true, true
-		users = append(users, e.user(name))
+		users = append(users, u)
 	}
 	return users, nil
 }
@@ -147,10 +177,9 @@ func unknownRole(model *rbac.Model, orgID string, roles []string) (string, bool)
 	return "", true
 }
 
-// user turns an entry into a User of the organization named orgName.
-func (e userEntry) user(orgName string) User {
-	u := User{ID: e.ID, Email: e.Email, Name: e.Name, GivenName: e.GivenName, FamilyName: e.FamilyName,
-		OrgID: e.OrganizationID, OrgName: orgName, Roles: append([]string{}, e.Roles...)}
+// user turns an entry into a User, its memberships still to add.
+func (e userEntry) user() User {
+	u := User{ID: e.ID, Email: e.Email, Name: e.Name, GivenName: e.GivenName, FamilyName: e.FamilyName}
 	if u.Name == "" {
 		u.Name = strings.TrimSpace(u.GivenName + " " + u.FamilyName)
 	}

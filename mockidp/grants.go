@@ -19,6 +19,7 @@ type authCode struct {
 	clientID    string
 	redirectURI string
 	userID      string
+	orgID       string // the membership chosen at sign-in: the code is good for it only
 	scope       string
 	nonce       string
 	challenge   string // PKCE S256 code_challenge
@@ -32,6 +33,7 @@ type authCode struct {
 // tokens that descend from one authorization code.
 type family struct {
 	userID   string
+	orgID    string // fixed at sign-in: no refresh changes it
 	clientID string
 	scope    string
 	sid      string
@@ -73,7 +75,11 @@ func (s *Server) issueCode(c authCode) string {
 // burnt by its first redemption attempt, even a failed one, and a second
 // attempt revokes every refresh token the first one yielded (RFC 6749
 // section 4.1.2): the code has leaked.
-func (s *Server) redeemCode(code, clientID, redirectURI, verifier string) (authCode, error) {
+//
+// orgs are the organization_id values the request carries, if any: each
+// must be the code's own organization, since a code is good for the
+// membership chosen at sign-in only.
+func (s *Server) redeemCode(code, clientID, redirectURI, verifier string, orgs []string) (authCode, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.grants.codes[code]
@@ -94,8 +100,10 @@ func (s *Server) redeemCode(code, clientID, redirectURI, verifier string) (authC
 		return authCode{}, invalidGrant("redirect_uri differs from the one of the authorization request.")
 	case !pkceMatches(verifier, c.challenge):
 		return authCode{}, invalidGrant("code_verifier does not match the code_challenge.")
+	case !sameOrg(orgs, c.orgID):
+		return authCode{}, invalidGrant("organization_id differs from the organization chosen at sign-in; the code is good for that one only.")
 	}
-	c.family = &family{userID: c.userID, clientID: c.clientID, scope: c.scope, sid: c.sid}
+	c.family = &family{userID: c.userID, orgID: c.orgID, clientID: c.clientID, scope: c.scope, sid: c.sid}
 	return *c, nil
 }
 
@@ -113,7 +121,12 @@ func (s *Server) issueRefresh(f *family) string {
 // redeemRefresh spends a refresh token. Tokens rotate: each is good once, and
 // a replay of a used one revokes its whole family, because either the client
 // or an attacker holds a stolen copy and the server cannot tell which.
-func (s *Server) redeemRefresh(tok, clientID string) (*family, error) {
+//
+// orgs are the organization_id values the request carries: a client that
+// hopes to switch organizations by refreshing is refused with
+// invalid_request and its token is not spent, so the sign-in goes on in
+// its own organization. Switching is a new authorization request.
+func (s *Server) redeemRefresh(tok, clientID string, orgs []string) (*family, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rt, ok := s.grants.refresh[tok]
@@ -127,9 +140,23 @@ func (s *Server) redeemRefresh(tok, clientID string) (*family, error) {
 		return nil, invalidGrant("The refresh token was already used; every token of this sign-in is now revoked. Sign in again.")
 	case rt.family.revoked:
 		return nil, invalidGrant("The refresh token was revoked. Sign in again.")
+	case !sameOrg(orgs, rt.family.orgID):
+		return nil, invalidRequest("A refresh keeps the organization of its sign-in: organization_id cannot switch it. " +
+			"Authorize again with prompt=select_account&organization_id=... for a token of another organization.")
 	}
 	rt.used = true
 	return rt.family, nil
+}
+
+// sameOrg reports whether every organization_id a token request carries
+// is the grant's own organization (none at all is fine).
+func sameOrg(orgs []string, orgID string) bool {
+	for _, o := range orgs {
+		if o != orgID {
+			return false
+		}
+	}
+	return true
 }
 
 // revokeSession revokes the refresh tokens of one sign-in, as logging out

@@ -70,8 +70,14 @@ func loadModel(t testing.TB) *rbac.Model {
 
 func start(t testing.TB) *env {
 	t.Helper()
+	return startWith(t, nil)
+}
+
+// startWith is start with these users (nil: the default, DemoUsers).
+func startWith(t testing.TB, users []mockidp.User) *env {
+	t.Helper()
 	e := &env{model: loadModel(t), clock: &clock{now: time.Now()}}
-	e.idp = mockidp.StartTest(t, mockidp.Config{Model: e.model, Now: e.clock.Now})
+	e.idp = mockidp.StartTest(t, mockidp.Config{Model: e.model, Users: users, Now: e.clock.Now})
 	var err error
 	e.provider, err = oidc.NewProvider(context.Background(), e.idp.URL())
 	require.NoError(t, err)

@@ -3,7 +3,6 @@ package mockidp
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 )
 
@@ -14,11 +13,11 @@ func (s *Server) Join(orgID string) (User, error) {
 	_, member := s.DefaultRoles()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i := slices.IndexFunc(s.users, func(u User) bool { return u.OrgID == orgID })
-	if i < 0 {
-		return User{}, fmt.Errorf("mock idp: no organization %q", orgID)
+	name := s.orgName(orgID)
+	if name == "" {
+		return User{}, fmt.Errorf("mock idp: organization %q: %w", orgID, ErrNoOrganization)
 	}
-	u := s.newUser(orgID, s.users[i].OrgName, member)
+	u := s.newUser(orgID, name, member)
 	s.users = append(s.users, u)
 	return u.clone(), nil
 }
@@ -40,14 +39,14 @@ func (s *Server) CreateOrganization(name string) (User, error) {
 // newUser makes a user numbered after those already there; s.mu is held.
 func (s *Server) newUser(orgID, orgName, role string) User {
 	n := len(s.users) + 1
-	return User{
-		ID:         newID("usr_"),
-		Email:      fmt.Sprintf("newcomer%d@example.com", n),
-		Name:       fmt.Sprintf("Newcomer %d", n),
-		GivenName:  "Newcomer",
-		FamilyName: fmt.Sprint(n),
-		OrgID:      orgID,
-		OrgName:    orgName,
-		Roles:      []string{role},
+	u := User{
+		ID:          newID("usr_"),
+		Email:       fmt.Sprintf("newcomer%d@example.com", n),
+		Name:        fmt.Sprintf("Newcomer %d", n),
+		GivenName:   "Newcomer",
+		FamilyName:  fmt.Sprint(n),
+		Memberships: []Membership{{OrgID: orgID, OrgName: orgName, Roles: []string{role}}},
 	}
+	u.mirror()
+	return u
 }

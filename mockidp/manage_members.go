@@ -39,12 +39,13 @@ type roleRefJSON struct {
 	DisplayName string `json:"display_name"`
 }
 
-// roleRefs names u's roles with their IDs. The caller holds s.mu.
-func (s *Server) roleRefs(u User) []roleRefJSON {
+// roleRefs names the roles of a member of orgID with their IDs. The
+// caller holds s.mu.
+func (s *Server) roleRefs(orgID string, roles []string) []roleRefJSON {
 	refs := []roleRefJSON{}
-	for _, name := range u.Roles {
+	for _, name := range roles {
 		ref := roleRefJSON{Name: name}
-		if rec, ok := s.catalog.role(u.OrgID, name); ok {
+		if rec, ok := s.catalog.role(orgID, name); ok {
 			ref.ID, ref.DisplayName = rec.id, rec.displayName
 		}
 		refs = append(refs, ref)
@@ -52,32 +53,37 @@ func (s *Server) roleRefs(u User) []roleRefJSON {
 	return refs
 }
 
-// userJSON renders u as a member of their organization. The caller holds
+// userJSON renders u with every membership, as Scalekit's user object
+// does: a reader picks the organization it asked about. The caller holds
 // s.mu.
 func (s *Server) userJSON(u User) userJSON {
-	return userJSON{
-		ID:    u.ID,
-		Email: u.Email,
-		Memberships: []membershipJSON{{
-			OrganizationID:   u.OrgID,
+	ms := make([]membershipJSON, 0, len(u.Memberships))
+	for _, m := range u.Memberships {
+		ms = append(ms, membershipJSON{
+			OrganizationID:   m.OrgID,
 			MembershipStatus: "ACTIVE",
-			Roles:            s.roleRefs(u),
-			Name:             u.OrgName,
-			DisplayName:      u.OrgName,
-			Permissions:      s.catalog.effective(u.OrgID, u.Roles),
-		}},
+			Roles:            s.roleRefs(m.OrgID, m.Roles),
+			Name:             m.OrgName,
+			DisplayName:      m.OrgName,
+			Permissions:      s.catalog.effective(m.OrgID, m.Roles),
+		})
+	}
+	return userJSON{
+		ID:          u.ID,
+		Email:       u.Email,
+		Memberships: ms,
 		UserProfile: userProfileJSON{ID: "usp_" + strings.TrimPrefix(u.ID, "usr_"), GivenName: u.GivenName, FamilyName: u.FamilyName, Name: u.Name},
 	}
 }
 
-// member returns the index of a member of org, or a not-found error. The
-// caller holds s.mu.
-func (s *Server) member(org, userID string) (int, error) {
-	i := slices.IndexFunc(s.users, func(u User) bool { return u.ID == userID && u.OrgID == org })
-	if i < 0 {
-		return 0, notFound("User %q is not a member of organization %q.", userID, org)
+// member returns the indexes of a user (i) and of their membership of org
+// (j), or a not-found error. The caller holds s.mu.
+func (s *Server) member(org, userID string) (i, j int, err error) {
+	i, j, err = s.membership(userID, org)
+	if err != nil || org == "" {
+		return 0, 0, notFound("User %q is not a member of organization %q.", userID, org)
 	}
-	return i, nil
+	return i, j, nil
 }
 
 // listOrgUsers is GET /organizations/{org}/users, paged, in the order the
@@ -95,7 +101,7 @@ func (s *Server) listOrgUsers(w http.ResponseWriter, r *http.Request) error {
 	}
 	var all []userJSON
 	for _, u := range s.users {
-		if u.OrgID == org {
+		if u.memberIndex(org) >= 0 {
 			all = append(all, s.userJSON(u))
 		}
 	}
@@ -113,17 +119,20 @@ func (s *Server) listOrgUsers(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) listMemberRoles(w http.ResponseWriter, r *http.Request) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i, err := s.member(r.PathValue("org"), r.PathValue("user"))
+	i, j, err := s.member(r.PathValue("org"), r.PathValue("user"))
 	if err != nil {
 		return err
 	}
-	writeManaged(w, http.StatusOK, map[string][]roleRefJSON{"roles": s.roleRefs(s.users[i])})
+	m := s.users[i].Memberships[j]
+	writeManaged(w, http.StatusOK, map[string][]roleRefJSON{"roles": s.roleRefs(m.OrgID, m.Roles)})
 	return nil
 }
 
 // updateMembership is PATCH /memberships/organizations/{org}/users/{user}
-// with {"roles":[{"name":...}]}: it replaces the member's roles, as
-// SetUserRoles does, so their next token carries the new ones.
+// with {"roles":[{"name":...}]}: it replaces the member's roles in that
+// organization only, as SetMembershipRoles does, so their next token for
+// it carries the new ones and their tokens for other organizations keep
+// theirs.
 func (s *Server) updateMembership(w http.ResponseWriter, r *http.Request) error {
 	var b struct {
 		Roles []struct {
@@ -152,18 +161,20 @@ func (s *Server) updateMembership(w http.ResponseWriter, r *http.Request) error 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i, err := s.member(r.PathValue("org"), r.PathValue("user"))
+	i, j, err := s.member(r.PathValue("org"), r.PathValue("user"))
 	if err != nil {
 		return err
 	}
-	for j, name := range names {
-		if _, ok := s.catalog.role(s.users[i].OrgID, name); !ok {
+	org := s.users[i].Memberships[j].OrgID
+	for k, name := range names {
+		if _, ok := s.catalog.role(org, name); !ok {
 			return invalidArgument(fmt.Sprintf("Role %q does not exist in this organization.", name),
-				fieldViolation{fmt.Sprintf("roles[%d].name", j), "must name an existing role", "exists"})
+				fieldViolation{fmt.Sprintf("roles[%d].name", k), "must name an existing role", "exists"})
 		}
 	}
-	s.users[i].Roles = names
-	s.log.Info("mock idp changed a member's roles", "user", s.users[i].ID, "org", s.users[i].OrgID, "roles", names)
+	s.users[i].Memberships[j].Roles = names
+	s.users[i].mirror()
+	s.log.Info("mock idp changed a member's roles", "user", s.users[i].ID, "org", org, "roles", names)
 	// As at Scalekit, a role change made anywhere sends the membership
 	// update: notifying (webhooks.go) sends it once the lock is released.
 	writeManaged(w, http.StatusOK, map[string]userJSON{"user": s.userJSON(s.users[i])})

@@ -15,6 +15,7 @@ type picker struct {
 	action string
 	hidden url.Values
 	orgs   map[string][]string // organization -> user_id buttons
+	choice []string            // the chooser's organization_id buttons
 	cancel bool
 }
 
@@ -51,6 +52,8 @@ func parsePicker(t testing.TB, r io.Reader) picker {
 				switch a["name"] {
 				case "user_id":
 					p.orgs[org] = append(p.orgs[org], a["value"])
+				case "organization_id":
+					p.choice = append(p.choice, a["value"])
 				case "cancel":
 					p.cancel = true
 				}

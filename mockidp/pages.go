@@ -22,7 +22,7 @@ type pages map[string]*template.Template
 
 func parsePages() (pages, error) {
 	p := pages{}
-	for _, name := range []string{"picker", "message"} {
+	for _, name := range []string{"picker", "chooser", "message"} {
 		t, err := template.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("parse page %s: %w", name, err)
@@ -45,6 +45,7 @@ type pickerPage struct {
 	Action   string        // where the form posts: this server's authorize endpoint
 	Params   []hiddenField // the authorization request, carried through the form
 	Orgs     []orgSection
+	Several  []userButton // members of several organizations: they choose one next
 }
 
 type hiddenField struct{ Name, Value string }
@@ -56,10 +57,27 @@ type orgSection struct {
 
 type userButton struct {
 	ID, Name, Email string
-	Roles           []roleLabel
+	Roles           []roleLabel // in the section's organization
+	Orgs            []orgChoice // for Several: each organization, with the roles there
 }
 
 type roleLabel struct{ Name, DisplayName string }
+
+// chooserPage is the second step for a member of several organizations:
+// one button per membership.
+type chooserPage struct {
+	frame
+	ClientID string
+	Action   string
+	Params   []hiddenField // the request and the chosen user_id
+	User     userButton
+	Orgs     []orgChoice
+}
+
+type orgChoice struct {
+	ID, Name string
+	Roles    []roleLabel
+}
 
 // messagePage tells the person something: an error, or that they signed out.
 type messagePage struct {
@@ -67,30 +85,89 @@ type messagePage struct {
 	Message string
 }
 
+// hiddenParams carries the authorization request through a form, but for
+// the parameters in skip.
+func hiddenParams(req authRequest, skip ...string) []hiddenField {
+	var fields []hiddenField
+	for _, name := range authParams {
+		if v, ok := req.params[name]; ok && !slices.Contains(skip, name) {
+			fields = append(fields, hiddenField{name, v[0]})
+		}
+	}
+	return fields
+}
+
+// renderPicker shows every user, grouped by organization; with an
+// organization_id, the members of that organization only, each with the
+// roles they hold there. Without one, a member of several organizations
+// is listed once, in a section of their own, since the organization is
+// the next step.
 func (s *Server) renderPicker(w http.ResponseWriter, req authRequest) error {
 	page := pickerPage{
 		frame:    s.frame("Sign in to " + req.client.ID),
 		ClientID: req.client.ID,
 		Action:   s.path("/oauth/authorize"),
+		Params:   hiddenParams(req),
 	}
-	for _, name := range authParams {
-		if v, ok := req.params[name]; ok {
-			page.Params = append(page.Params, hiddenField{name, v[0]})
-		}
-	}
-	for _, u := range s.orgUsers(req.orgID) {
-		i := slices.IndexFunc(page.Orgs, func(o orgSection) bool { return o.ID == u.OrgID })
+	users := s.orgUsers(req.orgID)
+	section := func(id, name string) *orgSection {
+		i := slices.IndexFunc(page.Orgs, func(o orgSection) bool { return o.ID == id })
 		if i < 0 {
-			page.Orgs = append(page.Orgs, orgSection{ID: u.OrgID, Name: u.OrgName})
+			page.Orgs = append(page.Orgs, orgSection{ID: id, Name: name})
 			i = len(page.Orgs) - 1
 		}
-		b := userButton{ID: u.ID, Name: u.Name, Email: u.Email}
-		for _, name := range u.Roles {
-			b.Roles = append(b.Roles, roleLabel{name, s.roleDisplayName(u.OrgID, name)})
+		return &page.Orgs[i]
+	}
+	for _, u := range users {
+		for _, m := range u.Memberships {
+			if req.orgID == "" || m.OrgID == req.orgID {
+				section(m.OrgID, m.OrgName) // every organization, in the order met
+			}
 		}
-		page.Orgs[i].Users = append(page.Orgs[i].Users, b)
+	}
+	for _, u := range users {
+		if req.orgID == "" && len(u.Memberships) > 1 {
+			b := userButton{ID: u.ID, Name: u.Name, Email: u.Email}
+			for _, m := range u.Memberships {
+				b.Orgs = append(b.Orgs, orgChoice{ID: m.OrgID, Name: m.OrgName, Roles: s.roleLabels(m)})
+			}
+			page.Several = append(page.Several, b)
+			continue
+		}
+		m := u.Memberships[0]
+		if req.orgID != "" {
+			m, _ = u.Membership(req.orgID)
+		}
+		o := section(m.OrgID, m.OrgName)
+		o.Users = append(o.Users, userButton{ID: u.ID, Name: u.Name, Email: u.Email, Roles: s.roleLabels(m)})
 	}
 	return s.render(w, http.StatusOK, "picker", page)
+}
+
+// renderChooser is the organization chooser: u signed in, and now picks
+// which of their organizations the app gets a token for.
+func (s *Server) renderChooser(w http.ResponseWriter, req authRequest, u User) error {
+	page := chooserPage{
+		frame:    s.frame("Choose an organization"),
+		ClientID: req.client.ID,
+		Action:   s.path("/oauth/authorize"),
+		// organization_id is the buttons' own field; login_hint is spent.
+		Params: append(hiddenParams(req, "organization_id", "login_hint"), hiddenField{"user_id", u.ID}),
+		User:   userButton{ID: u.ID, Name: u.Name, Email: u.Email},
+	}
+	for _, m := range u.Memberships {
+		page.Orgs = append(page.Orgs, orgChoice{ID: m.OrgID, Name: m.OrgName, Roles: s.roleLabels(m)})
+	}
+	return s.render(w, http.StatusOK, "chooser", page)
+}
+
+// roleLabels names a membership's roles for a page.
+func (s *Server) roleLabels(m Membership) []roleLabel {
+	labels := make([]roleLabel, 0, len(m.Roles))
+	for _, name := range m.Roles {
+		labels = append(labels, roleLabel{name, s.roleDisplayName(m.OrgID, name)})
+	}
+	return labels
 }
 
 // renderMessage shows a short page; it is how errors reach the person.

@@ -3,7 +3,9 @@
 // it: the same OpenID Connect paths (discovery, /keys, /oauth/authorize,
 // /oauth/token, /userinfo, /oidc/logout) and the same token shape, with the
 // roles of rbac.seed.json and their effective permissions in every access
-// token. Signing in means picking one of the demo users on a small page.
+// token. Signing in means picking one of the demo users on a small page;
+// a user with memberships in several organizations then chooses one, and
+// the code, the tokens and their refresh family are bound to it.
 // It also serves the part of Scalekit's management API that cmd/seed and
 // role assignment use (permissions, roles, default roles, organization
 // roles, members' roles), for its own client_credentials tokens; what is
@@ -133,6 +135,7 @@ func New(issuer string, cfg Config) (*Server, error) {
 	if s.ctl, err = newControl(cfg); err != nil {
 		return nil, err
 	}
+	s.ctl.seedUsers = s.Users()
 	s.routes()
 	if cfg.ControlPlane {
 		s.controlRoutes()
@@ -155,17 +158,23 @@ func parseIssuer(issuer string) (*url.URL, error) {
 func (s *Server) setUsers(users []User) error {
 	seen := map[string]bool{}
 	for _, u := range users {
-		if u.ID == "" || u.OrgID == "" {
+		u = u.clone()
+		if err := u.normalize(); err != nil {
+			return fmt.Errorf("mock idp: user %q: %w", u.ID, err)
+		}
+		if u.ID == "" || len(u.Memberships) == 0 {
 			return errors.New("mock idp: a user needs an id and an organization id")
 		}
 		if seen[u.ID] {
 			return fmt.Errorf("mock idp: user %q is configured twice", u.ID)
 		}
 		seen[u.ID] = true
-		if err := s.checkRoles(u.OrgID, u.Roles); err != nil {
-			return fmt.Errorf("mock idp: user %q: %w", u.ID, err)
+		for _, m := range u.Memberships {
+			if err := s.checkRoles(m.OrgID, m.Roles); err != nil {
+				return fmt.Errorf("mock idp: user %q in %s: %w", u.ID, m.OrgID, err)
+			}
 		}
-		s.users = append(s.users, u.clone())
+		s.users = append(s.users, u)
 	}
 	return nil
 }
@@ -282,29 +291,67 @@ func (s *Server) Users() []User {
 	return users
 }
 
-// SetUserRoles replaces a user's roles, as an admin's role change at Scalekit
-// does: tokens issued from now on, refreshed ones included, carry them, and
-// a configured webhook gets user.organization_membership_updated.
+// SetUserRoles replaces the roles of a member of one organization, as an
+// admin's role change at Scalekit does: tokens issued from now on,
+// refreshed ones included, carry them, and a configured webhook gets
+// user.organization_membership_updated. A member of several organizations
+// needs SetMembershipRoles, which names the organization.
 func (s *Server) SetUserRoles(userID string, roles []string) error {
-	if err := s.setUserRoles(userID, roles); err != nil {
+	return s.SetMembershipRoles(userID, "", roles)
+}
+
+// SetMembershipRoles replaces a user's roles in orgID only: their tokens
+// for any other organization keep the roles they had. An empty orgID
+// means the user's only organization, and is refused for a member of
+// several.
+func (s *Server) SetMembershipRoles(userID, orgID string, roles []string) error {
+	u, org, err := s.setUserRoles(userID, orgID, roles)
+	if err != nil {
 		return err
 	}
-	s.setRolesEvents(userID)
+	<-s.ctl.hooks.enqueue(membershipEvent(u, org)) // delivered when the call returns
 	return nil
 }
 
-func (s *Server) setUserRoles(userID string, roles []string) error {
+// setUserRoles is SetMembershipRoles without the webhook; it returns the
+// user as changed and the organization of the change.
+func (s *Server) setUserRoles(userID, orgID string, roles []string) (User, string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i := slices.IndexFunc(s.users, func(u User) bool { return u.ID == userID })
+	i, j, err := s.membership(userID, orgID)
+	if err != nil {
+		return User{}, "", fmt.Errorf("set roles: %w", err)
+	}
+	org := s.users[i].Memberships[j].OrgID
+	if err := s.checkRoles(org, roles); err != nil {
+		return User{}, "", &FieldError{"roles", fmt.Sprintf("set roles of %q in %s: %v", userID, org, err)}
+	}
+	s.users[i].Memberships[j].Roles = append([]string{}, roles...)
+	s.users[i].mirror()
+	return s.users[i].clone(), org, nil
+}
+
+// membership finds a user (index i) and one of their memberships (index
+// j): the one of orgID, or with an empty orgID the only one. An unknown
+// user is ErrNoUser, an organization they are not in ErrNotMember, and an
+// empty orgID for a member of several a FieldError naming organization_id.
+// The caller holds s.mu.
+func (s *Server) membership(userID, orgID string) (i, j int, err error) {
+	i = slices.IndexFunc(s.users, func(u User) bool { return u.ID == userID })
 	if i < 0 {
-		return fmt.Errorf("set roles: user %q: %w", userID, ErrNoUser)
+		return 0, 0, fmt.Errorf("user %q: %w", userID, ErrNoUser)
 	}
-	if err := s.checkRoles(s.users[i].OrgID, roles); err != nil {
-		return fmt.Errorf("set roles of %q: %w", userID, err)
+	u := s.users[i]
+	if orgID == "" {
+		if len(u.Memberships) > 1 {
+			return 0, 0, &FieldError{"organization_id", fmt.Sprintf("is required: %s is a member of %s", userID, strings.Join(u.orgIDs(), " and "))}
+		}
+		return i, 0, nil
 	}
-	s.users[i].Roles = slices.Clone(roles)
-	return nil
+	if j = u.memberIndex(orgID); j < 0 {
+		return 0, 0, fmt.Errorf("user %q in organization %q: %w", userID, orgID, ErrNotMember)
+	}
+	return i, j, nil
 }
 
 // user returns a copy of the user with the given ID.

@@ -72,15 +72,15 @@ func (s *Server) exchangeCode(client Client, form url.Values) (tokenResponse, er
 	if verifier == "" {
 		return tokenResponse{}, invalidRequest("code_verifier is required: this provider requires PKCE.")
 	}
-	c, err := s.redeemCode(code, client.ID, form.Get("redirect_uri"), verifier)
+	c, err := s.redeemCode(code, client.ID, form.Get("redirect_uri"), verifier, form["organization_id"])
 	if err != nil {
 		return tokenResponse{}, err
 	}
-	u, ok := s.user(c.userID)
-	if !ok {
-		return tokenResponse{}, invalidGrant("The user of this code no longer exists.")
+	u, m, err := s.grantMember(c.userID, c.orgID)
+	if err != nil {
+		return tokenResponse{}, err
 	}
-	resp, err := s.userTokens(u, client.ID, c.sid, c.nonce, c.scope)
+	resp, err := s.userTokens(u, m, client.ID, c.sid, c.nonce, c.scope)
 	if err != nil {
 		return tokenResponse{}, err
 	}
@@ -89,32 +89,49 @@ func (s *Server) exchangeCode(client Client, form url.Values) (tokenResponse, er
 	if hasScope(c.scope, "offline_access") {
 		resp.RefreshToken = s.issueRefresh(c.family)
 	}
-	s.log.Info("mock idp issued tokens", "grant", "authorization_code", "user", u.ID, "client", client.ID)
+	s.log.Info("mock idp issued tokens", "grant", "authorization_code", "user", u.ID, "org", m.OrgID, "client", client.ID)
 	return resp, nil
 }
 
+// grantMember returns the user of a grant and their membership of its
+// organization, or invalid_grant when either is gone: a user removed from
+// the organization gets no more tokens for it.
+func (s *Server) grantMember(userID, orgID string) (User, Membership, error) {
+	u, ok := s.user(userID)
+	if !ok {
+		return User{}, Membership{}, invalidGrant("The user of this grant no longer exists. Sign in again.")
+	}
+	m, ok := u.Membership(orgID)
+	if !ok {
+		return User{}, Membership{}, invalidGrant("The user is no longer a member of the organization of this sign-in. Sign in again.")
+	}
+	return u, m, nil
+}
+
 // refresh is the refresh_token grant. The new tokens carry the user's roles
-// as they are now, and a new refresh token replaces the spent one. A scope
-// parameter is ignored: the tokens keep the scope of the sign-in.
+// as they are now in the organization of the sign-in, never another, and a
+// new refresh token replaces the spent one. A scope parameter is ignored:
+// the tokens keep the scope of the sign-in; an organization_id other than
+// the sign-in's is refused (redeemRefresh).
 func (s *Server) refresh(client Client, form url.Values) (tokenResponse, error) {
 	tok := form.Get("refresh_token")
 	if tok == "" {
 		return tokenResponse{}, invalidRequest("refresh_token is required.")
 	}
-	f, err := s.redeemRefresh(tok, client.ID)
+	f, err := s.redeemRefresh(tok, client.ID, form["organization_id"])
 	if err != nil {
 		return tokenResponse{}, err
 	}
-	u, ok := s.user(f.userID)
-	if !ok {
-		return tokenResponse{}, invalidGrant("The user of this refresh token no longer exists.")
+	u, m, err := s.grantMember(f.userID, f.orgID)
+	if err != nil {
+		return tokenResponse{}, err
 	}
 	// No nonce: it belongs to the authentication, which a refresh is not.
-	resp, err := s.userTokens(u, client.ID, f.sid, "", f.scope)
+	resp, err := s.userTokens(u, m, client.ID, f.sid, "", f.scope)
 	if err != nil {
 		return tokenResponse{}, err
 	}
 	resp.RefreshToken = s.issueRefresh(f)
-	s.log.Info("mock idp issued tokens", "grant", "refresh_token", "user", u.ID, "client", client.ID)
+	s.log.Info("mock idp issued tokens", "grant", "refresh_token", "user", u.ID, "org", m.OrgID, "client", client.ID)
 	return resp, nil
 }

@@ -26,7 +26,11 @@ import (
 
 // Event types the mock sends.
 const (
-	EventMembershipUpdated    = "user.organization_membership_updated"
+	EventMembershipUpdated = "user.organization_membership_updated"
+	// The creation and removal of a membership are named after
+	// EventMembershipUpdated; data names the user and the organization.
+	EventMembershipCreated    = "user.organization_membership_created"
+	EventMembershipDeleted    = "user.organization_membership_deleted"
 	EventDirectoryUserCreated = "organization.directory.user_created"
 	EventDirectoryUserUpdated = "organization.directory.user_updated"
 	EventDirectoryUserDeleted = "organization.directory.user_deleted"
@@ -59,30 +63,45 @@ type event struct {
 	Data           any    `json:"data"`
 }
 
-// membershipEvent is sent when a member's roles change.
-func membershipEvent(u User) event {
+// membershipEvent is sent when a member's roles in orgID change; typ may
+// also be the creation or removal of the membership.
+func membershipEvent(u User, orgID string) event {
+	return membershipEventOf(EventMembershipUpdated, u, orgID)
+}
+
+func membershipEventOf(typ string, u User, orgID string) event {
 	type ref struct {
 		ID    string `json:"id"`
 		Email string `json:"email,omitempty"`
 	}
-	return newEvent(EventMembershipUpdated, "OrganizationMembership", u.OrgID, struct {
+	return newEvent(typ, "OrganizationMembership", orgID, struct {
 		User         ref `json:"user"`
 		Organization ref `json:"organization"`
-	}{ref{u.ID, u.Email}, ref{ID: u.OrgID}})
+	}{ref{u.ID, u.Email}, ref{ID: orgID}})
 }
 
-// directoryEvent is what directory sync sends about a user: a diruser_ ID
-// (not the usr_ one), the email, and the roles mapped from the user's
-// groups.
-func directoryEvent(typ string, u User) event {
+// directoryEvents is what directory sync sends about a user, once per
+// organization directory the user is in.
+func directoryEvents(typ string, u User) []event {
+	evs := make([]event, 0, len(u.Memberships))
+	for _, m := range u.Memberships {
+		evs = append(evs, directoryEvent(typ, u, m))
+	}
+	return evs
+}
+
+// directoryEvent is what one organization's directory sync sends about a
+// user: a diruser_ ID (not the usr_ one), the email, and the roles mapped
+// from the user's groups in that organization.
+func directoryEvent(typ string, u User, m Membership) event {
 	type role struct {
 		RoleName string `json:"role_name"`
 	}
 	roles := []role{}
-	for _, r := range u.Roles {
+	for _, r := range m.Roles {
 		roles = append(roles, role{r})
 	}
-	return newEvent(typ, "DirectoryUser", u.OrgID, struct {
+	return newEvent(typ, "DirectoryUser", m.OrgID, struct {
 		ID             string `json:"id"`
 		OrganizationID string `json:"organization_id"`
 		Email          string `json:"email"`
@@ -90,7 +109,7 @@ func directoryEvent(typ string, u User) event {
 		FamilyName     string `json:"family_name"`
 		Active         bool   `json:"active"`
 		Roles          []role `json:"roles"`
-	}{"diruser_" + strings.TrimPrefix(u.ID, "usr_"), u.OrgID, u.Email, u.GivenName, u.FamilyName, typ != EventDirectoryUserDeleted, roles})
+	}{"diruser_" + strings.TrimPrefix(u.ID, "usr_"), m.OrgID, u.Email, u.GivenName, u.FamilyName, typ != EventDirectoryUserDeleted, roles})
 }
 
 // newEvent returns an event of typ; enqueue dates it by the mock's clock.
@@ -342,7 +361,7 @@ func (s *Server) notifying(pattern, api string, action func(http.ResponseWriter,
 		org := r.PathValue("org")
 		if user := r.PathValue("user"); user != "" {
 			if u, ok := s.user(user); ok {
-				<-s.ctl.hooks.enqueue(membershipEvent(u))
+				<-s.ctl.hooks.enqueue(membershipEvent(u, org))
 			}
 			return nil
 		}

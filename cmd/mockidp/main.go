@@ -189,7 +189,7 @@ func load(o options) (mockidp.Config, error) {
 			return cfg, err
 		}
 	} else {
-		cfg.Users = mockidp.DemoUsers()
+		cfg.Users = mockidp.DemoCast()
 	}
 	if o.clients != "" {
 		if cfg.Clients, err = mockidp.LoadClients(o.clients); err != nil {
@@ -257,8 +257,12 @@ func banner(w io.Writer, idp *mockidp.Server, cfg mockidp.Config, o options) {
 	tw.Flush()
 	fmt.Fprintln(w, "\n  Users:")
 	fmt.Fprintln(tw, "    ID\tEMAIL\tORGANIZATION\tROLES")
+	// One row per membership: a member of several organizations has
+	// other roles in each.
 	for _, u := range idp.Users() {
-		fmt.Fprintf(tw, "    %s\t%s\t%s (%s)\t%s\n", u.ID, u.Email, u.OrgName, u.OrgID, strings.Join(u.Roles, ", "))
+		for _, m := range u.Memberships {
+			fmt.Fprintf(tw, "    %s\t%s\t%s (%s)\t%s\n", u.ID, u.Email, m.OrgName, m.OrgID, strings.Join(m.Roles, ", "))
+		}
 	}
 	tw.Flush()
 	fmt.Fprintln(w)

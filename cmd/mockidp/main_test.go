@@ -247,7 +247,7 @@ func TestControlPlaneUsersAndRoles(t *testing.T) {
 
 	var list struct{ Users []map[string]any }
 	require.Equal(t, http.StatusOK, call(t, "GET", ctl+"/users", nil, &list))
-	assert.Len(t, list.Users, 7)
+	assert.Len(t, list.Users, 8, "the demo cast (seven, the consultant included) and Zoe")
 
 	var org map[string]any
 	require.Equal(t, http.StatusCreated, call(t, "POST", ctl+"/organizations", map[string]any{"name": "Initech"}, &org))
@@ -585,8 +585,9 @@ func TestCheck(t *testing.T) {
 		require.NoError(t, os.WriteFile(p, []byte(body), 0o600))
 		return p
 	}
-	good := write("good.json", `{"organizations": [{"id": "org_1", "name": "Acme"}],
- "users": [{"id": "usr_1", "email": "a@acme.test", "organization_id": "org_1", "roles": ["admin"]}]}`)
+	good := write("good.json", `{"organizations": [{"id": "org_1", "name": "Acme"}, {"id": "org_2", "name": "Globex"}],
+ "users": [{"id": "usr_1", "email": "a@acme.test", "organization_id": "org_1", "roles": ["admin"]},
+  {"id": "usr_2", "email": "c@consulting.test", "memberships": [{"organization_id": "org_1", "roles": ["project_manager"]}, {"organization_id": "org_2", "roles": ["viewer"]}]}]}`)
 	tests := []struct {
 		name, body, want string
 	}{
@@ -595,6 +596,10 @@ func TestCheck(t *testing.T) {
 		{"unknown field", "{\"users\": [\n  {\"id\": \"usr_1\",\n   \"emial\": \"a@b\"}]}", `bad.json:3: unknown field "emial"`},
 		{"unknown role", "{\"organizations\": [{\"id\": \"org_1\", \"name\": \"A\"}],\n \"users\": [\n  {\"id\": \"usr_1\", \"email\": \"a@b\", \"organization_id\": \"org_1\", \"roles\": [\"admin\"]},\n  {\"id\": \"usr_2\", \"email\": \"b@b\", \"organization_id\": \"org_1\", \"roles\": [\"root\"]}]}", `bad.json:4: user "usr_2": role "root"`},
 		{"unknown organization", "{\"users\": [\n  {\"id\": \"usr_1\", \"email\": \"a@b\", \"organization_id\": \"org_9\"}]}", `bad.json:2: user "usr_1": organization_id "org_9"`},
+		{"unknown organization of a membership", "{\"organizations\": [{\"id\": \"org_1\", \"name\": \"A\"}],\n \"users\": [\n  {\"id\": \"usr_1\", \"email\": \"a@b\", \"memberships\": [{\"organization_id\": \"org_1\"}, {\"organization_id\": \"org_9\"}]}]}", `bad.json:3: user "usr_1": organization_id "org_9"`},
+		{"one organization twice", "{\"organizations\": [{\"id\": \"org_1\", \"name\": \"A\"}],\n \"users\": [\n  {\"id\": \"usr_1\", \"email\": \"a@b\", \"memberships\": [{\"organization_id\": \"org_1\"}, {\"organization_id\": \"org_1\"}]}]}", `bad.json:3: user "usr_1": organization "org_1" is listed twice`},
+		{"both forms", "{\"organizations\": [{\"id\": \"org_1\", \"name\": \"A\"}],\n \"users\": [\n  {\"id\": \"usr_1\", \"email\": \"a@b\", \"organization_id\": \"org_1\", \"memberships\": [{\"organization_id\": \"org_1\"}]}]}", `bad.json:3: user "usr_1": give either`},
+		{"a role unknown in one membership", "{\"organizations\": [{\"id\": \"org_1\", \"name\": \"A\"}, {\"id\": \"org_2\", \"name\": \"B\"}],\n \"users\": [\n  {\"id\": \"usr_1\", \"email\": \"a@b\", \"memberships\": [{\"organization_id\": \"org_1\", \"roles\": [\"viewer\"]}, {\"organization_id\": \"org_2\", \"roles\": [\"root\"]}]}]}", `bad.json:3: user "usr_1": role "root"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -605,9 +610,234 @@ func TestCheck(t *testing.T) {
 	}
 	out, err := exec.Command(bin, "-check", "-seed", "../../rbac.seed.json", "-users", good).CombinedOutput()
 	require.NoError(t, err, "%s", out)
-	assert.Contains(t, string(out), "ok: 1 users")
+	assert.Contains(t, string(out), "ok: 2 users")
 
 	out, err = exec.Command(bin, "-seed", "../../rbac.seed.json", "-addr", "0.0.0.0:0").CombinedOutput()
 	assert.Error(t, err)
 	assert.Contains(t, string(out), "not a loopback address")
+}
+
+const (
+	caseyID = "usr_300000000000000001"
+	globex  = "org_200000000000000001"
+)
+
+func TestTheBannerListsEveryMembership(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "-addr", "127.0.0.1:0", "-seed", "../../rbac.seed.json", "-log-level", "warn")
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
+	var rows []string
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), caseyID) {
+			rows = append(rows, strings.Join(strings.Fields(sc.Text()), " "))
+		}
+		if strings.Contains(sc.Text(), "grace@globex.example") {
+			for sc.Scan() && strings.TrimSpace(sc.Text()) != "" {
+				rows = append(rows, strings.Join(strings.Fields(sc.Text()), " "))
+			}
+			break
+		}
+	}
+	assert.Equal(t, []string{
+		caseyID + " casey@consulting.example Acme Corp (" + acme + ") project_manager",
+		caseyID + " casey@consulting.example Globex Inc (" + globex + ") viewer",
+	}, rows, "one row per membership")
+}
+
+func TestAConsultantSignsInToOneOrganizationAtATime(t *testing.T) {
+	issuer := start(t)
+	ctl := issuer + "/_mock"
+	signInTo := func(t *testing.T, org string) tokens {
+		t.Helper()
+		resp, verifier := authorize(t, issuer, url.Values{"login_hint": {"casey@consulting.example"}, "organization_id": {org}})
+		require.Equal(t, http.StatusFound, resp.StatusCode)
+		loc, err := url.Parse(resp.Header.Get("Location"))
+		require.NoError(t, err)
+		status, tk := token(t, issuer, url.Values{"grant_type": {"authorization_code"}, "code": {loc.Query().Get("code")},
+			"redirect_uri": {redirectURI}, "code_verifier": {verifier}})
+		require.Equal(t, http.StatusOK, status, tk.Error)
+		return tk
+	}
+	inAcme, inGlobex := signInTo(t, acme), signInTo(t, globex)
+	assert.Equal(t, acme, claims(t, inAcme.AccessToken)["oid"])
+	assert.Equal(t, []any{"project_manager"}, claims(t, inAcme.AccessToken)["roles"])
+	assert.Equal(t, globex, claims(t, inGlobex.AccessToken)["oid"])
+	assert.Equal(t, []any{"viewer"}, claims(t, inGlobex.AccessToken)["roles"])
+
+	t.Run("without organization_id, the hint shows the chooser", func(t *testing.T) {
+		resp, _ := authorize(t, issuer, url.Values{"login_hint": {"casey@consulting.example"}})
+		assert.Equal(t, http.StatusOK, resp.StatusCode)
+		assert.Contains(t, resp.Header.Get("Content-Type"), "text/html")
+	})
+	t.Run("a refresh asking for Acme is refused; the Globex sign-in goes on", func(t *testing.T) {
+		status, tk := token(t, issuer, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {inGlobex.RefreshToken}, "organization_id": {acme}})
+		assert.Equal(t, http.StatusBadRequest, status)
+		assert.Equal(t, "invalid_request", tk.Error)
+		status, tk = token(t, issuer, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {inGlobex.RefreshToken}})
+		require.Equal(t, http.StatusOK, status, tk.Error)
+		assert.Equal(t, globex, claims(t, tk.AccessToken)["oid"])
+		inGlobex = tk
+	})
+	t.Run("roles change in the organization named, and there only", func(t *testing.T) {
+		var e struct{ Error, Field string }
+		require.Equal(t, http.StatusBadRequest, call(t, "PUT", ctl+"/users/"+caseyID+"/roles", map[string]any{"roles": []string{"viewer"}}, &e))
+		assert.Equal(t, "organization_id", e.Field, "a member of several must name the organization")
+
+		var got struct {
+			Memberships []struct {
+				OrganizationID string   `json:"organization_id"`
+				Roles          []string `json:"roles"`
+			}
+		}
+		require.Equal(t, http.StatusOK, call(t, "PUT", ctl+"/users/"+caseyID+"/roles", map[string]any{"organization_id": acme, "roles": []string{"viewer"}}, &got))
+		require.Len(t, got.Memberships, 2)
+		assert.Equal(t, []string{"viewer"}, got.Memberships[0].Roles)
+		assert.Equal(t, []string{"viewer"}, got.Memberships[1].Roles)
+
+		status, tk := token(t, issuer, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {inAcme.RefreshToken}})
+		require.Equal(t, http.StatusOK, status)
+		assert.Equal(t, []any{"viewer"}, claims(t, tk.AccessToken)["roles"], "demoted in Acme")
+		require.Equal(t, http.StatusOK, call(t, "PUT", ctl+"/users/"+caseyID+"/roles", map[string]any{"organization_id": globex, "roles": []string{"editor"}}, nil))
+		status, tk = token(t, issuer, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tk.RefreshToken}})
+		require.Equal(t, http.StatusOK, status)
+		assert.Equal(t, []any{"viewer"}, claims(t, tk.AccessToken)["roles"], "Globex's promotion changes nothing in Acme")
+
+		var minted tokens
+		require.Equal(t, http.StatusOK, call(t, "POST", ctl+"/users/"+caseyID+"/token", map[string]any{"organization_id": globex}, &minted))
+		assert.Equal(t, globex, claims(t, minted.AccessToken)["oid"])
+		assert.Equal(t, []any{"editor"}, claims(t, minted.AccessToken)["roles"])
+	})
+}
+
+func TestControlPlaneMemberships(t *testing.T) {
+	const secret = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	verifier, err := standardwebhooks.NewWebhook(secret)
+	require.NoError(t, err)
+	type event struct {
+		Type           string         `json:"type"`
+		OrganizationID string         `json:"organization_id"`
+		Data           map[string]any `json:"data"`
+	}
+	got := make(chan event, 10)
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if verifier.Verify(body, r.Header) != nil {
+			http.Error(w, "bad signature", http.StatusUnauthorized)
+			return
+		}
+		var ev event
+		_ = json.Unmarshal(body, &ev)
+		got <- ev
+	}))
+	defer sink.Close()
+	issuer := start(t, "-webhook-url", sink.URL, "-webhook-secret", secret)
+	ctl := issuer + "/_mock"
+	orgOf := func(ev event) string { return ev.Data["organization"].(map[string]any)["id"].(string) }
+
+	// Bob joins Globex as a viewer: a membership, told to Globex.
+	var bob struct {
+		Memberships []struct {
+			OrganizationID   string   `json:"organization_id"`
+			OrganizationName string   `json:"organization_name"`
+			Roles            []string `json:"roles"`
+		}
+	}
+	require.Equal(t, http.StatusCreated, call(t, "POST", ctl+"/users/"+bobID+"/memberships", map[string]any{"organization_id": globex, "roles": []string{"viewer"}}, &bob))
+	require.Len(t, bob.Memberships, 2)
+	assert.Equal(t, "Globex Inc", bob.Memberships[1].OrganizationName)
+	ev := <-got
+	assert.Equal(t, "user.organization_membership_created", ev.Type)
+	assert.Equal(t, globex, ev.OrganizationID)
+	assert.Equal(t, globex, orgOf(ev))
+
+	require.Equal(t, http.StatusOK, call(t, "PUT", ctl+"/users/"+bobID+"/roles", map[string]any{"organization_id": globex, "roles": []string{"editor"}}, nil))
+	ev = <-got
+	assert.Equal(t, "user.organization_membership_updated", ev.Type)
+	assert.Equal(t, globex, orgOf(ev), "the event names the organization of the change")
+
+	require.Equal(t, http.StatusOK, call(t, "PATCH", ctl+"/users/"+bobID, map[string]any{"organization_id": acme, "roles": []string{"team_member"}}, nil))
+	ev = <-got
+	assert.Equal(t, "organization.directory.user_updated", ev.Type)
+	assert.Equal(t, acme, ev.Data["organization_id"], "a change of Acme's roles goes to Acme's directory only")
+	ev = <-got
+	assert.Equal(t, "user.organization_membership_updated", ev.Type)
+	assert.Equal(t, acme, orgOf(ev))
+
+	// A user created in two organizations at once.
+	var zoe map[string]any
+	require.Equal(t, http.StatusCreated, call(t, "POST", ctl+"/users", map[string]any{"email": "zoe@consulting.example",
+		"memberships": []map[string]any{{"organization_id": acme, "roles": []string{"viewer"}}, {"organization_id": globex, "roles": []string{"admin"}}}}, &zoe))
+	assert.Equal(t, acme, zoe["organization_id"])
+	for _, org := range []string{acme, globex} {
+		ev := <-got
+		assert.Equal(t, "organization.directory.user_created", ev.Type)
+		assert.Equal(t, org, ev.Data["organization_id"], "one event per directory")
+	}
+
+	bad := []struct {
+		name, method, path string
+		body               any
+		status             int
+		field              string
+	}{
+		{"roles of a member of several need the organization", "PUT", "/users/" + bobID + "/roles", `{"roles": ["viewer"]}`, 400, "organization_id"},
+		{"roles in an organization the user is not in", "PUT", "/users/" + aliceID + "/roles", `{"organization_id": "` + globex + `", "roles": ["viewer"]}`, 404, "organization_id"},
+		{"a role Globex does not have", "PUT", "/users/" + bobID + "/roles", `{"organization_id": "` + globex + `", "roles": ["root"]}`, 400, "roles"},
+		{"a membership of an unknown organization", "POST", "/users/" + aliceID + "/memberships", `{"organization_id": "org_999"}`, 404, "organization_id"},
+		{"a membership without an organization", "POST", "/users/" + aliceID + "/memberships", `{"roles": ["viewer"]}`, 400, "organization_id"},
+		{"a membership with an unknown role", "POST", "/users/" + aliceID + "/memberships", `{"organization_id": "` + globex + `", "roles": ["root"]}`, 400, "roles"},
+		{"a membership there is already", "POST", "/users/" + bobID + "/memberships", `{"organization_id": "` + globex + `"}`, 409, "organization_id"},
+		{"a membership of an unknown user", "POST", "/users/usr_999/memberships", `{"organization_id": "` + globex + `"}`, 404, ""},
+		{"the last membership", "DELETE", "/users/" + aliceID + "/memberships/" + acme, nil, 409, "organization_id"},
+		{"a membership there is not", "DELETE", "/users/" + aliceID + "/memberships/" + globex, nil, 404, "organization_id"},
+		{"a PATCH of roles of a member of several", "PATCH", "/users/" + bobID, `{"name": "Robert", "roles": ["viewer"]}`, 400, "organization_id"},
+		{"both forms at once", "POST", "/users", `{"email": "y@x.example", "organization_id": "` + acme + `", "memberships": [{"organization_id": "` + globex + `"}]}`, 400, "memberships"},
+		{"a token for an organization the user is not in", "POST", "/users/" + aliceID + "/token", `{"organization_id": "` + globex + `"}`, 404, "organization_id"},
+	}
+	for _, tt := range bad {
+		t.Run(tt.name+" is refused", func(t *testing.T) {
+			var e struct{ Error, Field string }
+			assert.Equal(t, tt.status, call(t, tt.method, ctl+tt.path, tt.body, &e))
+			assert.Equal(t, tt.field, e.Field)
+			assert.NotEmpty(t, e.Error)
+		})
+	}
+	// Nothing half-applied: Bob and Alice are as they were.
+	var alice, bobNow map[string]any
+	require.Equal(t, http.StatusOK, call(t, "GET", ctl+"/users/"+aliceID, nil, &alice))
+	assert.Len(t, alice["memberships"], 1)
+	require.Equal(t, http.StatusOK, call(t, "GET", ctl+"/users/"+bobID, nil, &bobNow))
+	assert.Equal(t, "Bob Manager", bobNow["name"])
+	assert.Equal(t, []any{
+		map[string]any{"organization_id": acme, "organization_name": "Acme Corp", "roles": []any{"team_member"}},
+		map[string]any{"organization_id": globex, "organization_name": "Globex Inc", "roles": []any{"editor"}},
+	}, bobNow["memberships"])
+	select {
+	case ev := <-got:
+		t.Errorf("a refused call sent %s", ev.Type)
+	default:
+	}
+
+	// Bob leaves Globex: his sign-ins there end, Acme's go on.
+	resp, verifier2 := authorize(t, issuer, url.Values{"login_hint": {"bob@acme.example"}, "organization_id": {globex}})
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	require.NoError(t, err)
+	status, inGlobex := token(t, issuer, url.Values{"grant_type": {"authorization_code"}, "code": {loc.Query().Get("code")},
+		"redirect_uri": {redirectURI}, "code_verifier": {verifier2}})
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, http.StatusOK, call(t, "DELETE", ctl+"/users/"+bobID+"/memberships/"+globex, nil, nil))
+	ev = <-got
+	assert.Equal(t, "user.organization_membership_deleted", ev.Type)
+	assert.Equal(t, globex, orgOf(ev))
+	status, _ = token(t, issuer, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {inGlobex.RefreshToken}})
+	assert.Equal(t, http.StatusBadRequest, status, "the Globex sign-in is revoked")
+	resp, _ = authorize(t, issuer, url.Values{"login_hint": {"bob@acme.example"}, "organization_id": {globex}})
+	loc, _ = url.Parse(resp.Header.Get("Location"))
+	assert.Equal(t, "access_denied", loc.Query().Get("error"), "no longer a member")
+	assert.NotEmpty(t, signIn(t, issuer, "bob@acme.example").AccessToken, "one membership: straight in")
 }

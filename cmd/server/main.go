@@ -94,7 +94,7 @@ func startMockIdP(cfg app.Config, log *slog.Logger) (*mockidp.Server, error) {
 	if cfg.MockIdPNonlocal {
 		log.Warn("MOCK_IDP_ALLOW_NONLOCAL=1: the mock IdP, which signs anybody in as any demo user, may be reachable from other machines", "addr", addr, "base_url", cfg.BaseURL)
 	}
-	idp, err := mockidp.Start(mockidp.Config{Model: model, Clients: []mockidp.Client{client}, Addr: addr, Logger: log.With("component", "mockidp")})
+	idp, err := mockidp.Start(mockidp.Config{Model: model, Users: mockidp.DemoCast(), Clients: []mockidp.Client{client}, Addr: addr, Logger: log.With("component", "mockidp")})
 	if err != nil {
 		return nil, fmt.Errorf("start mock IdP on MOCK_IDP_ADDR=%q: %w%s", addr, err, portHint(err, "MOCK_IDP_ADDR=localhost:8091"))
 	}
@@ -120,8 +120,12 @@ func banner(w io.Writer, cfg app.Config, idp *mockidp.Server) {
 	fmt.Fprintf(w, "  Sign in as any of these demo users:\n\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "    USER\tEMAIL\tORGANIZATION\tROLES")
+	// One row per membership: a member of several organizations has
+	// other roles in each, and chooses one at sign-in.
 	for _, u := range idp.Users() {
-		fmt.Fprintf(tw, "    %s\t%s\t%s (%s)\t%s\n", u.Name, u.Email, u.OrgName, u.OrgID, strings.Join(u.Roles, ", "))
+		for _, m := range u.Memberships {
+			fmt.Fprintf(tw, "    %s\t%s\t%s (%s)\t%s\n", u.Name, u.Email, m.OrgName, m.OrgID, strings.Join(m.Roles, ", "))
+		}
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
