@@ -80,9 +80,9 @@ func newInstance(t *testing.T, cfg database.Config, idp IdP) (*Assigner, *Audit)
 	db, d := databasetest.Open(t, cfg)
 	log := slog.New(slog.DiscardHandler)
 	audit := NewAudit(db)
-	changes, err := NewRoleChanges(context.Background(), db, log)
+	changes, err := NewRoleChanges(context.Background(), db, d, log)
 	require.NoError(t, err)
-	return NewAssigner(idp, model, audit, changes, NewDirectory(db, d), lease.New(db), log), audit
+	return NewAssigner(idp, model, audit, changes, NewDirectory(db, d), lease.New(db, d), log), audit
 }
 
 func TestSetRolesRefusesEscalationAndKeepsAnAdmin(t *testing.T) {

@@ -52,10 +52,10 @@ func newWebhookEnv(t *testing.T, engine database.Engine, roles map[string][]stri
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
 	audit := NewAudit(db)
-	changes, err := NewRoleChanges(ctx, db, log)
+	changes, err := NewRoleChanges(ctx, db, d, log)
 	require.NoError(t, err)
 	dir := NewDirectory(db, d)
-	leases := lease.New(db)
+	leases := lease.New(db, d)
 	idp := &fakeIdP{roles: roles}
 	a := NewAssigner(idp, model, audit, changes, dir, leases, log)
 	a.wait = 50 * time.Millisecond // a busy lease answers at once
@@ -101,7 +101,7 @@ func testADirectoryEventMeetingABusyOrganizationIsRetriedNotLost(t *testing.T, e
 		t.Run(tt.name, func(t *testing.T) {
 			e := newWebhookEnv(t, engine, map[string][]string{"usr_alice": {"admin"}, "usr_bob": {"project_manager"}})
 			// Another role change of org_1 holds the lease.
-			release, err := e.leases.Acquire(context.Background(), orgLease("org_1"), time.Minute, 0)
+			held, err := e.leases.Acquire(context.Background(), orgLease("org_1"), time.Minute, 0)
 			require.NoError(t, err)
 
 			busy := e.deliver(t, "msg_1", tt.body)
@@ -111,7 +111,7 @@ func testADirectoryEventMeetingABusyOrganizationIsRetriedNotLost(t *testing.T, e
 			assert.Equal(t, []string{"project_manager"}, e.idp.roles["usr_bob"], "nothing applied yet")
 			assert.Empty(t, e.sessions.ended)
 
-			release()
+			held.Release(context.Background())
 			retry := e.deliver(t, "msg_1", tt.body) // the sender's retry, same webhook-id
 			assert.Equal(t, http.StatusOK, retry.Code)
 			assert.Contains(t, retry.Body.String(), `"status":"applied"`, "the retry is applied, not a duplicate")
