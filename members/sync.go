@@ -2,10 +2,13 @@ package members
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/scalekit-samples/go-rbac-projects/scalekit"
 )
 
 // Sync makes the organization's members here those the IdP lists: new ones
@@ -23,27 +26,36 @@ func (d *Directory) Sync(ctx context.Context, idp IdP, orgID string) error {
 		// fault somewhere, not a reason to forget everybody.
 		return fmt.Errorf("sync members of %s: the IdP lists nobody", orgID)
 	}
-	tx, err := d.db.BeginTx(ctx, nil)
-	if err != nil {
+	if err := d.orgTx(ctx, orgID, func(tx *sql.Tx) error { return d.syncIn(ctx, tx, orgID, users) }); err != nil {
 		return fmt.Errorf("sync members of %s: %w", orgID, err)
 	}
-	defer tx.Rollback()
+	return nil
+}
+
+// syncIn writes the listing users in tx, which holds the organization's
+// lock: a Forget cannot commit between the read of who left and the
+// writes, only before (then its leaver stays out) or after (then it
+// removes them).
+func (d *Directory) syncIn(ctx context.Context, tx *sql.Tx, orgID string, users []scalekit.User) error {
 	left := map[string]bool{}
 	rows, err := tx.QueryContext(ctx, `SELECT user_id FROM members_left WHERE org_id = $1`, orgID)
 	if err != nil {
-		return fmt.Errorf("sync members of %s: %w", orgID, err)
+		return err
 	}
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
 			rows.Close()
-			return fmt.Errorf("sync members of %s: %w", orgID, err)
+			return err
 		}
 		left[id] = true
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("sync members of %s: %w", orgID, err)
+		return err
+	}
+	if d.afterLeftRead != nil {
+		d.afterLeftRead()
 	}
 	var ids []any
 	for _, u := range users {
@@ -51,7 +63,7 @@ func (d *Directory) Sync(ctx context.Context, idp IdP, orgID string) error {
 			continue
 		}
 		if err := listMember(ctx, tx, orgID, u.ID, u.Email, u.Profile.Name, u.RolesIn(orgID)); err != nil {
-			return fmt.Errorf("sync members of %s: %w", orgID, err)
+			return err
 		}
 		ids = append(ids, u.ID)
 	}
@@ -59,17 +71,12 @@ func (d *Directory) Sync(ctx context.Context, idp IdP, orgID string) error {
 	// long it is: the one statement whose text differs between engines.)
 	list, err := json.Marshal(ids)
 	if err != nil {
-		return fmt.Errorf("sync members of %s: %w", orgID, err)
+		return err
 	}
-	if _, err := tx.ExecContext(ctx,
+	_, err = tx.ExecContext(ctx,
 		`DELETE FROM members WHERE org_id = $1 AND user_id NOT IN (SELECT value FROM `+d.dialect.JSONStrings(2)+`)`,
-		orgID, string(list)); err != nil {
-		return fmt.Errorf("sync members of %s: %w", orgID, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sync members of %s: %w", orgID, err)
-	}
-	return nil
+		orgID, string(list))
+	return err
 }
 
 // OrgSync runs Directory.Sync for an organization at most once per
