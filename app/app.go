@@ -46,7 +46,7 @@ type App struct {
 
 	apiCallerSeen auth.SeenFunc // records API-only users as members (rememberAPICaller)
 
-	stop func()          // ends the background work (the role-change listener)
+	stop func()         // ends the background work (the role-change listener)
 	bg   sync.WaitGroup // that work, waited for by Close
 }
 
@@ -137,7 +137,7 @@ func (a *App) build(ctx context.Context, dialect database.Dialect) error {
 	}
 	audit := members.NewAudit(a.db)
 	assigner := members.NewAssigner(idp, a.model, audit, changes, dir, leases, a.log)
-	webhook, err := members.NewWebhook(a.db, a.cfg.WebhookSecret, idp, assigner, sessions, a.log)
+	webhook, err := members.NewWebhook(a.db, dialect, a.cfg.WebhookSecret, idp, assigner, sessions, a.log)
 	if err != nil {
 		return err
 	}
