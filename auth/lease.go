@@ -25,19 +25,19 @@ const leaseTTL = idpTimeout + 5*time.Second
 // well; the lease of an instance that crashed mid-refresh lapses only
 // after leaseTTL, longer than many clients and load balancers wait. So a
 // request gives up after a few seconds and answers 503 with Retry-After
-// (the time the holder's lease has left, capped): the retry finds the
-// session refreshed, or the lease free.
+// (as long again: a live holder has finished by then, and the retry finds
+// the session refreshed; a crashed one's lease has not lapsed yet, and the
+// retry is told the same).
 const leaseWait = 3 * time.Second
 
 // lease takes the refresh lease of session id, waiting while another
 // instance holds it.
 func (s *SessionStore) lease(ctx context.Context, id string) (*lease.Lease, error) {
 	held, err := s.leases.Acquire(ctx, "session-refresh:"+hashID(id), leaseTTL, leaseWait)
-	var busy *lease.BusyError
-	if errors.As(err, &busy) {
+	if errors.Is(err, lease.ErrBusy) {
 		return nil, &problem.BusyError{
 			Message:    "Your session is being renewed by another request. Try again in a moment.",
-			RetryAfter: min(max(busy.Left, time.Second), leaseTTL),
+			RetryAfter: leaseWait,
 			Err:        err,
 		}
 	}

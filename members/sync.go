@@ -4,8 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/scalekit-samples/go-rbac-projects/scalekit"
@@ -80,39 +80,46 @@ func (d *Directory) syncIn(ctx context.Context, tx *sql.Tx, orgID string, users 
 }
 
 // OrgSync runs Directory.Sync for an organization at most once per
-// interval in this process: an organization of thousands should not cost
-// a full listing at the IdP on every sign-in.
+// interval, across every instance sharing the database: an organization of
+// thousands should not cost a full listing at the IdP on every sign-in,
+// nor one per instance. The time of the last listing is a row per
+// organization, dated by the database's clock and taken by a conditional
+// write, as a lease is: of instances signing members in at once, one lists.
 type OrgSync struct {
 	dir   *Directory
 	idp   IdP
 	every time.Duration
-	now   func() time.Time
-
-	mu   sync.Mutex
-	last map[string]time.Time // org id -> last sync started
 }
 
 // NewOrgSync returns an OrgSync that syncs each organization at most once
 // per every.
 func NewOrgSync(dir *Directory, idp IdP, every time.Duration) *OrgSync {
-	return &OrgSync{dir: dir, idp: idp, every: every, now: time.Now, last: map[string]time.Time{}}
+	return &OrgSync{dir: dir, idp: idp, every: every}
 }
 
-// Refresh syncs the organization's members unless that was done less than
-// the interval ago. A failed sync is retried at the next call.
+// Refresh syncs the organization's members unless that was begun, by any
+// instance, less than the interval ago. A failed sync is retried at the
+// next call.
 func (s *OrgSync) Refresh(ctx context.Context, orgID string) error {
-	s.mu.Lock()
-	now := s.now()
-	if t, ok := s.last[orgID]; ok && now.Sub(t) < s.every {
-		s.mu.Unlock()
-		return nil
+	db, now := s.dir.db, s.dir.dialect.Now()
+	var started int64
+	err := db.QueryRowContext(ctx,
+		`INSERT INTO org_syncs (org_id, started_at) VALUES ($1, `+now+`)
+		 ON CONFLICT (org_id) DO UPDATE SET started_at = excluded.started_at
+		 WHERE org_syncs.started_at <= excluded.started_at - $2
+		 RETURNING started_at`, orgID, s.every.Milliseconds()).Scan(&started)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // synced within the interval
 	}
-	s.last[orgID] = now
-	s.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("sync members of %s: %w", orgID, err)
+	}
 	if err := s.dir.Sync(ctx, s.idp, orgID); err != nil {
-		s.mu.Lock()
-		delete(s.last, orgID)
-		s.mu.Unlock()
+		// Give the turn back (unless a later one took it meanwhile).
+		if _, derr := db.ExecContext(context.WithoutCancel(ctx),
+			`DELETE FROM org_syncs WHERE org_id = $1 AND started_at = $2`, orgID, started); derr != nil {
+			return fmt.Errorf("%w (and its turn was kept: %w)", err, derr)
+		}
 		return err
 	}
 	return nil

@@ -94,22 +94,25 @@ func TestOrgSyncListsAnOrganizationAtMostOncePerInterval(t *testing.T) {
 
 func testOrgSyncListsAnOrganizationAtMostOncePerInterval(t *testing.T, e database.Engine) {
 	ctx := context.Background()
-	dir := newDirectory(t, e)
+	cfg := databasetest.New(t, e)
 	idp := &countingIdP{fakeIdP: fakeIdP{roles: map[string][]string{"usr_alice": {"admin"}}}}
-	s := NewOrgSync(dir, idp, time.Minute)
-	now := time.Now()
-	s.now = func() time.Time { return now }
+	s := NewOrgSync(NewDirectory(databasetest.Open(t, cfg)), idp, time.Minute)
+	other := NewOrgSync(NewDirectory(databasetest.Open(t, cfg)), idp, time.Minute) // another instance
 
 	require.NoError(t, s.Refresh(ctx, "org_1"))
 	require.NoError(t, s.Refresh(ctx, "org_1"))
 	assert.Equal(t, 1, idp.lists, "the second sign-in within the minute lists nothing")
+	require.NoError(t, other.Refresh(ctx, "org_1"))
+	assert.Equal(t, 1, idp.lists, "nor one on another instance: the throttle is shared")
 	assert.Error(t, s.Refresh(ctx, "org_2"), "another organization is its own (and the fake lists nobody there)")
 	assert.Equal(t, 2, idp.lists)
-	assert.Error(t, s.Refresh(ctx, "org_2"), "a failed sync is tried again at once")
+	assert.Error(t, other.Refresh(ctx, "org_2"), "a failed sync is tried again at once, by any instance")
 	assert.Equal(t, 3, idp.lists)
 
-	now = now.Add(time.Minute)
-	require.NoError(t, s.Refresh(ctx, "org_1"))
+	// A minute passes, by the database's clock.
+	_, err := s.dir.db.ExecContext(ctx, `UPDATE org_syncs SET started_at = started_at - 60000`)
+	require.NoError(t, err)
+	require.NoError(t, other.Refresh(ctx, "org_1"))
 	assert.Equal(t, 4, idp.lists)
 }
 
