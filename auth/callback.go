@@ -46,10 +46,11 @@ func (rp *RelyingParty) Callback(w http.ResponseWriter, r *http.Request) error {
 
 	// The tokens reflect the user's roles as of at least now: by the
 	// database's clock, which role changes are dated by (RolesChanged).
-	asked, err := rp.cfg.Sessions.leases.Now(r.Context())
+	reading, err := rp.cfg.Sessions.leases.Now(r.Context())
 	if err != nil {
 		return fmt.Errorf("callback: %w", err)
 	}
+	asked := askedAt(reading)
 	tctx, cancel := rp.tokenContext(r)
 	defer cancel()
 	tok, err := rp.oauth.Exchange(tctx, q.Get("code"), oauth2.VerifierOption(verifier))

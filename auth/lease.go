@@ -53,3 +53,16 @@ func renewFailed(err error) error {
 	}
 	return fmt.Errorf("refresh: %w", err)
 }
+
+// askedAt turns a reading of the database's clock taken just before a
+// token call into the session's keyObtained. Readings are whole
+// milliseconds (floor), as are role changes' dates, and a change dated
+// the same millisecond as the reading counts as newer: a session
+// refreshed within that millisecond would refresh once more for nothing.
+// So askedAt waits a millisecond, after which the token call surely starts
+// later than the reading's next millisecond, and dates it so: a change
+// dated before that was applied at the IdP before the call.
+func askedAt(reading time.Time) time.Time {
+	time.Sleep(time.Millisecond)
+	return reading.Add(time.Millisecond)
+}

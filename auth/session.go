@@ -150,10 +150,11 @@ func (rp *RelyingParty) refresh(w http.ResponseWriter, r *http.Request, sess *se
 	// past the lease, and another taken it: spending the refresh token now
 	// would replay it. The renewal also reads the database's clock, which
 	// dates when the token was asked for (see keyObtained).
-	asked, err := held.Renew(ctx)
+	renewed, err := held.Renew(ctx)
 	if err != nil {
 		return nil, renewFailed(err)
 	}
+	asked := askedAt(renewed)
 	tctx, cancel := rp.tokenContext(r)
 	defer cancel()
 	tok, err := rp.oauth.TokenSource(tctx, &oauth2.Token{RefreshToken: rt}).Token()

@@ -218,10 +218,12 @@ func (d Dialect) Engine() Engine { return d.engine }
 // changes, webhook claims) are read from this one clock: an instance whose
 // own clock runs fast would otherwise see a live lease as lapsed. On
 // PostgreSQL it is clock_timestamp(), the time of the statement's
-// evaluation, not now() (the transaction's start).
+// evaluation, not now() (the transaction's start). Both engines truncate
+// to the millisecond (floor): a reading of T means the moment was in
+// [T, T+1 ms).
 func (d Dialect) Now() string {
 	if d.engine == Postgres {
-		return "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
+		return "CAST(FLOOR(EXTRACT(EPOCH FROM clock_timestamp()) * 1000) AS BIGINT)"
 	}
 	return "CAST(unixepoch('subsec') * 1000 AS INTEGER)"
 }
