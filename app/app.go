@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/scalekit-samples/go-rbac-projects/auth"
@@ -44,6 +45,9 @@ type App struct {
 	csrf         *http.CrossOriginProtection
 
 	apiCallerSeen auth.SeenFunc // records API-only users as members (rememberAPICaller)
+
+	stop func()         // ends the background work (the role-change listener)
+	bg   sync.WaitGroup // that work, waited for by Close
 }
 
 // New builds the app: it opens the database, discovers the IdP (retrying
@@ -69,7 +73,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	if err := a.build(ctx, dialect); err != nil {
-		a.db.Close()
+		a.Close()
 		return nil, err
 	}
 	return a, nil
@@ -78,16 +82,26 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 func (a *App) build(ctx context.Context, dialect database.Dialect) error {
 	// Leases let instances sharing the database take turns: refreshing a
 	// session, changing an organization's roles.
-	leases := lease.New(a.db)
+	leases := lease.New(a.db, dialect)
 	sessions, err := auth.NewSessionStore(ctx, a.db, leases, a.cfg.SessionSecret, SessionLifetime, isHTTPS(a.cfg.BaseURL))
 	if err != nil {
 		return fmt.Errorf("sessions: %w", err)
 	}
 	dir := members.NewDirectory(a.db, dialect)
-	changes, err := members.NewRoleChanges(ctx, a.db, a.log)
+	changes, err := members.NewRoleChanges(ctx, a.db, dialect, a.log)
 	if err != nil {
 		return err
 	}
+	// On PostgreSQL, role changes made on other instances arrive within
+	// milliseconds (one LISTEN connection per instance, beside the pool);
+	// the once-a-second poll stays as the bound.
+	listening, stop := context.WithCancel(context.WithoutCancel(ctx))
+	a.stop = stop
+	a.bg.Go(func() {
+		if err := changes.Listen(listening, a.cfg.Database()); err != nil {
+			a.log.Error("role changes: not listening; other instances' changes arrive by the poll", "err", err)
+		}
+	})
 	// Sessions compare the app's clock (when they asked for their token),
 	// bearer tokens the IdP's (their iat): two checks, one per clock.
 	a.rolesChanged = changes.ChangedAfter
@@ -123,7 +137,7 @@ func (a *App) build(ctx context.Context, dialect database.Dialect) error {
 	}
 	audit := members.NewAudit(a.db)
 	assigner := members.NewAssigner(idp, a.model, audit, changes, dir, leases, a.log)
-	webhook, err := members.NewWebhook(a.db, a.cfg.WebhookSecret, idp, assigner, sessions, a.log)
+	webhook, err := members.NewWebhook(a.db, dialect, a.cfg.WebhookSecret, idp, assigner, sessions, a.log)
 	if err != nil {
 		return err
 	}
@@ -185,8 +199,14 @@ func (a *App) Handler() http.Handler { return a.handler }
 // Routes returns the route table, for tests that check every route.
 func (a *App) Routes() []Route { return a.routes }
 
-// Close releases the database.
-func (a *App) Close() error { return a.db.Close() }
+// Close stops the background work and releases the database.
+func (a *App) Close() error {
+	if a.stop != nil {
+		a.stop()
+		a.bg.Wait()
+	}
+	return a.db.Close()
+}
 
 // Serve serves h on ln until ctx ends, then shuts down gracefully: requests
 // in flight get up to 10 seconds to finish.

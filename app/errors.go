@@ -6,7 +6,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/scalekit-samples/go-rbac-projects/auth"
 	"github.com/scalekit-samples/go-rbac-projects/problem"
@@ -54,6 +56,7 @@ func (a *App) fail(w http.ResponseWriter, r *http.Request, err error) {
 		tokErr   *auth.TokenError
 		input    *problem.InputError
 		conflict *problem.ConflictError
+		busy     *problem.BusyError
 		signIn   *auth.SignInError
 		status   int
 		code     string
@@ -107,6 +110,14 @@ func (a *App) fail(w http.ResponseWriter, r *http.Request, err error) {
 		page.Heading = "Identity provider unreachable"
 		page.Message = "We cannot reach the identity provider right now, so we cannot sign you in or renew your session. Try again in a minute."
 		a.log.WarnContext(r.Context(), "identity provider unreachable", "err", err)
+	case errors.As(err, &busy):
+		// Held up behind another request (perhaps of an instance that
+		// crashed, whose lease has yet to lapse): say when to come back
+		// rather than keep the client waiting past its own timeout.
+		status, code = http.StatusServiceUnavailable, "temporarily_unavailable"
+		page.Heading, page.Message = "Busy", busy.Message
+		w.Header().Set("Retry-After", strconv.Itoa(int(max(busy.RetryAfter, time.Second).Round(time.Second).Seconds())))
+		a.log.WarnContext(r.Context(), "request gave up waiting", "err", err)
 	case errors.As(err, &input):
 		status, code = http.StatusBadRequest, "invalid_request"
 		page.Heading, page.Message = "That didn't work", input.Message

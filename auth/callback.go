@@ -44,7 +44,13 @@ func (rp *RelyingParty) Callback(w http.ResponseWriter, r *http.Request) error {
 		return &SignInError{Reason: "The sign-in response came from an unexpected identity provider."}
 	}
 
-	asked := rp.now() // the tokens reflect the user's roles as of at least now
+	// The tokens reflect the user's roles as of at least now: by the
+	// database's clock, which role changes are dated by (RolesChanged).
+	reading, err := rp.cfg.Sessions.leases.Now(r.Context())
+	if err != nil {
+		return fmt.Errorf("callback: %w", err)
+	}
+	asked := askedAt(reading)
 	tctx, cancel := rp.tokenContext(r)
 	defer cancel()
 	tok, err := rp.oauth.Exchange(tctx, q.Get("code"), oauth2.VerifierOption(verifier))

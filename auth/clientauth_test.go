@@ -186,8 +186,8 @@ type relyingParty struct {
 func startRelyingParty(t *testing.T, e database.Engine, idp *strictIdP) *relyingParty {
 	t.Helper()
 	ctx := context.Background()
-	db, _ := databasetest.OpenNew(t, e)
-	leases := lease.New(db)
+	db, d := databasetest.OpenNew(t, e)
+	leases := lease.New(db, d)
 	store, err := auth.NewSessionStore(ctx, db, leases, []byte(strings.Repeat("s", 32)), time.Hour, false)
 	require.NoError(t, err)
 

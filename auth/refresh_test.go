@@ -76,9 +76,9 @@ func signInForRefresh(t *testing.T, e database.Engine) *signedIn {
 	clock := &fakeClock{now: time.Now()}
 	idp := mockidp.StartTest(t, mockidp.Config{Model: model, Now: clock.Now})
 
-	db, _ := databasetest.OpenNew(t, e)
+	db, d := databasetest.OpenNew(t, e)
 	ctx := context.Background()
-	leases := lease.New(db)
+	leases := lease.New(db, d)
 	store, err := auth.NewSessionStore(ctx, db, leases, []byte(strings.Repeat("s", 32)), time.Hour, false)
 	require.NoError(t, err)
 

@@ -12,9 +12,10 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// keyObtained records when the session's tokens were asked for: their
-// lifetime is measured from it, and they reflect the user's roles as of at
-// least that moment.
+// keyObtained records when the session's tokens were asked for, by the
+// database's clock: they reflect the user's roles as of at least that
+// moment, and role changes (RolesChanged) are dated by the same clock, so
+// every instance compares the two alike whatever its own clock says.
 const keyObtained = "obtained"
 
 // keyCreated records the sign-in: a session ends Lifetime after it, even
@@ -127,11 +128,11 @@ const refreshTimeout = idpTimeout + 3*time.Second
 func (rp *RelyingParty) refresh(w http.ResponseWriter, r *http.Request, sess *sessions.Session, stale string) (*sessions.Session, error) {
 	unlock := rp.refreshing.Lock(sess.ID)
 	defer unlock()
-	release, err := rp.cfg.Sessions.lease(r.Context(), sess.ID)
+	held, err := rp.cfg.Sessions.lease(r.Context(), sess.ID)
 	if err != nil {
 		return nil, err // nothing asked of the IdP yet: giving up is harmless
 	}
-	defer release()
+	defer held.Release(r.Context())
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), refreshTimeout)
 	defer cancel()
 	r = r.WithContext(ctx)
@@ -155,7 +156,15 @@ func (rp *RelyingParty) refresh(w http.ResponseWriter, r *http.Request, sess *se
 		}
 		return cur, nil
 	}
-	asked := rp.now()
+	// Still ours? This instance may have stalled (a pause, a slow reload)
+	// past the lease, and another taken it: spending the refresh token now
+	// would replay it. The renewal also reads the database's clock, which
+	// dates when the token was asked for (see keyObtained).
+	renewed, err := held.Renew(ctx)
+	if err != nil {
+		return nil, renewFailed(err)
+	}
+	asked := askedAt(renewed)
 	tctx, cancel := rp.tokenContext(r)
 	defer cancel()
 	tok, err := rp.oauth.TokenSource(tctx, &oauth2.Token{RefreshToken: rt}).Token()
@@ -175,6 +184,11 @@ func (rp *RelyingParty) refresh(w http.ResponseWriter, r *http.Request, sess *se
 	}
 	setTokens(cur, tok)
 	cur.Values[keyObtained] = asked.UTC().Format(time.RFC3339Nano)
+	// And before the save: a holder that lost the lease meanwhile must not
+	// overwrite what the new holder saved.
+	if _, err := held.Renew(ctx); err != nil {
+		return nil, renewFailed(err)
+	}
 	if err := cur.Save(r, w); err != nil {
 		return nil, fmt.Errorf("save refreshed session: %w", err)
 	}

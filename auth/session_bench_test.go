@@ -28,9 +28,9 @@ import (
 // go test -run '^$' -bench SessionMiddleware -benchmem ./auth
 func BenchmarkSessionMiddleware(b *testing.B) {
 	idp := startIdP(b)
-	db, _ := databasetest.OpenNew(b, database.SQLite)
+	db, d := databasetest.OpenNew(b, database.SQLite)
 	ctx := context.Background()
-	store, err := auth.NewSessionStore(ctx, db, lease.New(db), []byte(strings.Repeat("s", 32)), time.Hour, false)
+	store, err := auth.NewSessionStore(ctx, db, lease.New(db, d), []byte(strings.Repeat("s", 32)), time.Hour, false)
 	require.NoError(b, err)
 
 	mux := http.NewServeMux()

@@ -94,11 +94,15 @@ func openSQLite(ctx context.Context, path string) (*sql.DB, error) {
 // the pragmas the app relies on: WAL lets readers proceed during a write
 // and keeps every committed write across a crash of the process;
 // busy_timeout makes concurrent writers wait instead of failing; foreign
-// keys cascade task deletes.
+// keys cascade task deletes. Transactions begin IMMEDIATE, taking the write
+// lock at BEGIN: every transaction of the app writes, and one that read
+// first and wrote later would fail with SQLITE_BUSY_SNAPSHOT when another
+// writer committed in between, instead of waiting its turn (the serial
+// order that Dialect.LockXact gives on PostgreSQL).
 func sqliteDSN(path string) string {
 	q := url.Values{"_pragma": {
 		"foreign_keys(1)", "journal_mode(WAL)", "busy_timeout(5000)", "synchronous(NORMAL)",
-	}}
+	}, "_txlock": {"immediate"}}
 	return "file:" + filepath.ToSlash(path) + "?" + q.Encode()
 }
 
@@ -208,6 +212,35 @@ type Dialect struct {
 
 // Engine is the dialect's engine.
 func (d Dialect) Engine() Engine { return d.engine }
+
+// Now is an SQL expression for the database server's clock, in unix
+// milliseconds. Times that instances compare with each other (leases, role
+// changes, webhook claims) are read from this one clock: an instance whose
+// own clock runs fast would otherwise see a live lease as lapsed. On
+// PostgreSQL it is clock_timestamp(), the time of the statement's
+// evaluation, not now() (the transaction's start). Both engines truncate
+// to the millisecond (floor): a reading of T means the moment was in
+// [T, T+1 ms).
+func (d Dialect) Now() string {
+	if d.engine == Postgres {
+		return "CAST(FLOOR(EXTRACT(EPOCH FROM clock_timestamp()) * 1000) AS BIGINT)"
+	}
+	return "CAST(unixepoch('subsec') * 1000 AS INTEGER)"
+}
+
+// LockXact is a statement that takes, until the end of the transaction it
+// runs in, the lock named by the text bound to parameter $n: transactions
+// taking the same name run one after the other. On PostgreSQL it is an
+// advisory transaction lock (released at commit or rollback, whatever
+// becomes of the connection); on SQLite it is "": a transaction there holds
+// the database's one write lock from BEGIN (see sqliteDSN), which
+// serializes every writer already.
+func (d Dialect) LockXact(n int) string {
+	if d.engine == Postgres {
+		return fmt.Sprintf("SELECT pg_advisory_xact_lock(hashtext($%d))", n)
+	}
+	return ""
+}
 
 // JSONStrings is a table expression of one column, value, holding the
 // strings of the JSON array bound to parameter $n: a list of any length as

@@ -2,6 +2,7 @@ package lease
 
 import (
 	"context"
+	"database/sql"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -21,10 +22,17 @@ func open(t *testing.T, e database.Engine, n int) []*Table {
 	cfg := databasetest.New(t, e)
 	var tables []*Table
 	for range n {
-		db, _ := databasetest.Open(t, cfg)
-		tables = append(tables, New(db))
+		tables = append(tables, New(databasetest.Open(t, cfg)))
 	}
 	return tables
+}
+
+// lapse plays the database's clock passing the lease's time: its until
+// goes an hour back.
+func lapse(t *testing.T, db *sql.DB, name string) {
+	t.Helper()
+	_, err := db.ExecContext(context.Background(), `UPDATE leases SET until = until - 3600000 WHERE name = $1`, name)
+	require.NoError(t, err)
 }
 
 func TestALeaseHasOneHolderAtATime(t *testing.T) { databasetest.Run(t, testALeaseHasOneHolderAtATime) }
@@ -34,18 +42,18 @@ func testALeaseHasOneHolderAtATime(t *testing.T, e database.Engine) {
 	tables := open(t, e, 2)
 	a, b := tables[0], tables[1]
 
-	release, err := a.Acquire(ctx, "org-roles:org_1", time.Minute, 0)
+	held, err := a.Acquire(ctx, "org-roles:org_1", time.Minute, 0)
 	require.NoError(t, err)
 	_, err = b.Acquire(ctx, "org-roles:org_1", time.Minute, 0)
 	assert.ErrorIs(t, err, ErrBusy, "held by the other instance")
 	other, err := b.Acquire(ctx, "org-roles:org_2", time.Minute, 0)
 	require.NoError(t, err, "another name is another lease")
-	other()
+	other.Release(ctx)
 
-	release()
+	held.Release(ctx)
 	again, err := b.Acquire(ctx, "org-roles:org_1", time.Minute, 0)
 	require.NoError(t, err, "free once released")
-	again()
+	again.Release(ctx)
 }
 
 func TestAWaitingCallerGetsTheLeaseWhenItIsReleased(t *testing.T) {
@@ -55,13 +63,13 @@ func TestAWaitingCallerGetsTheLeaseWhenItIsReleased(t *testing.T) {
 func testAWaitingCallerGetsTheLeaseWhenItIsReleased(t *testing.T, e database.Engine) {
 	ctx := context.Background()
 	tables := open(t, e, 2)
-	release, err := tables[0].Acquire(ctx, "x", time.Minute, 0)
+	held, err := tables[0].Acquire(ctx, "x", time.Minute, 0)
 	require.NoError(t, err)
-	time.AfterFunc(100*time.Millisecond, release)
+	time.AfterFunc(100*time.Millisecond, func() { held.Release(ctx) })
 	start := time.Now()
 	second, err := tables[1].Acquire(ctx, "x", time.Minute, 5*time.Second)
 	require.NoError(t, err)
-	second()
+	second.Release(ctx)
 	assert.GreaterOrEqual(t, time.Since(start), 100*time.Millisecond)
 }
 
@@ -72,21 +80,78 @@ func TestALapsedLeaseIsTakenOverAndItsOldHolderCannotReleaseIt(t *testing.T) {
 func testALapsedLeaseIsTakenOverAndItsOldHolderCannotReleaseIt(t *testing.T, e database.Engine) {
 	ctx := context.Background()
 	tables := open(t, e, 2)
-	now := time.Now()
-	for _, tb := range tables {
-		tb.now = func() time.Time { return now }
-	}
 	crashed, err := tables[0].Acquire(ctx, "x", time.Second, 0)
 	require.NoError(t, err)
 
-	now = now.Add(2 * time.Second) // the holder hung past its ttl
-	release, err := tables[1].Acquire(ctx, "x", time.Second, 0)
+	lapse(t, tables[0].db, "x") // the holder hung past its ttl
+	taker, err := tables[1].Acquire(ctx, "x", time.Second, 0)
 	require.NoError(t, err, "a lapsed lease is free")
 
-	crashed() // late: must not free the new holder's lease
+	crashed.Release(ctx) // late: must not free the new holder's lease
 	_, err = tables[0].Acquire(ctx, "x", time.Second, 0)
 	assert.ErrorIs(t, err, ErrBusy)
-	release()
+	taker.Release(ctx)
+}
+
+func TestAHolderWhoseLeaseWasTakenOverAbortsBeforeItsSideEffect(t *testing.T) {
+	databasetest.Run(t, testAHolderWhoseLeaseWasTakenOverAbortsBeforeItsSideEffect)
+}
+
+func testAHolderWhoseLeaseWasTakenOverAbortsBeforeItsSideEffect(t *testing.T, e database.Engine) {
+	ctx := context.Background()
+	tables := open(t, e, 2)
+	stalled, err := tables[0].Acquire(ctx, "x", time.Minute, 0)
+	require.NoError(t, err)
+	at, err := stalled.Renew(ctx)
+	require.NoError(t, err, "a live holder renews")
+	dbNow, err := tables[0].Now(ctx)
+	require.NoError(t, err)
+	assert.False(t, at.After(dbNow), "Renew returns the database's time of the renewal")
+
+	lapse(t, tables[0].db, "x")
+	_, err = stalled.Renew(ctx)
+	assert.NoError(t, err, "lapsed but taken by nobody: still the holder's, and renewed")
+
+	lapse(t, tables[0].db, "x") // the holder stalls past its ttl again...
+	taker, err := tables[1].Acquire(ctx, "x", time.Minute, 0)
+	require.NoError(t, err, "...and another instance takes the lease")
+	defer taker.Release(ctx)
+	sideEffects := 0
+	if _, err := stalled.Renew(ctx); !assert.ErrorIs(t, err, ErrLost) {
+		sideEffects++
+	}
+	assert.Zero(t, sideEffects, "the old holder learns it lost the lease before acting")
+	_, err = taker.Renew(ctx)
+	assert.NoError(t, err, "the new holder keeps it")
+}
+
+func TestInstanceClocksDoNotMatter(t *testing.T) { databasetest.Run(t, testInstanceClocksDoNotMatter) }
+
+// testInstanceClocksDoNotMatter: lease times are the database's, so an
+// instance whose clock runs an hour fast (or slow) sees a live lease as
+// live, and one taken by a slow instance does not last longer.
+func testInstanceClocksDoNotMatter(t *testing.T, e database.Engine) {
+	ctx := context.Background()
+	tables := open(t, e, 2)
+	slow, fast := tables[0], tables[1]
+	slow.now = func() time.Time { return time.Now().Add(-time.Hour) }
+	fast.now = func() time.Time { return time.Now().Add(time.Hour) }
+
+	held, err := slow.Acquire(ctx, "x", time.Minute, 0)
+	require.NoError(t, err)
+	_, err = fast.Acquire(ctx, "x", time.Minute, 0)
+	assert.ErrorIs(t, err, ErrBusy, "the fast instance does not see the slow one's lease as lapsed")
+	var busy *BusyError
+	if assert.ErrorAs(t, err, &busy) {
+		assert.InDelta(t, time.Minute.Seconds(), busy.Left.Seconds(), 10, "what is left of the holder's lease")
+	}
+	held.Release(ctx)
+
+	held, err = fast.Acquire(ctx, "x", time.Minute, 0)
+	require.NoError(t, err)
+	_, err = slow.Acquire(ctx, "x", time.Minute, 0)
+	assert.ErrorIs(t, err, ErrBusy, "nor the other way round")
+	held.Release(ctx)
 }
 
 func TestWaitingStopsWithTheContext(t *testing.T) {
@@ -95,9 +160,9 @@ func TestWaitingStopsWithTheContext(t *testing.T) {
 
 func testWaitingStopsWithTheContext(t *testing.T, e database.Engine) {
 	tables := open(t, e, 1)
-	release, err := tables[0].Acquire(context.Background(), "x", time.Minute, 0)
+	held, err := tables[0].Acquire(context.Background(), "x", time.Minute, 0)
 	require.NoError(t, err)
-	defer release()
+	defer held.Release(context.Background())
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	_, err = tables[0].Acquire(ctx, "x", time.Minute, time.Minute)
@@ -118,11 +183,11 @@ func testLeasesSerializeWorkAcrossInstances(t *testing.T, e database.Engine) {
 	for i := range 12 {
 		tb := tables[i%len(tables)]
 		wg.Go(func() {
-			release, err := tb.Acquire(context.Background(), "counter", time.Minute, time.Minute)
+			held, err := tb.Acquire(context.Background(), "counter", time.Minute, time.Minute)
 			if !assert.NoError(t, err) {
 				return
 			}
-			defer release()
+			defer held.Release(context.Background())
 			v := counter.Load()
 			time.Sleep(2 * time.Millisecond)
 			counter.Store(v + 1)

@@ -60,11 +60,14 @@ func NewAssigner(idp IdP, model *rbac.Model, audit AuditLog, changes *RoleChange
 
 // Role changes of one organization hold its lease from reading its members
 // to recording the change. changeTTL outlasts the two IdP calls in between
-// (each bounded by the IdP client's timeout); changeWait is how long a
-// change waits for the one before it.
+// (each bounded by the IdP client's timeout). changeWait is how long a
+// change waits for the one before it: a change takes well under a second
+// when the IdP is well, but the lease of an instance that crashed holding
+// it lapses only after changeTTL, longer than clients and load balancers
+// wait; past changeWait the request is answered 503 with Retry-After.
 const (
 	changeTTL  = time.Minute
-	changeWait = 20 * time.Second
+	changeWait = 5 * time.Second
 )
 
 // finishTimeout bounds the part of a change that runs detached from the
@@ -79,8 +82,22 @@ var errAbandoned = errors.New("the request was abandoned before the change was s
 // orgLease names the lease that serializes an organization's role changes.
 func orgLease(orgID string) string { return "org-roles:" + orgID }
 
-// errBusy is a role change that waited too long for another one.
-var errBusy = &problem.ConflictError{Message: "Another role change in this organization is taking long. Try again in a moment."}
+// errBusy is a role change that waited too long for another one, or whose
+// lease another took over while it stalled: nothing was sent to the IdP.
+var errBusy = errors.New("another role change of the organization is taking long")
+
+// busyRetry is the Retry-After of a change that gave up on the lease.
+const busyRetry = 5 * time.Second
+
+// busy is the error of a change that gave up on the lease: 503 with
+// Retry-After for a request (errors.Is(err, errBusy) holds).
+func busy(cause error) error {
+	return &problem.BusyError{
+		Message:    "Another role change in this organization is taking long. Try again in a moment.",
+		RetryAfter: busyRetry,
+		Err:        fmt.Errorf("%w: %w", errBusy, cause),
+	}
+}
 
 // Change is one role-change request.
 type Change struct {
@@ -136,14 +153,14 @@ func (a *Assigner) SetRoles(ctx context.Context, c Change) (err error) {
 			return &auth.DeniedError{Permission: firstMissing(a.model.EffectiveIn(c.OrgID, r), c.ActorPermissions)}
 		}
 	}
-	release, err := a.leases.Acquire(ctx, orgLease(c.OrgID), changeTTL, a.wait)
+	held, err := a.leases.Acquire(ctx, orgLease(c.OrgID), changeTTL, a.wait)
 	if errors.Is(err, lease.ErrBusy) {
-		return errBusy
+		return busy(err)
 	}
 	if err != nil {
 		return fmt.Errorf("role change of %s: %w", c.OrgID, err)
 	}
-	defer release()
+	defer held.Release(ctx)
 	if c.Source == SourceDirectorySync && !c.OccurredAt.IsZero() {
 		if err := a.dir.checkSyncOrder(ctx, c.OrgID, c.Target, c.OccurredAt); err != nil {
 			return err
@@ -189,6 +206,15 @@ func (a *Assigner) SetRoles(ctx context.Context, c Change) (err error) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
 	defer cancel()
+	// Still ours? If this instance stalled past the lease and another
+	// change took it, the checks above may be out of date (two admins
+	// demoting each other would both pass): send nothing.
+	if _, err := held.Renew(ctx); err != nil {
+		if errors.Is(err, lease.ErrLost) {
+			return busy(err)
+		}
+		return fmt.Errorf("role change of %s: %w", c.Target, err)
+	}
 	updated, err := a.idp.UpdateMemberRoles(ctx, c.OrgID, c.Target, c.Roles)
 	if err != nil {
 		var apiErr *scalekit.APIError
@@ -201,6 +227,13 @@ func (a *Assigner) SetRoles(ctx context.Context, c Change) (err error) {
 			return fmt.Errorf("update roles of %s: %w", c.Target, err)
 		}
 		a.log.WarnContext(ctx, "role change: the IdP's answer was lost, but it applied the change", "err", err, "org", c.OrgID, "target", c.Target)
+	}
+	// From here on the change is applied at the IdP: what follows must be
+	// done even if the lease was lost meanwhile (a stamp that makes the
+	// member's old tokens stale is never wrong; leaving it out would be).
+	// The renewal keeps it ours if it can.
+	if _, err := held.Renew(ctx); err != nil {
+		a.log.WarnContext(ctx, "role change applied at the IdP after its lease was lost; recording it anyway", "err", err, "org", c.OrgID, "target", c.Target)
 	}
 	// Dated by the IdP's clock when it says (its answer's Date): its
 	// tokens' iat is by that clock.

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -80,9 +79,9 @@ func newInstance(t *testing.T, cfg database.Config, idp IdP) (*Assigner, *Audit)
 	db, d := databasetest.Open(t, cfg)
 	log := slog.New(slog.DiscardHandler)
 	audit := NewAudit(db)
-	changes, err := NewRoleChanges(context.Background(), db, log)
+	changes, err := NewRoleChanges(context.Background(), db, d, log)
 	require.NoError(t, err)
-	return NewAssigner(idp, model, audit, changes, NewDirectory(db, d), lease.New(db), log), audit
+	return NewAssigner(idp, model, audit, changes, NewDirectory(db, d), lease.New(db, d), log), audit
 }
 
 func TestSetRolesRefusesEscalationAndKeepsAnAdmin(t *testing.T) {
@@ -302,9 +301,10 @@ func testARoleChangeIsAllOrNothingWhateverTheRequesterDoes(t *testing.T, e datab
 			if tt.idp != nil {
 				idp.update = func(apply func()) error { return tt.idp(apply, leave) }
 			}
-			before := time.Now()
+			before, err := a.leases.Now(context.Background()) // a session asked for its token then, by the database's clock
+			require.NoError(t, err)
 
-			err := a.SetRoles(ctx, Change{OrgID: "org_1", Actor: "usr_alice", Target: "usr_bob",
+			err = a.SetRoles(ctx, Change{OrgID: "org_1", Actor: "usr_alice", Target: "usr_bob",
 				Roles: []string{"viewer"}, Source: SourceApp, ActorPermissions: model.Effective(AdminRole)})
 
 			entries, lerr := audit.List(context.Background(), "org_1", 10)

@@ -21,25 +21,30 @@ func (d *Directory) RememberCaller(ctx context.Context, p *auth.Principal) error
 	if p.OrgID == "" {
 		return nil
 	}
-	var leftAt int64
-	err := d.db.QueryRowContext(ctx, `SELECT left_at FROM members_left WHERE org_id = $1 AND user_id = $2`, p.OrgID, p.Subject).Scan(&leftAt)
-	switch {
-	case err == nil && p.IssuedAt.UnixMilli() <= leftAt:
-		return nil
-	case err != nil && !errors.Is(err, sql.ErrNoRows):
-		return fmt.Errorf("remember API caller: %w", err)
-	}
 	roles, err := json.Marshal(p.Roles)
 	if err != nil {
 		return fmt.Errorf("remember API caller: %w", err)
 	}
-	if _, err := d.db.ExecContext(ctx,
-		`INSERT INTO members (org_id, user_id, roles, last_seen) VALUES ($1, $2, $3, $4)
-		 ON CONFLICT (org_id, user_id) DO UPDATE SET roles = excluded.roles, last_seen = excluded.last_seen`,
-		p.OrgID, p.Subject, string(roles), d.now().UTC().UnixMilli()); err != nil {
-		return fmt.Errorf("remember API caller: %w", err)
-	}
-	if err := clearLeft(ctx, d.db, p.OrgID, p.Subject); err != nil {
+	// The read of the departure and the writes in one transaction under the
+	// organization's lock: a Forget cannot slip in between and be undone.
+	err = d.orgTx(ctx, p.OrgID, func(tx *sql.Tx) error {
+		var leftAt int64
+		err := tx.QueryRowContext(ctx, `SELECT left_at FROM members_left WHERE org_id = $1 AND user_id = $2`, p.OrgID, p.Subject).Scan(&leftAt)
+		switch {
+		case err == nil && p.IssuedAt.UnixMilli() <= leftAt:
+			return nil
+		case err != nil && !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO members (org_id, user_id, roles, last_seen) VALUES ($1, $2, $3, $4)
+			 ON CONFLICT (org_id, user_id) DO UPDATE SET roles = excluded.roles, last_seen = excluded.last_seen`,
+			p.OrgID, p.Subject, string(roles), d.now().UTC().UnixMilli()); err != nil {
+			return err
+		}
+		return clearLeft(ctx, tx, p.OrgID, p.Subject)
+	})
+	if err != nil {
 		return fmt.Errorf("remember API caller: %w", err)
 	}
 	return nil

@@ -113,7 +113,12 @@ func (l *listing) expired(e *orgListing) bool {
 }
 
 // fresh reports whether a filled copy may still be shown: younger than the
-// TTL, and no listed member's roles changed since it was taken.
+// TTL, and no listed member's roles changed since it was taken. The copy is
+// dated by this instance's clock, the changes by the database's: with this
+// clock running δ ahead, a change made in the δ after a listing began is
+// taken as older and shows at the latest after the TTL. A copy per
+// instance, for display only (role changes read the IdP afresh), is not
+// worth a database read per listing.
 func (l *listing) fresh(ctx context.Context, orgID string, e *orgListing) bool {
 	if l.now().Sub(e.started) >= l.ttl {
 		return false

@@ -36,10 +36,43 @@ func (m Member) DisplayName() string {
 }
 
 // Directory stores members.
+//
+// Who is a member is written from several places that read before they
+// write: Sync reads who left the directory and lists the others, a caller
+// is not brought back by a token older than their departure, Forget and
+// Join undo each other. On PostgreSQL's READ COMMITTED, a Forget that
+// committed between Sync's read and its writes was undone, making the
+// leaver assignable again. So each of these runs in one transaction that
+// holds its organization's lock (orgTx): they take turns, per
+// organization, across instances.
 type Directory struct {
 	db      *sql.DB
 	dialect database.Dialect
 	now     func() time.Time
+
+	// afterLeftRead, if set, runs in Sync between reading who left and
+	// writing the members: tests interleave other writers there.
+	afterLeftRead func()
+}
+
+// orgTx runs f in a transaction holding the organization's member lock
+// (Dialect.LockXact: an advisory lock on PostgreSQL; SQLite's transactions
+// take its one write lock at BEGIN). It commits if f succeeds.
+func (d *Directory) orgTx(ctx context.Context, orgID string, f func(tx *sql.Tx) error) error {
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if lock := d.dialect.LockXact(1); lock != "" {
+		if _, err := tx.ExecContext(ctx, lock, "members:"+orgID); err != nil {
+			return fmt.Errorf("lock the members of %s: %w", orgID, err)
+		}
+	}
+	if err := f(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // NewDirectory returns the directory on db, whose migrations created its
@@ -57,17 +90,19 @@ func (d *Directory) Remember(ctx context.Context, p *auth.Principal) error {
 	if err != nil {
 		return fmt.Errorf("remember member: %w", err)
 	}
-	_, err = d.db.ExecContext(ctx,
-		`INSERT INTO members (org_id, user_id, email, name, roles, last_seen) VALUES ($1, $2, $3, $4, $5, $6)
-		 ON CONFLICT (org_id, user_id) DO UPDATE SET
-		   email = excluded.email, name = excluded.name, roles = excluded.roles, last_seen = excluded.last_seen`,
-		p.OrgID, p.Subject, p.Email, p.Name, string(roles), d.now().UTC().UnixMilli())
+	err = d.orgTx(ctx, p.OrgID, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO members (org_id, user_id, email, name, roles, last_seen) VALUES ($1, $2, $3, $4, $5, $6)
+			 ON CONFLICT (org_id, user_id) DO UPDATE SET
+			   email = excluded.email, name = excluded.name, roles = excluded.roles, last_seen = excluded.last_seen`,
+			p.OrgID, p.Subject, p.Email, p.Name, string(roles), d.now().UTC().UnixMilli()); err != nil {
+			return err
+		}
+		// Signed in with a token of this organization: a member again,
+		// whatever the directory said before.
+		return clearLeft(ctx, tx, p.OrgID, p.Subject)
+	})
 	if err != nil {
-		return fmt.Errorf("remember member: %w", err)
-	}
-	// Signed in with a token of this organization: a member again, whatever
-	// the directory said before.
-	if err := clearLeft(ctx, d.db, p.OrgID, p.Subject); err != nil {
 		return fmt.Errorf("remember member: %w", err)
 	}
 	return nil
@@ -176,26 +211,22 @@ func (d *Directory) SetRoles(ctx context.Context, orgID, userID string, roles []
 // earlier that they had left. Nil roles are unknown: the roles recorded
 // for the member stay as they are (none for a new one).
 func (d *Directory) Join(ctx context.Context, orgID, userID, email string, roles []string) error {
-	tx, err := d.db.BeginTx(ctx, nil)
+	err := d.orgTx(ctx, orgID, func(tx *sql.Tx) error {
+		var err error
+		if roles == nil {
+			_, err = tx.ExecContext(ctx,
+				`INSERT INTO members (org_id, user_id, email, name, roles, last_seen) VALUES ($1, $2, $3, '', '[]', 0)
+				 ON CONFLICT (org_id, user_id) DO UPDATE SET email = coalesce(nullif(excluded.email, ''), members.email)`,
+				orgID, userID, email)
+		} else {
+			err = listMember(ctx, tx, orgID, userID, email, "", roles)
+		}
+		if err != nil {
+			return err
+		}
+		return clearLeft(ctx, tx, orgID, userID)
+	})
 	if err != nil {
-		return fmt.Errorf("join member: %w", err)
-	}
-	defer tx.Rollback()
-	if roles == nil {
-		_, err = tx.ExecContext(ctx,
-			`INSERT INTO members (org_id, user_id, email, name, roles, last_seen) VALUES ($1, $2, $3, '', '[]', 0)
-			 ON CONFLICT (org_id, user_id) DO UPDATE SET email = coalesce(nullif(excluded.email, ''), members.email)`,
-			orgID, userID, email)
-	} else {
-		err = listMember(ctx, tx, orgID, userID, email, "", roles)
-	}
-	if err != nil {
-		return fmt.Errorf("join member: %w", err)
-	}
-	if err := clearLeft(ctx, tx, orgID, userID); err != nil {
-		return fmt.Errorf("join member: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("join member: %w", err)
 	}
 	return nil
@@ -205,20 +236,16 @@ func (d *Directory) Join(ctx context.Context, orgID, userID, email string, roles
 // tasks can no longer be assigned to them, and Sync does not bring them
 // back; signing in again does.
 func (d *Directory) Forget(ctx context.Context, orgID, userID string) error {
-	tx, err := d.db.BeginTx(ctx, nil)
+	err := d.orgTx(ctx, orgID, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM members WHERE org_id = $1 AND user_id = $2`, orgID, userID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO members_left (org_id, user_id, left_at) VALUES ($1, $2, $3)
+			 ON CONFLICT (org_id, user_id) DO UPDATE SET left_at = excluded.left_at`,
+			orgID, userID, d.now().UTC().UnixMilli())
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("forget member: %w", err)
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `DELETE FROM members WHERE org_id = $1 AND user_id = $2`, orgID, userID); err != nil {
-		return fmt.Errorf("forget member: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO members_left (org_id, user_id, left_at) VALUES ($1, $2, $3)
-		 ON CONFLICT (org_id, user_id) DO UPDATE SET left_at = excluded.left_at`,
-		orgID, userID, d.now().UTC().UnixMilli()); err != nil {
-		return fmt.Errorf("forget member: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("forget member: %w", err)
 	}
 	return nil

@@ -2,10 +2,13 @@ package members
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"sync"
 	"time"
+
+	"github.com/scalekit-samples/go-rbac-projects/scalekit"
 )
 
 // Sync makes the organization's members here those the IdP lists: new ones
@@ -23,27 +26,36 @@ func (d *Directory) Sync(ctx context.Context, idp IdP, orgID string) error {
 		// fault somewhere, not a reason to forget everybody.
 		return fmt.Errorf("sync members of %s: the IdP lists nobody", orgID)
 	}
-	tx, err := d.db.BeginTx(ctx, nil)
-	if err != nil {
+	if err := d.orgTx(ctx, orgID, func(tx *sql.Tx) error { return d.syncIn(ctx, tx, orgID, users) }); err != nil {
 		return fmt.Errorf("sync members of %s: %w", orgID, err)
 	}
-	defer tx.Rollback()
+	return nil
+}
+
+// syncIn writes the listing users in tx, which holds the organization's
+// lock: a Forget cannot commit between the read of who left and the
+// writes, only before (then its leaver stays out) or after (then it
+// removes them).
+func (d *Directory) syncIn(ctx context.Context, tx *sql.Tx, orgID string, users []scalekit.User) error {
 	left := map[string]bool{}
 	rows, err := tx.QueryContext(ctx, `SELECT user_id FROM members_left WHERE org_id = $1`, orgID)
 	if err != nil {
-		return fmt.Errorf("sync members of %s: %w", orgID, err)
+		return err
 	}
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
 			rows.Close()
-			return fmt.Errorf("sync members of %s: %w", orgID, err)
+			return err
 		}
 		left[id] = true
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("sync members of %s: %w", orgID, err)
+		return err
+	}
+	if d.afterLeftRead != nil {
+		d.afterLeftRead()
 	}
 	var ids []any
 	for _, u := range users {
@@ -51,7 +63,7 @@ func (d *Directory) Sync(ctx context.Context, idp IdP, orgID string) error {
 			continue
 		}
 		if err := listMember(ctx, tx, orgID, u.ID, u.Email, u.Profile.Name, u.RolesIn(orgID)); err != nil {
-			return fmt.Errorf("sync members of %s: %w", orgID, err)
+			return err
 		}
 		ids = append(ids, u.ID)
 	}
@@ -59,53 +71,55 @@ func (d *Directory) Sync(ctx context.Context, idp IdP, orgID string) error {
 	// long it is: the one statement whose text differs between engines.)
 	list, err := json.Marshal(ids)
 	if err != nil {
-		return fmt.Errorf("sync members of %s: %w", orgID, err)
+		return err
 	}
-	if _, err := tx.ExecContext(ctx,
+	_, err = tx.ExecContext(ctx,
 		`DELETE FROM members WHERE org_id = $1 AND user_id NOT IN (SELECT value FROM `+d.dialect.JSONStrings(2)+`)`,
-		orgID, string(list)); err != nil {
-		return fmt.Errorf("sync members of %s: %w", orgID, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sync members of %s: %w", orgID, err)
-	}
-	return nil
+		orgID, string(list))
+	return err
 }
 
 // OrgSync runs Directory.Sync for an organization at most once per
-// interval in this process: an organization of thousands should not cost
-// a full listing at the IdP on every sign-in.
+// interval, across every instance sharing the database: an organization of
+// thousands should not cost a full listing at the IdP on every sign-in,
+// nor one per instance. The time of the last listing is a row per
+// organization, dated by the database's clock and taken by a conditional
+// write, as a lease is: of instances signing members in at once, one lists.
 type OrgSync struct {
 	dir   *Directory
 	idp   IdP
 	every time.Duration
-	now   func() time.Time
-
-	mu   sync.Mutex
-	last map[string]time.Time // org id -> last sync started
 }
 
 // NewOrgSync returns an OrgSync that syncs each organization at most once
 // per every.
 func NewOrgSync(dir *Directory, idp IdP, every time.Duration) *OrgSync {
-	return &OrgSync{dir: dir, idp: idp, every: every, now: time.Now, last: map[string]time.Time{}}
+	return &OrgSync{dir: dir, idp: idp, every: every}
 }
 
-// Refresh syncs the organization's members unless that was done less than
-// the interval ago. A failed sync is retried at the next call.
+// Refresh syncs the organization's members unless that was begun, by any
+// instance, less than the interval ago. A failed sync is retried at the
+// next call.
 func (s *OrgSync) Refresh(ctx context.Context, orgID string) error {
-	s.mu.Lock()
-	now := s.now()
-	if t, ok := s.last[orgID]; ok && now.Sub(t) < s.every {
-		s.mu.Unlock()
-		return nil
+	db, now := s.dir.db, s.dir.dialect.Now()
+	var started int64
+	err := db.QueryRowContext(ctx,
+		`INSERT INTO org_syncs (org_id, started_at) VALUES ($1, `+now+`)
+		 ON CONFLICT (org_id) DO UPDATE SET started_at = excluded.started_at
+		 WHERE org_syncs.started_at <= excluded.started_at - $2
+		 RETURNING started_at`, orgID, s.every.Milliseconds()).Scan(&started)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // synced within the interval
 	}
-	s.last[orgID] = now
-	s.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("sync members of %s: %w", orgID, err)
+	}
 	if err := s.dir.Sync(ctx, s.idp, orgID); err != nil {
-		s.mu.Lock()
-		delete(s.last, orgID)
-		s.mu.Unlock()
+		// Give the turn back (unless a later one took it meanwhile).
+		if _, derr := db.ExecContext(context.WithoutCancel(ctx),
+			`DELETE FROM org_syncs WHERE org_id = $1 AND started_at = $2`, orgID, started); derr != nil {
+			return fmt.Errorf("%w (and its turn was kept: %w)", err, derr)
+		}
 		return err
 	}
 	return nil

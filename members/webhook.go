@@ -3,6 +3,7 @@ package members
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -18,6 +19,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/scalekit-samples/go-rbac-projects/auth"
+	"github.com/scalekit-samples/go-rbac-projects/database"
 	"github.com/scalekit-samples/go-rbac-projects/problem"
 	"github.com/scalekit-samples/go-rbac-projects/render"
 	"github.com/scalekit-samples/go-rbac-projects/scalekit"
@@ -51,6 +53,7 @@ type Sessions interface {
 type Webhook struct {
 	verifier *standardwebhooks.Webhook // nil: no secret configured, the route does not exist
 	db       *sql.DB
+	dialect  database.Dialect
 	idp      IdP
 	assigner *Assigner
 	sessions Sessions
@@ -59,8 +62,9 @@ type Webhook struct {
 
 // NewWebhook returns the webhook receiver. secret is the endpoint's
 // whsec_... secret from the Scalekit dashboard; empty disables the route.
-func NewWebhook(db *sql.DB, secret string, idp IdP, assigner *Assigner, sessions Sessions, log *slog.Logger) (*Webhook, error) {
-	h := &Webhook{db: db, idp: idp, assigner: assigner, sessions: sessions, log: log}
+// d is db's dialect.
+func NewWebhook(db *sql.DB, d database.Dialect, secret string, idp IdP, assigner *Assigner, sessions Sessions, log *slog.Logger) (*Webhook, error) {
+	h := &Webhook{db: db, dialect: d, idp: idp, assigner: assigner, sessions: sessions, log: log}
 	if secret == "" {
 		return h, nil
 	}
@@ -99,7 +103,7 @@ type event struct {
 // webhookResult is the JSON answer; senders only look at the status, people
 // debugging a delivery read the rest.
 type webhookResult struct {
-	Status string `json:"status"` // applied, duplicate, ignored, refused, busy
+	Status string `json:"status"` // applied, duplicate, ignored, refused, busy, processing
 	Reason string `json:"reason,omitempty"`
 }
 
@@ -111,7 +115,10 @@ const busyRetryAfter = 5 * time.Second
 // a timestamp more than five minutes off, 2xx to anything it has verified
 // and will not retry profitably (applied, already seen, ignored, refused),
 // and 5xx only when a retry may succeed: then the delivery id is released,
-// so that the retry is applied rather than answered as a duplicate.
+// so that the retry is applied rather than answered as a duplicate. A
+// delivery of an event that another delivery is applying is answered 503
+// with Retry-After: if that one fails or its instance dies, the retry
+// applies the event.
 func (h *Webhook) Receive(w http.ResponseWriter, r *http.Request) error {
 	if h.verifier == nil {
 		return fmt.Errorf("webhooks are off (no SCALEKIT_WEBHOOK_SECRET): %w", problem.ErrNotFound)
@@ -136,28 +143,35 @@ func (h *Webhook) Receive(w http.ResponseWriter, r *http.Request) error {
 	sent := time.Unix(sec, 0).UTC()
 	// Claim the id before acting, in one statement: of two concurrent
 	// deliveries of the same event, only one applies it.
-	claimed, err := h.claim(r.Context(), id)
+	c, err := h.claim(r.Context(), id)
 	if err != nil {
 		return err
 	}
-	if !claimed {
+	switch {
+	case c.done:
 		return render.WriteJSON(w, http.StatusOK, webhookResult{Status: "duplicate"})
+	case c.holder == "":
+		// Another delivery is applying it. A 2xx would lose the event if
+		// that one fails: ask for it again once its claim would lapse.
+		w.Header().Set("Retry-After", strconv.Itoa(int(c.left.Round(time.Second).Seconds())))
+		return render.WriteJSON(w, http.StatusServiceUnavailable, webhookResult{Status: "processing", Reason: "another delivery of this event is being applied; retry later"})
 	}
 	res, err := h.apply(r.Context(), id, ev, sent)
 	if errors.Is(err, errBusy) {
 		// Another role change of the organization holds its lease. A 2xx
 		// would lose the event (the retry would be a duplicate): ask for it
 		// again instead.
-		h.release(r.Context(), id)
+		h.release(r.Context(), id, c.holder)
 		w.Header().Set("Retry-After", strconv.Itoa(int(busyRetryAfter.Seconds())))
 		return render.WriteJSON(w, http.StatusServiceUnavailable, webhookResult{Status: "busy", Reason: RefusalReason(err) + "; retry later"})
 	}
 	if err != nil {
 		// Transient (the IdP or the database failed): release the id so
 		// that the sender's retry is applied.
-		h.release(r.Context(), id)
+		h.release(r.Context(), id, c.holder)
 		return err
 	}
+	h.complete(r.Context(), id, c.holder)
 	return render.WriteJSON(w, http.StatusOK, res)
 }
 
@@ -207,24 +221,77 @@ func (h *Webhook) userByEmail(ctx context.Context, orgID, email string) (*scalek
 // retry for hours, not weeks.
 const webhookIDRetention = 7 * 24 * time.Hour
 
-// claim records the delivery id; false means it was already there.
-func (h *Webhook) claim(ctx context.Context, id string) (bool, error) {
-	_, _ = h.db.ExecContext(ctx, `DELETE FROM webhook_events WHERE received_at < $1`,
-		time.Now().Add(-webhookIDRetention).Unix())
-	res, err := h.db.ExecContext(ctx,
-		`INSERT INTO webhook_events (id, received_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`, id, time.Now().Unix())
-	if err != nil {
-		return false, fmt.Errorf("claim webhook id: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("claim webhook id: %w", err)
-	}
-	return n == 1, nil
+// claimTTL is how long a claim keeps other deliveries of its event off:
+// past it, the instance that claimed it is taken to have died, and the
+// next delivery applies the event. It outlasts an event's application
+// (a lease wait, two IdP calls, a few writes: finishTimeout and changeWait
+// at most) with room to spare.
+const claimTTL = 60 * time.Second
+
+// claimed is the outcome of a claim: done (applied already), or held by
+// holder (this delivery applies the event), or neither (another delivery
+// holds it for left more).
+type claimed struct {
+	done   bool
+	holder string
+	left   time.Duration
 }
 
-func (h *Webhook) release(ctx context.Context, id string) {
-	if _, err := h.db.ExecContext(context.WithoutCancel(ctx), `DELETE FROM webhook_events WHERE id = $1`, id); err != nil {
+// claim records the delivery id as being processed, by the database's
+// clock, unless it was applied already or another delivery's claim is
+// still live. Taking a new id and taking over a lapsed claim are one
+// conditional statement: of concurrent deliveries, one wins.
+func (h *Webhook) claim(ctx context.Context, id string) (claimed, error) {
+	_, _ = h.db.ExecContext(ctx, `DELETE FROM webhook_events WHERE received_at < $1`,
+		time.Now().Add(-webhookIDRetention).Unix())
+	holder := rand.Text()
+	now := h.dialect.Now()
+	res, err := h.db.ExecContext(ctx,
+		`INSERT INTO webhook_events (id, received_at, state, holder, until) VALUES ($1, $2, 'processing', $3, `+now+` + $4)
+		 ON CONFLICT (id) DO UPDATE SET received_at = excluded.received_at, holder = excluded.holder, until = excluded.until
+		 WHERE webhook_events.state = 'processing' AND webhook_events.until < `+now,
+		id, time.Now().Unix(), holder, claimTTL.Milliseconds())
+	if err != nil {
+		return claimed{}, fmt.Errorf("claim webhook id: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return claimed{}, fmt.Errorf("claim webhook id: %w", err)
+	} else if n == 1 {
+		return claimed{holder: holder}, nil
+	}
+	var state string
+	var left int64
+	err = h.db.QueryRowContext(ctx, `SELECT state, until - `+now+` FROM webhook_events WHERE id = $1`, id).Scan(&state, &left)
+	switch {
+	case errors.Is(err, sql.ErrNoRows): // released since: the retry will claim it
+		return claimed{left: time.Second}, nil
+	case err != nil:
+		return claimed{}, fmt.Errorf("claim webhook id: %w", err)
+	case state == "done":
+		return claimed{done: true}, nil
+	}
+	return claimed{left: min(max(time.Duration(left)*time.Millisecond, time.Second), claimTTL)}, nil
+}
+
+// complete marks the event applied: later deliveries are duplicates.
+func (h *Webhook) complete(ctx context.Context, id, holder string) {
+	res, err := h.db.ExecContext(context.WithoutCancel(ctx),
+		`UPDATE webhook_events SET state = 'done' WHERE id = $1 AND holder = $2`, id, holder)
+	if err != nil {
+		// The claim lapses and a redelivery applies the event again: the
+		// events this app handles are idempotent (roles set, not toggled).
+		h.log.ErrorContext(ctx, "webhook applied but not marked done", "err", err)
+		return
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		h.log.WarnContext(ctx, "webhook applied after its claim lapsed; another delivery may have applied it too")
+	}
+}
+
+// release gives up the claim, so that the sender's retry applies the event.
+func (h *Webhook) release(ctx context.Context, id, holder string) {
+	if _, err := h.db.ExecContext(context.WithoutCancel(ctx),
+		`DELETE FROM webhook_events WHERE id = $1 AND holder = $2 AND state = 'processing'`, id, holder); err != nil {
 		h.log.ErrorContext(ctx, "release webhook id", "err", err)
 	}
 }

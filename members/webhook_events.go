@@ -132,20 +132,27 @@ func (h *Webhook) directoryEvent(ctx context.Context, id string, ev event, occur
 // event older than the last one applied to the member.
 func (h *Webhook) membershipOnly(ctx context.Context, ev event, orgID, userID string, idpRoles []string, occurred, sent time.Time) (webhookResult, error) {
 	a := h.assigner
-	release, err := a.leases.Acquire(ctx, orgLease(orgID), changeTTL, a.wait)
+	held, err := a.leases.Acquire(ctx, orgLease(orgID), changeTTL, a.wait)
 	if errors.Is(err, lease.ErrBusy) {
-		return webhookResult{}, errBusy
+		return webhookResult{}, busy(err)
 	}
 	if err != nil {
 		return webhookResult{}, fmt.Errorf("directory event of %s: %w", orgID, err)
 	}
-	defer release()
+	defer held.Release(ctx)
 	if !occurred.IsZero() {
 		if err := a.dir.checkSyncOrder(ctx, orgID, userID, occurred); errors.Is(err, errStale) {
 			return webhookResult{Status: "ignored", Reason: errStale.Error()}, nil
 		} else if err != nil {
 			return webhookResult{}, err
 		}
+	}
+	// Still ours? A holder that stalled past its lease must not apply an
+	// event over a role change made meanwhile: the sender retries (503).
+	if _, err := held.Renew(ctx); errors.Is(err, lease.ErrLost) {
+		return webhookResult{}, busy(err)
+	} else if err != nil {
+		return webhookResult{}, fmt.Errorf("directory event of %s: %w", orgID, err)
 	}
 	if ev.Type != EventUserDeleted {
 		// No mapped group: the member's roles stay what the IdP has (the

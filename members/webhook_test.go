@@ -3,11 +3,13 @@ package members
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -52,15 +54,15 @@ func newWebhookEnv(t *testing.T, engine database.Engine, roles map[string][]stri
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
 	audit := NewAudit(db)
-	changes, err := NewRoleChanges(ctx, db, log)
+	changes, err := NewRoleChanges(ctx, db, d, log)
 	require.NoError(t, err)
 	dir := NewDirectory(db, d)
-	leases := lease.New(db)
+	leases := lease.New(db, d)
 	idp := &fakeIdP{roles: roles}
 	a := NewAssigner(idp, model, audit, changes, dir, leases, log)
 	a.wait = 50 * time.Millisecond // a busy lease answers at once
 	sessions := &endedSessions{}
-	h, err := NewWebhook(db, testSecret, idp, a, sessions, log)
+	h, err := NewWebhook(db, d, testSecret, idp, a, sessions, log)
 	require.NoError(t, err)
 	return &webhookEnv{h: h, idp: idp, leases: leases, sessions: sessions}
 }
@@ -101,7 +103,7 @@ func testADirectoryEventMeetingABusyOrganizationIsRetriedNotLost(t *testing.T, e
 		t.Run(tt.name, func(t *testing.T) {
 			e := newWebhookEnv(t, engine, map[string][]string{"usr_alice": {"admin"}, "usr_bob": {"project_manager"}})
 			// Another role change of org_1 holds the lease.
-			release, err := e.leases.Acquire(context.Background(), orgLease("org_1"), time.Minute, 0)
+			held, err := e.leases.Acquire(context.Background(), orgLease("org_1"), time.Minute, 0)
 			require.NoError(t, err)
 
 			busy := e.deliver(t, "msg_1", tt.body)
@@ -111,7 +113,7 @@ func testADirectoryEventMeetingABusyOrganizationIsRetriedNotLost(t *testing.T, e
 			assert.Equal(t, []string{"project_manager"}, e.idp.roles["usr_bob"], "nothing applied yet")
 			assert.Empty(t, e.sessions.ended)
 
-			release()
+			held.Release(context.Background())
 			retry := e.deliver(t, "msg_1", tt.body) // the sender's retry, same webhook-id
 			assert.Equal(t, http.StatusOK, retry.Code)
 			assert.Contains(t, retry.Body.String(), `"status":"applied"`, "the retry is applied, not a duplicate")
@@ -156,4 +158,83 @@ func testMembershipAndModelEventsStampTheTokensTheyConcern(t *testing.T, engine 
 	assert.True(t, changes.IssuedBefore(ctx, "org_1", "usr_alice", before), "an environment's permission: every organization")
 	assert.True(t, changes.IssuedBefore(ctx, "org_9", "usr_x", before))
 	assert.False(t, changes.IssuedBefore(ctx, "org_9", "usr_x", after))
+}
+
+// lapseClaims plays the database's clock passing every claim's time.
+func lapseClaims(t *testing.T, db *sql.DB) {
+	t.Helper()
+	_, err := db.ExecContext(context.Background(), `UPDATE webhook_events SET until = until - 3600000`)
+	require.NoError(t, err)
+}
+
+func TestAnEventClaimedByACrashedInstanceIsAppliedOnceAfterItsClaimLapses(t *testing.T) {
+	databasetest.Run(t, testAnEventClaimedByACrashedInstanceIsAppliedOnceAfterItsClaimLapses)
+}
+
+func testAnEventClaimedByACrashedInstanceIsAppliedOnceAfterItsClaimLapses(t *testing.T, engine database.Engine) {
+	e := newWebhookEnv(t, engine, map[string][]string{"usr_alice": {"admin"}, "usr_bob": {"project_manager"}})
+	var updates atomic.Int32
+	e.idp.update = func(apply func()) error { updates.Add(1); apply(); return nil }
+	const body = `{"type":"organization.directory.user_updated","occurred_at":"2026-11-22T10:00:00Z",
+		"data":{"user_id":"usr_bob","organization_id":"org_1","roles":[{"role_name":"viewer"}]}}`
+
+	// An instance claims the delivery, then dies before applying it.
+	c, err := e.h.claim(context.Background(), "msg_1")
+	require.NoError(t, err)
+	require.NotEmpty(t, c.holder, "claimed")
+
+	resp := e.deliver(t, "msg_1", body) // the sender's retry, while the claim is live
+	assert.Equal(t, http.StatusServiceUnavailable, resp.Code, resp.Body.String())
+	assert.Contains(t, resp.Body.String(), `"status":"processing"`)
+	retryAfter, err := strconv.Atoi(resp.Header().Get("Retry-After"))
+	require.NoError(t, err)
+	assert.InDelta(t, claimTTL.Seconds(), retryAfter, 10, "come back when the claim would lapse")
+	assert.Zero(t, updates.Load(), "not applied by a second delivery while the first may still be at it")
+
+	lapseClaims(t, e.h.db) // the claim's minute passes, by the database's clock
+	resp = e.deliver(t, "msg_1", body)
+	require.Equal(t, http.StatusOK, resp.Code, resp.Body.String())
+	assert.Contains(t, resp.Body.String(), `"status":"applied"`, "the crashed instance's claim is taken over")
+	assert.Equal(t, []string{"viewer"}, e.idp.roles["usr_bob"])
+
+	lapseClaims(t, e.h.db) // a done event never lapses
+	resp = e.deliver(t, "msg_1", body)
+	require.Equal(t, http.StatusOK, resp.Code)
+	assert.Contains(t, resp.Body.String(), `"status":"duplicate"`)
+	assert.Equal(t, int32(1), updates.Load(), "applied exactly once")
+}
+
+func TestConcurrentClaimsAcrossInstancesHaveOneWinner(t *testing.T) {
+	databasetest.Run(t, testConcurrentClaimsAcrossInstancesHaveOneWinner)
+}
+
+func testConcurrentClaimsAcrossInstancesHaveOneWinner(t *testing.T, engine database.Engine) {
+	cfg := databasetest.New(t, engine)
+	var instances []*Webhook
+	for range 3 {
+		db, d := databasetest.Open(t, cfg)
+		h, err := NewWebhook(db, d, testSecret, nil, nil, nil, slog.New(slog.DiscardHandler))
+		require.NoError(t, err)
+		instances = append(instances, h)
+	}
+	for round := range 10 {
+		id := "msg_" + strconv.Itoa(round)
+		if round%2 == 1 { // half the rounds race to take over a lapsed claim
+			_, err := instances[0].claim(context.Background(), id)
+			require.NoError(t, err)
+			lapseClaims(t, instances[0].db)
+		}
+		var winners atomic.Int32
+		var wg sync.WaitGroup
+		for i := range 12 {
+			wg.Go(func() {
+				c, err := instances[i%3].claim(context.Background(), id)
+				if assert.NoError(t, err) && c.holder != "" {
+					winners.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		assert.Equal(t, int32(1), winners.Load(), "round %d: exactly one delivery applies the event", round)
+	}
 }

@@ -8,6 +8,7 @@ package problem
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Sentinels for the outcomes every domain shares.
@@ -49,3 +50,19 @@ func (e *ConflictError) Error() string { return "conflict: " + e.Message }
 
 // Is makes errors.Is(err, ErrConflict) true for every ConflictError.
 func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
+
+// BusyError is a request that met a shared resource held by another
+// request (of this instance or another) for longer than it waits: nothing
+// was changed, and the same request may succeed after RetryAfter. The app
+// answers 503 with a Retry-After header.
+type BusyError struct {
+	Message    string        // a sentence for the user
+	RetryAfter time.Duration // when to try again, at least a second
+	Err        error         // the cause, for the log
+}
+
+// Error implements error.
+func (e *BusyError) Error() string { return "busy: " + e.Message + ": " + fmt.Sprint(e.Err) }
+
+// Unwrap returns the cause.
+func (e *BusyError) Unwrap() error { return e.Err }
