@@ -109,6 +109,11 @@ func (a *App) fail(w http.ResponseWriter, r *http.Request, err error) {
 		status, code = http.StatusBadRequest, "invalid_request"
 		page.Heading, page.Message = "Bad request", `The Authorization header must be "Bearer <access token>".`
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_request"`)
+	case errors.Is(err, auth.ErrIdPUnreachable):
+		status, code = http.StatusServiceUnavailable, "temporarily_unavailable"
+		page.Heading = "Identity provider unreachable"
+		page.Message = "We cannot reach the identity provider right now, so we cannot sign you in or renew your session. Try again in a minute."
+		a.log.WarnContext(r.Context(), "identity provider unreachable", "err", err)
 	case databaseUnavailable(err):
 		// The database went away (restarted, failed over, unreachable):
 		// every instance is in the same state, and the pool reconnects by
@@ -118,11 +123,15 @@ func (a *App) fail(w http.ResponseWriter, r *http.Request, err error) {
 		page.Message = "The app cannot reach its database right now. Try again in a few seconds."
 		w.Header().Set("Retry-After", strconv.Itoa(int(databaseRetryAfter.Seconds())))
 		a.log.WarnContext(r.Context(), "database unavailable", "method", capped(r.Method, maxLoggedMethod), "path", logPath(r), "err", err)
-	case errors.Is(err, auth.ErrIdPUnreachable):
+	case errors.Is(err, context.DeadlineExceeded):
+		// The request ran out of its own deadline waiting for something
+		// shared (a lease another instance holds, a slow database): the
+		// same request may pass in a moment, so say so rather than 500.
 		status, code = http.StatusServiceUnavailable, "temporarily_unavailable"
-		page.Heading = "Identity provider unreachable"
-		page.Message = "We cannot reach the identity provider right now, so we cannot sign you in or renew your session. Try again in a minute."
-		a.log.WarnContext(r.Context(), "identity provider unreachable", "err", err)
+		page.Heading = "Temporarily unavailable"
+		page.Message = "This took too long: something it waits for is busy. Try again in a few seconds."
+		w.Header().Set("Retry-After", strconv.Itoa(int(databaseRetryAfter.Seconds())))
+		a.log.WarnContext(r.Context(), "request ran out of time", "method", capped(r.Method, maxLoggedMethod), "path", logPath(r), "err", err)
 	case errors.As(err, &input):
 		status, code = http.StatusBadRequest, "invalid_request"
 		page.Heading, page.Message = "That didn't work", input.Message
