@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -39,6 +40,7 @@ type env struct {
 	Model *rbac.Model
 	Logs  *syncBuffer
 	cfg   app.Config
+	log   *slog.Logger // the first instance's
 }
 
 type envOptions struct {
@@ -48,17 +50,29 @@ type envOptions struct {
 	noWebhookSecret bool
 	idpNow          func() time.Time // the mock IdP's clock; nil: time.Now
 	idpWebhooks     bool             // the mock IdP reports role changes to the app's webhook
+	emptyDatabase   bool             // not migrated: the instances migrate it as they start
+	database        *database.Config // a database of the test's own (a throwaway server); nil: a fresh one of engine
 }
 
 func startEnv(t testing.TB, opts envOptions) *env {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	e := newEnv(t, opts, "http://"+ln.Addr().String())
+	e.App = e.startInstance(ln, e.log).App
+	return e
+}
+
+// newEnv is the configuration every instance of a test's app shares: one
+// mock IdP, one database, one SESSION_SECRET, and base, the URL browsers
+// reach the app at (an instance's, or a load balancer's: startCluster).
+// It starts no instance.
+func newEnv(t testing.TB, opts envOptions, base string) *env {
 	t.Helper()
 	model, err := rbac.Load("../rbac.seed.json")
 	require.NoError(t, err)
 	idp := mockidp.StartTest(t, mockidp.Config{Model: model, AccessTokenTTL: opts.accessTokenTTL, Now: opts.idpNow})
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	base := "http://" + ln.Addr().String()
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if opts.quiet {
@@ -69,27 +83,24 @@ func startEnv(t testing.TB, opts envOptions) *env {
 		ClientID:      mockidp.DemoClientID,
 		ClientSecret:  mockidp.DemoClientSecret,
 		BaseURL:       base,
-		Addr:          ln.Addr().String(),
+		Addr:          strings.TrimPrefix(base, "http://"),
 		SessionSecret: bytes.Repeat([]byte("k"), 32),
 		SeedFile:      "../rbac.seed.json",
 		WebhookSecret: testWebhookSecret,
 	}
-	db := databasetest.New(t, cmp.Or(opts.engine, database.SQLite))
+	var db database.Config
+	if opts.database != nil {
+		db = *opts.database
+	} else if opts.emptyDatabase {
+		db = databasetest.Empty(t, cmp.Or(opts.engine, database.SQLite))
+	} else {
+		db = databasetest.New(t, cmp.Or(opts.engine, database.SQLite))
+	}
 	cfg.DatabaseURL, cfg.DatabasePath = db.URL, db.Path
 	if opts.noWebhookSecret {
 		cfg.WebhookSecret = ""
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg, log)
-	require.NoError(t, err)
-	done := make(chan error, 1)
-	go func() { done <- app.Serve(ctx, ln, a.Handler(), log) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-		a.Close()
+	t.Cleanup(func() { // registered before any instance's: runs after they stopped
 		if t.Failed() {
 			t.Logf("app logs:\n%s", logs.String())
 		}
@@ -97,7 +108,92 @@ func startEnv(t testing.TB, opts envOptions) *env {
 	if opts.idpWebhooks {
 		require.NoError(t, idp.SetWebhook(mockidp.WebhookTarget{URL: base + "/webhooks/scalekit", Secret: testWebhookSecret}))
 	}
-	return &env{t: t, URL: base, App: a, IdP: idp, Model: model, Logs: logs, cfg: cfg}
+	return &env{t: t, URL: base, IdP: idp, Model: model, Logs: logs, cfg: cfg, log: log}
+}
+
+// instance is one running copy of the app, serving on its own listener.
+type instance struct {
+	URL      string
+	App      *app.App
+	ln       *trackedListener
+	cancel   context.CancelFunc
+	done     chan error // Serve's result
+	stopOnce sync.Once
+	killed   atomic.Bool
+}
+
+// startInstance builds an app on the env's configuration and serves it on
+// ln until stopped (at the latest when the test ends).
+func (e *env) startInstance(ln net.Listener, log *slog.Logger) *instance {
+	e.t.Helper()
+	cfg := e.cfg
+	cfg.Addr = ln.Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := app.New(ctx, cfg, log)
+	if err != nil {
+		cancel()
+		ln.Close()
+	}
+	require.NoError(e.t, err)
+	in := &instance{URL: "http://" + ln.Addr().String(), App: a, ln: &trackedListener{Listener: ln}, cancel: cancel, done: make(chan error, 1)}
+	go func() { in.done <- app.Serve(ctx, in.ln, a.Handler(), log) }()
+	e.t.Cleanup(func() {
+		if err := in.stop(); err != nil {
+			e.t.Errorf("serve %s: %v", in.URL, err)
+		}
+	})
+	return in
+}
+
+// stop shuts the instance down gracefully (requests in flight finish) and
+// closes its database pool; later calls do nothing.
+func (in *instance) stop() error {
+	var err error
+	in.stopOnce.Do(func() {
+		in.cancel()
+		err = <-in.done
+		if in.killed.Load() {
+			err = nil // Serve reports the listener that kill closed
+		}
+		in.App.Close()
+	})
+	return err
+}
+
+// kill cuts the instance off at once, as a crash would for its clients:
+// the listener and every open connection close, requests in flight get no
+// answer. Its goroutines and pool are cleaned up afterwards by stop.
+func (in *instance) kill() {
+	in.killed.Store(true)
+	in.ln.closeAll()
+	_ = in.stop()
+}
+
+// trackedListener remembers the connections it accepted, so that kill can
+// cut them.
+type trackedListener struct {
+	net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func (l *trackedListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.mu.Lock()
+		l.conns = append(l.conns, c)
+		l.mu.Unlock()
+	}
+	return c, err
+}
+
+func (l *trackedListener) closeAll() {
+	l.Listener.Close()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, c := range l.conns {
+		c.Close()
+	}
 }
 
 // eachEngine runs an end-to-end test once per database engine, as
@@ -113,19 +209,7 @@ func (e *env) secondInstance() string {
 	e.t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(e.t, err)
-	cfg := e.cfg
-	cfg.Addr = ln.Addr().String()
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg, slog.New(slog.NewTextHandler(e.Logs, nil)))
-	require.NoError(e.t, err)
-	done := make(chan error, 1)
-	go func() { done <- app.Serve(ctx, ln, a.Handler(), slog.New(slog.DiscardHandler)) }()
-	e.t.Cleanup(func() {
-		cancel()
-		<-done
-		a.Close()
-	})
-	return "http://" + ln.Addr().String()
+	return e.startInstance(ln, slog.New(slog.NewTextHandler(e.Logs, nil))).URL
 }
 
 // user returns the demo user with the given email.
@@ -241,13 +325,19 @@ func send(t testing.TB, c *http.Client, req *http.Request) response {
 // api calls the JSON API with a bearer token ("" sends none).
 func (e *env) api(token, method, path string, body any) response {
 	e.t.Helper()
+	return e.apiAt(e.URL, token, method, path, body)
+}
+
+// apiAt is api on the app at base: one instance of several, say.
+func (e *env) apiAt(base, token, method, path string, body any) response {
+	e.t.Helper()
 	var r io.Reader
 	if body != nil {
 		data, err := json.Marshal(body)
 		require.NoError(e.t, err)
 		r = bytes.NewReader(data)
 	}
-	req, err := http.NewRequest(method, e.URL+path, r)
+	req, err := http.NewRequest(method, base+path, r)
 	require.NoError(e.t, err)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)

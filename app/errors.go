@@ -2,13 +2,18 @@ package app
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/scalekit-samples/go-rbac-projects/auth"
 	"github.com/scalekit-samples/go-rbac-projects/problem"
@@ -118,6 +123,24 @@ func (a *App) fail(w http.ResponseWriter, r *http.Request, err error) {
 		page.Heading, page.Message = "Busy", busy.Message
 		w.Header().Set("Retry-After", strconv.Itoa(int(max(busy.RetryAfter, time.Second).Round(time.Second).Seconds())))
 		a.log.WarnContext(r.Context(), "request gave up waiting", "err", err)
+	case databaseUnavailable(err):
+		// The database went away (restarted, failed over, unreachable):
+		// every instance is in the same state, and the pool reconnects by
+		// itself once it is back. Retrying is the answer, not a 500.
+		status, code = http.StatusServiceUnavailable, "temporarily_unavailable"
+		page.Heading = "Temporarily unavailable"
+		page.Message = "The app cannot reach its database right now. Try again in a few seconds."
+		w.Header().Set("Retry-After", strconv.Itoa(int(databaseRetryAfter.Seconds())))
+		a.log.WarnContext(r.Context(), "database unavailable", "method", capped(r.Method, maxLoggedMethod), "path", logPath(r), "err", err)
+	case errors.Is(err, context.DeadlineExceeded):
+		// The request ran out of its own deadline waiting for something
+		// shared (a lease another instance holds, a slow database): the
+		// same request may pass in a moment, so say so rather than 500.
+		status, code = http.StatusServiceUnavailable, "temporarily_unavailable"
+		page.Heading = "Temporarily unavailable"
+		page.Message = "This took too long: something it waits for is busy. Try again in a few seconds."
+		w.Header().Set("Retry-After", strconv.Itoa(int(databaseRetryAfter.Seconds())))
+		a.log.WarnContext(r.Context(), "request ran out of time", "method", capped(r.Method, maxLoggedMethod), "path", logPath(r), "err", err)
 	case errors.As(err, &input):
 		status, code = http.StatusBadRequest, "invalid_request"
 		page.Heading, page.Message = "That didn't work", input.Message
@@ -162,6 +185,32 @@ func (a *App) fail(w http.ResponseWriter, r *http.Request, err error) {
 		a.log.ErrorContext(r.Context(), "render error page", "err", err)
 		http.Error(w, page.Message, status)
 	}
+}
+
+// databaseRetryAfter is the Retry-After of an answer refused because the
+// database is unreachable: about what a restart or a failover takes.
+const databaseRetryAfter = 5 * time.Second
+
+// databaseUnavailable reports whether err means the database could not be
+// reached or dropped the connection, rather than refusing a statement:
+// the one place that tells an outage (503, retry) from a bug (500).
+func databaseUnavailable(err error) bool {
+	var (
+		pgErr   *pgconn.PgError
+		connErr *pgconn.ConnectError
+		netErr  *net.OpError
+	)
+	switch {
+	case errors.Is(err, driver.ErrBadConn), errors.As(err, &connErr), errors.As(err, &netErr):
+		return true
+	case errors.As(err, &pgErr):
+		// Class 08 is connection exceptions; 57P01-57P03 are the server
+		// shutting down (admin, crash) or not accepting connections yet.
+		return strings.HasPrefix(pgErr.Code, "08") || pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03"
+	}
+	// A connection that died mid-answer (the server killed) surfaces as
+	// the I/O error pgx read.
+	return errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // levelFor picks the access-log level of a status.

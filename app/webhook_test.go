@@ -22,11 +22,17 @@ import (
 // time, as Scalekit would.
 func (e *env) deliver(t *testing.T, secret, id string, at time.Time, body string) response {
 	t.Helper()
+	return e.deliverAt(t, e.URL, secret, id, at, body)
+}
+
+// deliverAt is deliver to the app at base: one instance of several, say.
+func (e *env) deliverAt(t *testing.T, base, secret, id string, at time.Time, body string) response {
+	t.Helper()
 	wh, err := standardwebhooks.NewWebhook(secret)
 	require.NoError(t, err)
 	sig, err := wh.Sign(id, at, []byte(body))
 	require.NoError(t, err)
-	req, err := http.NewRequest("POST", e.URL+"/webhooks/scalekit", bytes.NewBufferString(body))
+	req, err := http.NewRequest("POST", base+"/webhooks/scalekit", bytes.NewBufferString(body))
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("webhook-id", id)

@@ -32,6 +32,18 @@ type Options struct {
 	MaxRequests int64         // stop after this many requests; default 10 million
 	SeedFile    string        // the RBAC model; default "rbac.seed.json"
 	Log         io.Writer     // the app's and the IdP's warnings and errors; nil: discarded
+	// DatabaseURL is a PostgreSQL server (postgres://...) to run on
+	// instead of a SQLite file: the run creates a database of its own
+	// there (the user needs CREATEDB) and drops it at the end.
+	DatabaseURL string
+}
+
+// Engine names the database a run with these options uses.
+func (o Options) Engine() string {
+	if o.DatabaseURL != "" {
+		return "PostgreSQL"
+	}
+	return "SQLite"
 }
 
 // Limits of Options, so that a typo cannot turn the script into a

@@ -95,8 +95,8 @@ func (rep *Report) fillChecks(p *problems) {
 func (rep *Report) Print(w io.Writer, command string) {
 	o := rep.Options
 	fmt.Fprintf(w, "$ %s\n", command)
-	fmt.Fprintf(w, "mixed load: %v, %d workers, %d orgs x (%s), %s, GOMAXPROCS=%d, %s %s/%s\n\n",
-		rep.Elapsed.Round(time.Millisecond), o.Workers, o.Orgs, strings.Join(roles, ", "),
+	fmt.Fprintf(w, "mixed load on %s: %v, %d workers, %d orgs x (%s), %s, GOMAXPROCS=%d, %s %s/%s\n\n",
+		o.Engine(), rep.Elapsed.Round(time.Millisecond), o.Workers, o.Orgs, strings.Join(roles, ", "),
 		"app + mock IdP + clients in one process over 127.0.0.1", runtime.GOMAXPROCS(0),
 		runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	writeEndpoints(w, rep.Endpoints, rep.Elapsed, rep.Requests)
@@ -143,3 +143,39 @@ func writeEndpoints(w io.Writer, eps []EndpointReport, elapsed time.Duration, to
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }
+
+// PrintSideBySide prints the throughput and the checks of runs of the
+// same workload on different engines, one column per run.
+func PrintSideBySide(w io.Writer, reps []*Report) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	row := func(name string, cell func(*Report) string) {
+		fmt.Fprintf(tw, "%s\t", name)
+		for _, r := range reps {
+			fmt.Fprintf(tw, "%s\t", cell(r))
+		}
+		fmt.Fprintln(tw)
+	}
+	row("", func(r *Report) string { return r.Options.Engine() })
+	row("total req/s", func(r *Report) string { return fmt.Sprintf("%.0f", float64(r.Requests)/r.Elapsed.Seconds()) })
+	for i, e := range reps[0].Endpoints {
+		row(e.Name+" req/s, p99", func(r *Report) string {
+			if i >= len(r.Endpoints) {
+				return "-"
+			}
+			return fmt.Sprintf("%.0f, %s", r.Endpoints[i].PerSecond, ms(r.Endpoints[i].P99))
+		})
+	}
+	row("5xx", func(r *Report) string { return fmt.Sprint(r.ServerErrors) })
+	row("lost writes", func(r *Report) string { return fmt.Sprint(r.LostWrites) })
+	row("cross-tenant rows", func(r *Report) string { return fmt.Sprint(r.CrossTenantRows) })
+	row("writes read back", func(r *Report) string {
+		return fmt.Sprintf("%d+%d", r.Verified.Projects, r.Verified.Tasks)
+	})
+	row("result", func(r *Report) string {
+		if r.OK() {
+			return "PASS"
+		}
+		return "FAIL"
+	})
+	tw.Flush()
+}

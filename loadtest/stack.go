@@ -3,6 +3,7 @@ package loadtest
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -10,11 +11,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/scalekit-samples/go-rbac-projects/app"
+	"github.com/scalekit-samples/go-rbac-projects/database"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
 )
@@ -130,6 +133,16 @@ func startStack(ctx context.Context, o Options) (_ *stack, err error) {
 		"DATABASE_PATH":            filepath.Join(dir, "app.db"),
 		"RBAC_SEED_FILE":           o.SeedFile,
 	}
+	if o.DatabaseURL != "" {
+		url, drop, err := scratchDatabase(ctx, o.DatabaseURL)
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		cleanup = append(cleanup, drop)
+		delete(env, "DATABASE_PATH")
+		env["DATABASE_URL"] = url
+	}
 	cfg, err := app.LoadConfig(func(k string) string { return env[k] })
 	if err != nil {
 		ln.Close()
@@ -191,4 +204,42 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = io.ReadFull(rand.Reader, b)
 	return hex.EncodeToString(b)
+}
+
+// scratchDatabase creates an empty database on the PostgreSQL server of
+// serverURL, for one run: the read back then sees this run's rows only.
+// It returns its URL and the function that drops it.
+func scratchDatabase(ctx context.Context, serverURL string) (string, func() error, error) {
+	cc, err := database.ParsePostgresURL(serverURL)
+	if err != nil {
+		return "", nil, err
+	}
+	admin, err := sql.Open("pgx", serverURL)
+	if err != nil {
+		return "", nil, fmt.Errorf("database: %w", err)
+	}
+	defer admin.Close()
+	name := "loadtest_" + randomHex(8)
+	if _, err := admin.ExecContext(ctx, `CREATE DATABASE `+name); err != nil {
+		return "", nil, fmt.Errorf("create the run's database on %s (the user needs CREATEDB): %w", database.Describe(cc), err)
+	}
+	u, err := url.Parse(serverURL)
+	if err != nil {
+		return "", nil, err
+	}
+	u.Path = "/" + name
+	drop := func() error {
+		admin, err := sql.Open("pgx", serverURL)
+		if err != nil {
+			return err
+		}
+		defer admin.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := admin.ExecContext(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
+			return fmt.Errorf("drop the run's database %s: %w", name, err)
+		}
+		return nil
+	}
+	return u.String(), drop, nil
 }

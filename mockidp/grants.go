@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"math/big"
+	"sync/atomic"
 	"time"
 )
 
@@ -137,6 +138,7 @@ func (s *Server) redeemRefresh(tok, clientID string, orgs []string) (*family, er
 		return nil, invalidGrant("The refresh token was issued to another client.")
 	case rt.used:
 		rt.family.revoked = true
+		s.refreshes.replays.Add(1)
 		return nil, invalidGrant("The refresh token was already used; every token of this sign-in is now revoked. Sign in again.")
 	case rt.family.revoked:
 		return nil, invalidGrant("The refresh token was revoked. Sign in again.")
@@ -145,6 +147,7 @@ func (s *Server) redeemRefresh(tok, clientID string, orgs []string) (*family, er
 			"Authorize again with prompt=select_account&organization_id=... for a token of another organization.")
 	}
 	rt.used = true
+	s.refreshes.rotated.Add(1)
 	return rt.family, nil
 }
 
@@ -158,6 +161,22 @@ func sameOrg(orgs []string, orgID string) bool {
 	}
 	return true
 }
+
+// refreshStats counts refresh_token grants, for tests of relying parties
+// that share sessions (several instances must refresh a session once).
+type refreshStats struct {
+	rotated atomic.Int64 // refresh tokens spent: each answered with a new one
+	replays atomic.Int64 // used refresh tokens presented again
+}
+
+// Refreshes reports how many refresh tokens were spent, each exchanged
+// for new tokens. Test hook: "one refresh" is a difference of 1.
+func (s *Server) Refreshes() int64 { return s.refreshes.rotated.Load() }
+
+// RefreshReplays reports how many used refresh tokens came back, each of
+// which revoked its sign-in. Test hook: a relying party that never
+// replays keeps it at 0.
+func (s *Server) RefreshReplays() int64 { return s.refreshes.replays.Load() }
 
 // revokeSession revokes the refresh tokens of one sign-in, as logging out
 // at the IdP does.

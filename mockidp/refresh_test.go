@@ -150,3 +150,19 @@ func TestAccessTokenMintsWhatTheTokenEndpointWould(t *testing.T) {
 	_, err = e.idp.AccessToken(erin, "skc_nobody")
 	assert.Error(t, err, "unknown client")
 }
+
+func TestRefreshesAndReplaysAreCounted(t *testing.T) {
+	e := start(t)
+	tok, _ := e.tokens(t, carol, "openid", "offline_access")
+	require.Zero(t, e.idp.Refreshes())
+
+	status, _ := e.refresh(t, tok.RefreshToken)
+	require.Equal(t, http.StatusOK, status)
+	assert.Equal(t, int64(1), e.idp.Refreshes(), "one token spent")
+	assert.Zero(t, e.idp.RefreshReplays())
+
+	status, _ = e.refresh(t, tok.RefreshToken)
+	require.Equal(t, http.StatusBadRequest, status)
+	assert.Equal(t, int64(1), e.idp.Refreshes(), "a replay spends nothing")
+	assert.Equal(t, int64(1), e.idp.RefreshReplays(), "and is counted")
+}

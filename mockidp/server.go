@@ -70,6 +70,7 @@ type Server struct {
 	pages       pages
 	mux         *http.ServeMux
 	jwksFetches atomic.Int64
+	refreshes   refreshStats
 	srv         *http.Server // nil when made by New alone
 
 	mu      sync.Mutex // guards users, the grants and the catalog below
@@ -256,13 +257,15 @@ func issuerHost(addr string, bound net.Addr) string {
 // URL returns the issuer, the base URL of every endpoint.
 func (s *Server) URL() string { return s.issuer }
 
-// Close stops serving, waiting briefly for requests in flight. It is a no-op
+// Close stops serving, waiting a few seconds for requests in flight. It is a no-op
 // for a Server made by New.
 func (s *Server) Close() error {
 	if s.srv == nil {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	// Over 5 s: Shutdown counts a connection on which no request came yet
+	// (a client's spare dial) as busy until it is 5 s old.
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Second)
 	defer cancel()
 	if err := s.srv.Shutdown(ctx); err != nil {
 		return errors.Join(err, s.srv.Close())

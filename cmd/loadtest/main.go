@@ -4,6 +4,7 @@
 //
 //	go run ./cmd/loadtest              # 60 s mixed read/write load, 4 orgs, 16 workers
 //	go run ./cmd/loadtest -compare     # /healthz (bare, and sent the token) vs gated /api/me vs /api/projects
+//	go run ./cmd/loadtest -database-url postgres://postgres@127.0.0.1:5432/test  # on SQLite, then on PostgreSQL
 package main
 
 import (
@@ -53,6 +54,11 @@ and a team_member each) and the app against it, both in this process on
 It prints throughput and p50/p99 latency per endpoint, JWKS fetches and the
 process's RSS (app, IdP and load generator together).
 
+With -database-url (default: $DATABASE_URL) it runs twice, one after the
+other: on a SQLite file, then on a database of its own that it creates on
+that PostgreSQL server (and drops at the end), and prints both side by
+side.
+
 Flags:
 `
 
@@ -69,6 +75,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.Orgs, "orgs", 4, fmt.Sprintf("organizations (at most %d)", loadtest.MaxOrgs))
 	fs.Int64Var(&o.MaxRequests, "max-requests", 10_000_000, "stop after this many requests")
 	fs.StringVar(&o.SeedFile, "seed", "rbac.seed.json", "the RBAC model (RBAC_SEED_FILE)")
+	fs.StringVar(&o.DatabaseURL, "database-url", os.Getenv("DATABASE_URL"), "a PostgreSQL server (postgres://...) to run on too, after SQLite")
 	compare := fs.Bool("compare", false, "measure /healthz (bare and sent the token), /api/me and /api/projects side by side instead")
 	verbose := fs.Bool("v", false, "print the app's and the IdP's warnings and errors")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
@@ -93,25 +100,47 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	command := strings.Join(append([]string{"go run ./cmd/loadtest"}, args...), " ")
 
+	// SQLite first, then PostgreSQL if asked for: the same workload, one
+	// after the other on the same machine.
+	runs := []loadtest.Options{o}
+	if o.DatabaseURL != "" {
+		runs[0].DatabaseURL = ""
+		runs = append(runs, o)
+	}
 	if *compare {
-		rep, err := loadtest.Compare(ctx, o)
-		if err != nil {
-			return err
+		var failures int64
+		for _, o := range runs {
+			rep, err := loadtest.Compare(ctx, o)
+			if err != nil {
+				return fmt.Errorf("%s: %w", o.Engine(), err)
+			}
+			fmt.Fprintf(stdout, "on %s:\n", o.Engine())
+			rep.Print(stdout, command)
+			failures += rep.Failures
 		}
-		rep.Print(stdout, command)
-		if rep.Failures > 0 {
-			return fmt.Errorf("%d requests failed", rep.Failures)
+		if failures > 0 {
+			return fmt.Errorf("%d requests failed", failures)
 		}
 		return nil
 	}
-	rep, err := loadtest.Run(ctx, o)
-	if rep != nil {
-		rep.Print(stdout, command)
+	var reps []*loadtest.Report
+	ok := true
+	for _, o := range runs {
+		rep, err := loadtest.Run(ctx, o)
+		if rep != nil {
+			rep.Print(stdout, command)
+			fmt.Fprintln(stdout)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", o.Engine(), err)
+		}
+		ok = ok && rep.OK()
+		reps = append(reps, rep)
 	}
-	if err != nil {
-		return err
+	if len(reps) > 1 {
+		loadtest.PrintSideBySide(stdout, reps)
 	}
-	if !rep.OK() {
+	if !ok {
 		return errors.New("checks failed (see above)")
 	}
 	return nil

@@ -3,10 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/scalekit-samples/go-rbac-projects/database"
+	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
 )
 
 func TestHelpPrintsUsageAndSucceeds(t *testing.T) {
@@ -45,4 +49,16 @@ func TestAShortRunPrintsTheCommandAndPasses(t *testing.T) {
 	require.NoError(t, run(context.Background(), args, &stdout, &stderr), "stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
 	assert.Contains(t, stdout.String(), "$ go run ./cmd/loadtest -duration 300ms -workers 3 -orgs 1")
 	assert.Contains(t, stdout.String(), "result: PASS")
+}
+
+func TestAShortRunOnPostgreSQLPrintsBothEnginesSideBySide(t *testing.T) {
+	databasetest.Require(t, database.Postgres)
+	var stdout, stderr bytes.Buffer
+	args := []string{"-duration", "300ms", "-workers", "3", "-orgs", "1", "-seed", "../../rbac.seed.json",
+		"-database-url", os.Getenv("TEST_DATABASE_URL")}
+	require.NoError(t, run(context.Background(), args, &stdout, &stderr), "stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	assert.Contains(t, stdout.String(), "mixed load on SQLite")
+	assert.Contains(t, stdout.String(), "mixed load on PostgreSQL")
+	assert.Regexp(t, `total req/s\s+\d+\s+\d+`, stdout.String(), "a column per engine")
+	assert.NotContains(t, stdout.String(), "result: FAIL")
 }

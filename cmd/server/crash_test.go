@@ -38,11 +38,7 @@ func TestWritesAnsweredBeforeKillDashNineSurviveTheRestart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills the server binary; skipped with -short")
 	}
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go is not on PATH, so the server binary cannot be built")
-	}
-	bin := buildServer(t, goTool)
+	bin := serverBinary(t)
 
 	model, err := rbac.Load("../../rbac.seed.json")
 	require.NoError(t, err)
@@ -100,21 +96,52 @@ func TestWritesAnsweredBeforeKillDashNineSurviveTheRestart(t *testing.T) {
 	assertIntegrity(t, db)
 }
 
-// buildServer builds this package's binary, with the race detector if
-// this test has it: the build then reuses the packages the test was built
-// from, and the crash runs under the detector too.
-func buildServer(t *testing.T, goTool string) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	bin := filepath.Join(t.TempDir(), "server")
-	args := []string{"build", "-o", bin}
-	if raceEnabled() {
-		args = append(args, "-race")
+// The server binary, built once for every test of the package that runs
+// it (TestMain removes it at the end).
+var (
+	binDir    string
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+)
+
+func TestMain(m *testing.M) {
+	var err error
+	if binDir, err = os.MkdirTemp("", "server-bin-"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
-	out, err := exec.CommandContext(ctx, goTool, append(args, ".")...).CombinedOutput()
-	require.NoError(t, err, "go %s:\n%s", strings.Join(args, " "), out)
-	return bin
+	code := m.Run()
+	os.RemoveAll(binDir)
+	os.Exit(code)
+}
+
+// serverBinary builds this package's binary on first use, with the race
+// detector if this test has it: the build then reuses the packages the
+// test was built from, and the crashes run under the detector too.
+func serverBinary(t *testing.T) string {
+	t.Helper()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go is not on PATH, so the server binary cannot be built")
+	}
+	buildOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		bin := filepath.Join(binDir, "server")
+		args := []string{"build", "-o", bin}
+		if raceEnabled() {
+			args = append(args, "-race")
+		}
+		out, err := exec.CommandContext(ctx, goTool, append(args, ".")...).CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
+			return
+		}
+		builtBin = bin
+	})
+	require.NoError(t, buildErr)
+	return builtBin
 }
 
 func raceEnabled() bool {
@@ -151,7 +178,8 @@ type server struct {
 }
 
 // startServer runs the binary in external-IdP mode on a free loopback port
-// and waits until /healthz answers.
+// and waits until /healthz answers. db is a SQLite file, or a postgres://
+// URL.
 func startServer(t *testing.T, bin, issuer, db string) *server {
 	t.Helper()
 	addr := freeAddr(t)
@@ -163,8 +191,9 @@ func startServer(t *testing.T, bin, issuer, db string) *server {
 		"SESSION_SECRET=" + strings.Repeat("s", 32),
 		"ADDR=" + addr,
 		"APP_BASE_URL=" + s.base,
-		"DATABASE_PATH=" + db,
+		databaseVariable(db),
 		"RBAC_SEED_FILE=../../rbac.seed.json",
+		"SCALEKIT_WEBHOOK_SECRET=" + chaosWebhookSecret,
 		"TMPDIR=" + t.TempDir(),
 	}
 	s.cmd.Stdout = io.Discard
@@ -203,6 +232,14 @@ func startServer(t *testing.T, bin, issuer, db string) *server {
 			t.Fatalf("server did not answer /healthz within 15 s:\n%s", s.logs())
 		}
 	}
+}
+
+// databaseVariable is the setting that points the server at db.
+func databaseVariable(db string) string {
+	if strings.HasPrefix(db, "postgres://") {
+		return "DATABASE_URL=" + db
+	}
+	return "DATABASE_PATH=" + db
 }
 
 // logs returns what the server wrote to stderr.
