@@ -52,7 +52,7 @@ func (a *App) unlocks(p *auth.Principal) []permissionView {
 		only := &auth.Principal{Permissions: []string{perm.Name}}
 		nobody := &auth.Principal{}
 		v := permissionView{Name: perm.Name, Description: perm.Description, Granted: p.Can(perm.Name)}
-		for _, rt := range a.routes {
+		for _, rt := range a.routes.All() {
 			if rt.Gate.Allows(only) && !rt.Gate.Allows(nobody) {
 				v.Routes = append(v.Routes, rt.Method+" "+rt.Pattern)
 			}

@@ -49,7 +49,7 @@ func testRouteTableMatchesTheDesign(t *testing.T, engine database.Engine) {
 	}
 	e := startEnv(t, envOptions{engine: engine})
 	got := map[string]string{}
-	for _, rt := range e.App.Routes() {
+	for _, rt := range e.App.Routes().All() {
 		got[rt.Method+" "+rt.Pattern] = rt.Gate.String()
 	}
 	assert.Equal(t, want, got)

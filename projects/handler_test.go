@@ -48,7 +48,7 @@ func newBigProject(t *testing.T, e database.Engine) bigProject {
 	require.NoError(t, err)
 	ts := tasks.NewSQLStore(db)
 	dir := members.NewDirectory(db, d)
-	r, err := render.New(templates.FS, slog.New(slog.DiscardHandler))
+	r, err := render.New(templates.FS, nil, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 
 	for i := range 2000 {
