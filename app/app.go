@@ -21,6 +21,7 @@ import (
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
 	"github.com/scalekit-samples/go-rbac-projects/render"
 	"github.com/scalekit-samples/go-rbac-projects/scalekit"
+	"github.com/scalekit-samples/go-rbac-projects/session"
 	"github.com/scalekit-samples/go-rbac-projects/tasks"
 	"github.com/scalekit-samples/go-rbac-projects/templates"
 )
@@ -34,7 +35,7 @@ type App struct {
 	log     *slog.Logger
 	db      *sql.DB
 	model   *rbac.Model
-	rp      *auth.RelyingParty
+	rp      *session.RelyingParty
 	render  *render.Renderer
 	routes  Routes
 	handler http.Handler
@@ -76,7 +77,7 @@ func (a *App) build(ctx context.Context, dialect database.Dialect) error {
 	// Leases let instances sharing the database take turns: refreshing a
 	// session, changing an organization's roles.
 	leases := lease.New(a.db)
-	sessions, err := auth.NewSessionStore(ctx, a.db, leases, a.cfg.SessionSecret, SessionLifetime, isHTTPS(a.cfg.BaseURL))
+	sessions, err := session.NewSessionStore(ctx, a.db, leases, a.cfg.SessionSecret, SessionLifetime, isHTTPS(a.cfg.BaseURL))
 	if err != nil {
 		return fmt.Errorf("sessions: %w", err)
 	}
@@ -101,7 +102,7 @@ func (a *App) build(ctx context.Context, dialect database.Dialect) error {
 	}
 	// Sessions compare the app's clock (when they asked for their token),
 	// bearer tokens the IdP's (their iat): two checks, one per clock.
-	rp, err := auth.NewRelyingParty(ctx, auth.Config{
+	rp, err := session.NewRelyingParty(ctx, session.Config{
 		Issuer:       a.cfg.Issuer,
 		ClientID:     a.cfg.ClientID,
 		ClientSecret: a.cfg.ClientSecret,

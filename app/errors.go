@@ -10,6 +10,7 @@ import (
 	"github.com/scalekit-samples/go-rbac-projects/auth"
 	"github.com/scalekit-samples/go-rbac-projects/problem"
 	"github.com/scalekit-samples/go-rbac-projects/render"
+	"github.com/scalekit-samples/go-rbac-projects/session"
 )
 
 // statusClientClosed is logged for a request whose client went away: 499
@@ -63,7 +64,7 @@ func (a *App) explain(r *http.Request, err error) (ans answer, ok bool) {
 		tokErr   *auth.TokenError
 		input    *problem.InputError
 		conflict *problem.ConflictError
-		signIn   *auth.SignInError
+		signIn   *session.SignInError
 	)
 	page, body := &ans.page, &ans.body
 	switch {

@@ -8,6 +8,7 @@ import (
 	"github.com/scalekit-samples/go-rbac-projects/projects"
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
 	"github.com/scalekit-samples/go-rbac-projects/render"
+	"github.com/scalekit-samples/go-rbac-projects/session"
 	"github.com/scalekit-samples/go-rbac-projects/tasks"
 )
 
@@ -64,7 +65,7 @@ var navigation = []render.Link{
 
 // routeTable lists the routes. Handlers scope their data to the caller's
 // organization (in the SQL): another organization's id is not found.
-func (a *App) routeTable(rp *auth.RelyingParty, ph *projects.Handler, th *tasks.Handler, mh *members.Handler, wh *members.Webhook) Routes {
+func (a *App) routeTable(rp *session.RelyingParty, ph *projects.Handler, th *tasks.Handler, mh *members.Handler, wh *members.Webhook) Routes {
 	return Routes{
 		Pages: []Route{
 			{"GET", "/", auth.Public, a.home, nil},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // ErrMalformedAuthorization is an Authorization header that is not
@@ -62,6 +63,11 @@ var token68 = func() (t [256]bool) {
 	}
 	return t
 }()
+
+// RolesChangedFunc reports whether a user's roles changed at or after
+// since, the moment a token's roles were read, making that token's roles
+// and permissions stale.
+type RolesChangedFunc func(ctx context.Context, orgID, userID string, since time.Time) bool
 
 // SeenFunc is told of the principal of an API token the first time this
 // process accepts the token: once per token, not once per request.

@@ -1,4 +1,4 @@
-package auth
+package session
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/scalekit-samples/go-rbac-projects/auth"
 	"github.com/scalekit-samples/go-rbac-projects/lease"
 )
 
@@ -27,7 +28,7 @@ const leaseWait = leaseTTL
 func (s *SessionStore) lease(ctx context.Context, id string) (release func(), err error) {
 	release, err = s.leases.Acquire(ctx, "session-refresh:"+hashID(id), leaseTTL, leaseWait)
 	if errors.Is(err, lease.ErrBusy) {
-		return nil, fmt.Errorf("another instance has been refreshing this session for %s: %w", leaseWait, ErrIdPUnreachable)
+		return nil, fmt.Errorf("another instance has been refreshing this session for %s: %w", leaseWait, auth.ErrIdPUnreachable)
 	}
 	return release, err
 }

@@ -1,4 +1,4 @@
-package auth
+package session
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 
 	"github.com/gorilla/sessions"
 	"golang.org/x/oauth2"
+
+	"github.com/scalekit-samples/go-rbac-projects/auth"
 )
 
 // keyObtained records when the session's tokens were asked for: their
@@ -24,7 +26,7 @@ const keyCreated = "created"
 // refreshes its access token when it is about to expire, verifies it, and
 // puts the principal into the request context. Signed-out requests pass
 // on without one; their route's gate decides.
-func (rp *RelyingParty) Sessions(fail ErrorWriter) func(http.Handler) http.Handler {
+func (rp *RelyingParty) Sessions(fail auth.ErrorWriter) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			p, err := rp.principal(w, r)
@@ -33,14 +35,14 @@ func (rp *RelyingParty) Sessions(fail ErrorWriter) func(http.Handler) http.Handl
 				return
 			}
 			if p != nil {
-				r = r.WithContext(WithPrincipal(r.Context(), p))
+				r = r.WithContext(auth.WithPrincipal(r.Context(), p))
 			}
 			next.ServeHTTP(w, r)
 		})
 	}
 }
 
-func (rp *RelyingParty) principal(w http.ResponseWriter, r *http.Request) (*Principal, error) {
+func (rp *RelyingParty) principal(w http.ResponseWriter, r *http.Request) (*auth.Principal, error) {
 	sess, err := rp.cfg.Sessions.New(r, rp.cookie)
 	if err != nil {
 		return nil, fmt.Errorf("read session: %w", err)
@@ -156,7 +158,7 @@ func (rp *RelyingParty) refresh(w http.ResponseWriter, r *http.Request, sess *se
 	case err != nil && isUnreachable(err):
 		// An expired token, or one whose roles are out of date, must not
 		// be used: fail closed until the IdP answers.
-		return nil, fmt.Errorf("refresh token: %w (%w)", ErrIdPUnreachable, err)
+		return nil, fmt.Errorf("refresh token: %w (%w)", auth.ErrIdPUnreachable, err)
 	case err != nil:
 		// The IdP refused: revoked, replayed elsewhere, or the user was
 		// removed. The session is over.
@@ -182,7 +184,7 @@ func (rp *RelyingParty) end(w http.ResponseWriter, r *http.Request, sess *sessio
 
 // rolesAsOf is the moment the session's token read the user's roles: when
 // the app asked the IdP for it (precise), or else its iat (whole seconds).
-func rolesAsOf(sess *sessions.Session, p *Principal) time.Time {
+func rolesAsOf(sess *sessions.Session, p *auth.Principal) time.Time {
 	if t := parseTime(str(sess, keyObtained)); !t.IsZero() {
 		return t
 	}
@@ -200,7 +202,7 @@ func parseTime(s string) time.Time {
 }
 
 func reasonOf(err error) string {
-	if te := (*TokenError)(nil); errors.As(err, &te) {
+	if te := (*auth.TokenError)(nil); errors.As(err, &te) {
 		return te.Reason
 	}
 	return "unknown"

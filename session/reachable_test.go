@@ -1,4 +1,4 @@
-package auth
+package session
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/scalekit-samples/go-rbac-projects/auth"
 )
 
 func TestACallerThatGoesAwayDoesNotMakeTheIdPLookDown(t *testing.T) {
@@ -34,7 +36,7 @@ func TestACallerThatGoesAwayDoesNotMakeTheIdPLookDown(t *testing.T) {
 	cancel()
 	err := <-gone
 	assert.ErrorIs(t, err, context.Canceled, "the caller that left stops waiting")
-	assert.NotErrorIs(t, err, ErrIdPUnreachable, "and its leaving says nothing about the IdP")
+	assert.NotErrorIs(t, err, auth.ErrIdPUnreachable, "and its leaving says nothing about the IdP")
 
 	assert.NoError(t, r.check(context.Background()), "while the probe is in flight, the last answer (none: fine) holds")
 	unblock()
@@ -64,6 +66,6 @@ func TestADownIdPIsRememberedForAWhile(t *testing.T) {
 	now := time.Now()
 	r := &reachability{url: url, client: http.DefaultClient, now: func() time.Time { return now }}
 
-	require.ErrorIs(t, r.check(context.Background()), ErrIdPUnreachable)
-	assert.ErrorIs(t, r.check(context.Background()), ErrIdPUnreachable, "within failureTTL: not asked again")
+	require.ErrorIs(t, r.check(context.Background()), auth.ErrIdPUnreachable)
+	assert.ErrorIs(t, r.check(context.Background()), auth.ErrIdPUnreachable, "within failureTTL: not asked again")
 }

@@ -1,4 +1,4 @@
-package auth
+package session
 
 import (
 	"crypto/subtle"
@@ -10,6 +10,8 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/gorilla/sessions"
 	"golang.org/x/oauth2"
+
+	"github.com/scalekit-samples/go-rbac-projects/auth"
 )
 
 // oauthErrorCode matches the OAuth error vocabulary (access_denied, ...):
@@ -50,7 +52,7 @@ func (rp *RelyingParty) Callback(w http.ResponseWriter, r *http.Request) error {
 	tok, err := rp.oauth.Exchange(tctx, q.Get("code"), oauth2.VerifierOption(verifier))
 	if err != nil {
 		if isUnreachable(err) {
-			return fmt.Errorf("exchange code: %w (%w)", ErrIdPUnreachable, err)
+			return fmt.Errorf("exchange code: %w (%w)", auth.ErrIdPUnreachable, err)
 		}
 		return &SignInError{Reason: "The identity provider refused the sign-in code; it may have been used already. Please sign in again.", Err: err}
 	}
@@ -132,7 +134,7 @@ func (rp *RelyingParty) checkIDToken(idTok *oidc.IDToken) string {
 	switch {
 	case idTok.IssuedAt.IsZero():
 		return "The ID token has no issue time (iat)."
-	case idTok.IssuedAt.After(rp.now().Add(clockLeeway)):
+	case idTok.IssuedAt.After(rp.now().Add(auth.ClockLeeway)):
 		return "The ID token was issued in the future (iat): is this server's clock right?"
 	}
 	var c struct {
@@ -178,7 +180,7 @@ func (rp *RelyingParty) Claims(r *http.Request) (TokenClaims, error) {
 	}
 	raw, _ := sess.Values[keyAccessToken].(string)
 	if raw == "" {
-		return TokenClaims{}, ErrUnauthenticated
+		return TokenClaims{}, auth.ErrUnauthenticated
 	}
 	access, err := rp.access.Claims(r.Context(), raw)
 	if err != nil {

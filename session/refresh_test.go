@@ -1,4 +1,4 @@
-package auth_test
+package session_test
 
 import (
 	"context"
@@ -20,6 +20,7 @@ import (
 	"github.com/scalekit-samples/go-rbac-projects/lease"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
+	"github.com/scalekit-samples/go-rbac-projects/session"
 )
 
 // fakeClock is the time of the IdP and the relying party alike.
@@ -78,14 +79,14 @@ func signInForRefresh(t *testing.T, e database.Engine) *signedIn {
 	db, _ := databasetest.OpenNew(t, e)
 	ctx := context.Background()
 	leases := lease.New(db)
-	store, err := auth.NewSessionStore(ctx, db, leases, []byte(strings.Repeat("s", 32)), time.Hour, false)
+	store, err := session.NewSessionStore(ctx, db, leases, []byte(strings.Repeat("s", 32)), time.Hour, false)
 	require.NoError(t, err)
 
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	transport := &cancelAfterTokenCall{base: http.DefaultTransport}
-	rp, err := auth.NewRelyingParty(ctx, auth.Config{
+	rp, err := session.NewRelyingParty(ctx, session.Config{
 		Issuer: idp.URL(), ClientID: mockidp.DemoClientID, ClientSecret: mockidp.DemoClientSecret,
 		BaseURL: srv.URL, Sessions: store, HTTPClient: &http.Client{Transport: transport}, Now: clock.Now,
 	})

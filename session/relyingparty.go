@@ -1,4 +1,4 @@
-package auth
+package session
 
 import (
 	"context"
@@ -16,6 +16,8 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+
+	"github.com/scalekit-samples/go-rbac-projects/auth"
 )
 
 // Config configures the relying party.
@@ -29,16 +31,11 @@ type Config struct {
 	Logger       *slog.Logger
 	Now          func() time.Time // nil: time.Now
 	// OnSignIn runs after a successful sign-in, before the session is saved.
-	OnSignIn func(ctx context.Context, p *Principal) error
+	OnSignIn func(ctx context.Context, p *auth.Principal) error
 	// RolesChanged, if set, reports whether the user's roles changed since
 	// a token was minted; such a session token is refreshed at once.
-	RolesChanged RolesChangedFunc
+	RolesChanged auth.RolesChangedFunc
 }
-
-// RolesChangedFunc reports whether a user's roles changed at or after
-// since, the moment a token's roles were read, making that token's roles
-// and permissions stale.
-type RolesChangedFunc func(ctx context.Context, orgID, userID string, since time.Time) bool
 
 // idpTimeout bounds each call to the IdP's token endpoint.
 const idpTimeout = 15 * time.Second
@@ -60,7 +57,7 @@ type RelyingParty struct {
 	oauth      oauth2.Config
 	idVerifier *oidc.IDTokenVerifier
 	idDisplay  *oidc.IDTokenVerifier // for /me only: an expired ID token still shows what it said
-	access     *Verifier
+	access     *auth.Verifier
 	endSession string
 	cookie     string
 	log        *slog.Logger
@@ -100,13 +97,8 @@ func NewRelyingParty(ctx context.Context, cfg Config) (*RelyingParty, error) {
 	if err := provider.Claims(&extra); err != nil {
 		return nil, fmt.Errorf("read discovery document: %w", err)
 	}
-	// Accept only what the IdP advertises and only asymmetric algorithms;
-	// RS256 is the one OpenID Connect requires when nothing is advertised.
-	algs := slices.DeleteFunc(slices.Clone(extra.Algs), func(a string) bool { return !slices.Contains(asymmetric, a) })
-	if len(algs) == 0 {
-		algs = []string{"RS256"}
-	}
-	keys := NewKeySet(extra.JWKSURI, cfg.HTTPClient, algs, cfg.Now)
+	algs := auth.SigningAlgorithms(extra.Algs)
+	keys := auth.NewKeySet(extra.JWKSURI, cfg.HTTPClient, algs, cfg.Now)
 	cookie := "session"
 	if strings.HasPrefix(cfg.BaseURL, "https://") {
 		cookie = "__Host-session" // the browser then insists on Secure, Path=/ and no Domain
@@ -124,7 +116,7 @@ func NewRelyingParty(ctx context.Context, cfg Config) (*RelyingParty, error) {
 		},
 		idVerifier: oidc.NewVerifier(cfg.Issuer, keys, &oidc.Config{ClientID: cfg.ClientID, SupportedSigningAlgs: algs, Now: cfg.Now}),
 		idDisplay:  oidc.NewVerifier(cfg.Issuer, keys, &oidc.Config{ClientID: cfg.ClientID, SupportedSigningAlgs: algs, Now: cfg.Now, SkipExpiryCheck: true}),
-		access:     NewVerifier(cfg.Issuer, keys, algs, cfg.ClientID, cfg.Now),
+		access:     auth.NewVerifier(cfg.Issuer, keys, algs, cfg.ClientID, cfg.Now),
 		endSession: extra.EndSession,
 		cookie:     cookie,
 		log:        cfg.Logger,
@@ -176,7 +168,7 @@ func discover(ctx, pctx context.Context, issuer string, log *slog.Logger) (*oidc
 func (rp *RelyingParty) EndSessionEndpoint() string { return rp.endSession }
 
 // Verifier returns the access-token verifier, for the bearer API.
-func (rp *RelyingParty) Verifier() *Verifier { return rp.access }
+func (rp *RelyingParty) Verifier() *auth.Verifier { return rp.access }
 
 // Session keys. Values are strings (see SessionStore.Save).
 const (

@@ -1,4 +1,4 @@
-package auth_test
+package session_test
 
 import (
 	"context"
@@ -17,6 +17,8 @@ import (
 	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
 	"github.com/scalekit-samples/go-rbac-projects/lease"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
+	"github.com/scalekit-samples/go-rbac-projects/rbac"
+	"github.com/scalekit-samples/go-rbac-projects/session"
 )
 
 // BenchmarkSessionMiddleware measures what a browser session adds to a
@@ -25,18 +27,20 @@ import (
 // handler behind it does nothing, so the difference between the two cases
 // is the session's own cost.
 //
-// go test -run '^$' -bench SessionMiddleware -benchmem ./auth
+// go test -run '^$' -bench SessionMiddleware -benchmem ./session
 func BenchmarkSessionMiddleware(b *testing.B) {
-	idp := startIdP(b)
+	model, err := rbac.Load("../rbac.seed.json")
+	require.NoError(b, err)
+	idp := mockidp.StartTest(b, mockidp.Config{Model: model})
 	db, _ := databasetest.OpenNew(b, database.SQLite)
 	ctx := context.Background()
-	store, err := auth.NewSessionStore(ctx, db, lease.New(db), []byte(strings.Repeat("s", 32)), time.Hour, false)
+	store, err := session.NewSessionStore(ctx, db, lease.New(db), []byte(strings.Repeat("s", 32)), time.Hour, false)
 	require.NoError(b, err)
 
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
 	b.Cleanup(srv.Close)
-	rp, err := auth.NewRelyingParty(ctx, auth.Config{
+	rp, err := session.NewRelyingParty(ctx, session.Config{
 		Issuer: idp.URL(), ClientID: mockidp.DemoClientID, ClientSecret: mockidp.DemoClientSecret,
 		BaseURL: srv.URL, Sessions: store,
 	})

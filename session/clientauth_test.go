@@ -1,4 +1,4 @@
-package auth_test
+package session_test
 
 import (
 	"bytes"
@@ -26,6 +26,7 @@ import (
 	"github.com/scalekit-samples/go-rbac-projects/lease"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
+	"github.com/scalekit-samples/go-rbac-projects/session"
 )
 
 // The client authenticates at the token endpoint the way the provider's
@@ -188,13 +189,13 @@ func startRelyingParty(t *testing.T, e database.Engine, idp *strictIdP) *relying
 	ctx := context.Background()
 	db, _ := databasetest.OpenNew(t, e)
 	leases := lease.New(db)
-	store, err := auth.NewSessionStore(ctx, db, leases, []byte(strings.Repeat("s", 32)), time.Hour, false)
+	store, err := session.NewSessionStore(ctx, db, leases, []byte(strings.Repeat("s", 32)), time.Hour, false)
 	require.NoError(t, err)
 
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	rp, err := auth.NewRelyingParty(ctx, auth.Config{
+	rp, err := session.NewRelyingParty(ctx, session.Config{
 		Issuer: idp.url, ClientID: mockidp.DemoClientID, ClientSecret: mockidp.DemoClientSecret,
 		BaseURL: srv.URL, Sessions: store, Now: idp.clock.Now,
 	})

@@ -1,4 +1,4 @@
-package auth
+package session
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/scalekit-samples/go-rbac-projects/auth"
 )
 
 // reachability remembers whether the IdP answered recently. Login asks it
@@ -81,7 +83,7 @@ func (r *reachability) probe(ctx context.Context) error {
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("probe %s: %w (%w)", r.url, ErrIdPUnreachable, err)
+		return fmt.Errorf("probe %s: %w (%w)", r.url, auth.ErrIdPUnreachable, err)
 	}
 	return nil
 }
