@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
-	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/gorilla/sessions"
@@ -111,13 +110,11 @@ func (rp *RelyingParty) Callback(w http.ResponseWriter, r *http.Request) error {
 	opts := rp.cfg.Sessions.options
 	sess.Options = &opts
 	sess.IsNew = true
-	setTokens(sess, tok)
-	sess.Values[keyObtained] = asked.UTC().Format(time.RFC3339Nano)
-	sess.Values[keyCreated] = rp.now().UTC().Format(time.RFC3339Nano)
-	sess.Values[keyEmail] = profile.Email
-	sess.Values[keyName] = profile.Name
-	sess.Values[keySubject] = p.Subject
-	sess.Values[keyOrg] = p.OrgID
+	d := dataOf(sess)
+	setTokens(d, tok)
+	d.Obtained, d.Created = asked, rp.now()
+	d.Email, d.Name = profile.Email, profile.Name
+	d.Subject, d.OrgID = p.Subject, p.OrgID
 	if err := sess.Save(r, w); err != nil {
 		return fmt.Errorf("callback: %w", err)
 	}
@@ -153,14 +150,13 @@ func (rp *RelyingParty) checkIDToken(idTok *oidc.IDToken) string {
 
 // setTokens stores a token response in the session. A refresh answer
 // without a new refresh token or ID token keeps the previous ones.
-func setTokens(sess *sessions.Session, tok *oauth2.Token) {
-	sess.Values[keyAccessToken] = tok.AccessToken
-	sess.Values[keyExpiry] = tok.Expiry.UTC().Format(time.RFC3339Nano)
+func setTokens(d *Data, tok *oauth2.Token) {
+	d.AccessToken, d.Expiry = tok.AccessToken, tok.Expiry
 	if tok.RefreshToken != "" {
-		sess.Values[keyRefresh] = tok.RefreshToken
+		d.RefreshToken = tok.RefreshToken
 	}
 	if id, ok := tok.Extra("id_token").(string); ok && id != "" {
-		sess.Values[keyIDToken] = id
+		d.IDToken = id
 	}
 }
 
@@ -178,7 +174,8 @@ func (rp *RelyingParty) Claims(r *http.Request) (TokenClaims, error) {
 	if err != nil {
 		return TokenClaims{}, fmt.Errorf("read session: %w", err)
 	}
-	raw, _ := sess.Values[keyAccessToken].(string)
+	d := dataOf(sess)
+	raw := d.AccessToken
 	if raw == "" {
 		return TokenClaims{}, auth.ErrUnauthenticated
 	}
@@ -187,7 +184,7 @@ func (rp *RelyingParty) Claims(r *http.Request) (TokenClaims, error) {
 		return TokenClaims{}, err
 	}
 	claims := TokenClaims{Access: access}
-	if rawID, _ := sess.Values[keyIDToken].(string); rawID != "" {
+	if rawID := d.IDToken; rawID != "" {
 		if tok, err := rp.idDisplay.Verify(r.Context(), rawID); err == nil {
 			_ = tok.Claims(&claims.ID)
 		}

@@ -170,18 +170,6 @@ func (rp *RelyingParty) EndSessionEndpoint() string { return rp.endSession }
 // Verifier returns the access-token verifier, for the bearer API.
 func (rp *RelyingParty) Verifier() *auth.Verifier { return rp.access }
 
-// Session keys. Values are strings (see SessionStore.Save).
-const (
-	keyAccessToken = "access_token"
-	keyRefresh     = "refresh_token"
-	keyIDToken     = "id_token"
-	keyExpiry      = "expiry"
-	keyEmail       = "email"
-	keyName        = "name"
-	keySubject     = "sub" // whose session: the store records it beside the sealed data (EndSessions)
-	keyOrg         = "oid"
-)
-
 // Login starts the authorization code flow: fresh state, nonce and PKCE
 // verifier go into the pending-login cookie, and the browser to the IdP.
 // The session, if any, is left alone: a link to /login from another site
@@ -224,7 +212,7 @@ func (rp *RelyingParty) Logout(w http.ResponseWriter, r *http.Request) error {
 	// On a read error sess is new and empty: saving it still clears the
 	// cookie, and the error is reported.
 	sess, err := rp.cfg.Sessions.New(r, rp.cookie)
-	idToken := str(sess, keyIDToken)
+	idToken := dataOf(sess).IDToken
 	sess.Options.MaxAge = -1
 	if serr := sess.Save(r, w); err == nil {
 		err = serr

@@ -13,15 +13,6 @@ import (
 	"github.com/scalekit-samples/go-rbac-projects/auth"
 )
 
-// keyObtained records when the session's tokens were asked for: their
-// lifetime is measured from it, and they reflect the user's roles as of at
-// least that moment.
-const keyObtained = "obtained"
-
-// keyCreated records the sign-in: a session ends Lifetime after it, even
-// if activity kept renewing its cookie and row.
-const keyCreated = "created"
-
 // Sessions returns middleware for browser routes: it reads the session,
 // refreshes its access token when it is about to expire, verifies it, and
 // puts the principal into the request context. Signed-out requests pass
@@ -47,10 +38,10 @@ func (rp *RelyingParty) principal(w http.ResponseWriter, r *http.Request) (*auth
 	if err != nil {
 		return nil, fmt.Errorf("read session: %w", err)
 	}
-	if _, ok := sess.Values[keyAccessToken].(string); sess.IsNew || !ok {
+	if sess.IsNew || dataOf(sess).AccessToken == "" {
 		return nil, nil
 	}
-	if created := parseTime(str(sess, keyCreated)); rp.now().Sub(created) > rp.cfg.Sessions.Lifetime() {
+	if rp.now().Sub(dataOf(sess).Created) > rp.cfg.Sessions.Lifetime() {
 		return nil, rp.end(w, r, sess) // sign in again, at least once per Lifetime
 	}
 	if rp.needsRefresh(sess) {
@@ -62,7 +53,7 @@ func (rp *RelyingParty) principal(w http.ResponseWriter, r *http.Request) (*auth
 	// goes through the same verifier as a bearer token on every request
 	// (a cache hit once its signature has been checked): the session store
 	// is not where authorization decisions are made.
-	raw := str(sess, keyAccessToken)
+	raw := dataOf(sess).AccessToken
 	p, err := rp.access.Verify(r.Context(), raw)
 	if err != nil && r.Context().Err() != nil {
 		// The client went away while a key was being fetched: that says
@@ -80,12 +71,11 @@ func (rp *RelyingParty) principal(w http.ResponseWriter, r *http.Request) (*auth
 		if sess, err = rp.refresh(w, r, sess, raw); sess == nil || err != nil {
 			return nil, err
 		}
-		if p, err = rp.access.Verify(r.Context(), str(sess, keyAccessToken)); err != nil {
+		if p, err = rp.access.Verify(r.Context(), dataOf(sess).AccessToken); err != nil {
 			return nil, rp.end(w, r, sess)
 		}
 	}
-	p.Email, _ = sess.Values[keyEmail].(string)
-	p.Name, _ = sess.Values[keyName].(string)
+	p.Email, p.Name = dataOf(sess).Email, dataOf(sess).Name
 	return p, nil
 }
 
@@ -93,13 +83,12 @@ func (rp *RelyingParty) principal(w http.ResponseWriter, r *http.Request) (*auth
 // life is left (at most 30 s): refreshing a little early keeps a request
 // from failing on a token that expires while it is served.
 func (rp *RelyingParty) needsRefresh(sess *sessions.Session) bool {
-	expiry, err1 := time.Parse(time.RFC3339Nano, str(sess, keyExpiry))
-	obtained, err2 := time.Parse(time.RFC3339Nano, str(sess, keyObtained))
-	if err1 != nil || err2 != nil {
+	d := dataOf(sess)
+	if d.Expiry.IsZero() || d.Obtained.IsZero() {
 		return true
 	}
-	margin := min(30*time.Second, expiry.Sub(obtained)/5)
-	return rp.now().Add(margin).After(expiry)
+	margin := min(30*time.Second, d.Expiry.Sub(d.Obtained)/5)
+	return rp.now().Add(margin).After(d.Expiry)
 }
 
 // refreshTimeout bounds a refresh once its lease is held: the token call
@@ -136,11 +125,12 @@ func (rp *RelyingParty) refresh(w http.ResponseWriter, r *http.Request, sess *se
 	if cur.IsNew {
 		return nil, nil
 	}
-	if stale == "" && !rp.needsRefresh(cur) || stale != "" && str(cur, keyAccessToken) != stale {
+	d := dataOf(cur)
+	if stale == "" && !rp.needsRefresh(cur) || stale != "" && d.AccessToken != stale {
 		return cur, nil
 	}
-	expired := !rp.now().Before(parseTime(str(cur, keyExpiry)))
-	rt := str(cur, keyRefresh)
+	expired := !rp.now().Before(d.Expiry)
+	rt := d.RefreshToken
 	if rt == "" {
 		if expired || stale != "" {
 			return nil, rp.end(w, r, cur) // no offline_access granted: sign in again
@@ -165,8 +155,8 @@ func (rp *RelyingParty) refresh(w http.ResponseWriter, r *http.Request, sess *se
 		rp.log.InfoContext(r.Context(), "token refresh refused; signing out", "err", err)
 		return nil, rp.end(w, r, cur)
 	}
-	setTokens(cur, tok)
-	cur.Values[keyObtained] = asked.UTC().Format(time.RFC3339Nano)
+	setTokens(d, tok)
+	d.Obtained = asked
 	if err := cur.Save(r, w); err != nil {
 		return nil, fmt.Errorf("save refreshed session: %w", err)
 	}
@@ -185,20 +175,10 @@ func (rp *RelyingParty) end(w http.ResponseWriter, r *http.Request, sess *sessio
 // rolesAsOf is the moment the session's token read the user's roles: when
 // the app asked the IdP for it (precise), or else its iat (whole seconds).
 func rolesAsOf(sess *sessions.Session, p *auth.Principal) time.Time {
-	if t := parseTime(str(sess, keyObtained)); !t.IsZero() {
+	if t := dataOf(sess).Obtained; !t.IsZero() {
 		return t
 	}
 	return p.IssuedAt
-}
-
-func str(sess *sessions.Session, key string) string {
-	s, _ := sess.Values[key].(string)
-	return s
-}
-
-func parseTime(s string) time.Time {
-	t, _ := time.Parse(time.RFC3339Nano, s)
-	return t
 }
 
 func reasonOf(err error) string {

@@ -51,21 +51,21 @@ func seal(id string, plaintext []byte) ([]byte, error) {
 
 // unseal decrypts what seal made for session id. It decrypts in place:
 // sealed is the caller's copy and is overwritten.
-func unseal(id string, sealed []byte) (string, error) {
+func unseal(id string, sealed []byte) ([]byte, error) {
 	if len(sealed) == 0 || sealed[0] != sealVersion {
-		return "", errUnsealable
+		return nil, errUnsealable
 	}
 	aead, err := sealAEAD(id)
 	if err != nil {
-		return "", fmt.Errorf("unseal session: %w", err)
+		return nil, fmt.Errorf("unseal session: %w", err)
 	}
 	if len(sealed) < 1+aead.NonceSize() {
-		return "", errUnsealable
+		return nil, errUnsealable
 	}
 	nonce, ciphertext := sealed[1:1+aead.NonceSize()], sealed[1+aead.NonceSize():]
 	plain, err := aead.Open(ciphertext[:0], nonce, ciphertext, sealed[:1])
 	if err != nil {
-		return "", errUnsealable
+		return nil, errUnsealable
 	}
-	return string(plain), nil
+	return plain, nil
 }

@@ -22,7 +22,7 @@ func TestSealedSessionDataOpensOnlyWithItsID(t *testing.T) {
 
 	got, err := unseal(id, bytes.Clone(sealed)) // unseal decrypts in place
 	require.NoError(t, err)
-	assert.Equal(t, data, got)
+	assert.Equal(t, data, string(got))
 
 	flip := func(i int) []byte {
 		b := bytes.Clone(sealed)

@@ -99,24 +99,25 @@ func (s *SessionStore) New(r *http.Request, name string) (*sessions.Session, err
 	if err != nil {
 		return sess, fmt.Errorf("load session: %w", err)
 	}
-	data, err := unseal(id, stored)
+	plain, err := unseal(id, stored)
 	if errors.Is(err, errUnsealable) {
 		return sess, nil // altered in the database: start afresh
 	}
 	if err != nil {
 		return sess, err
 	}
-	if !decodeValues(data, sess.Values) {
-		clear(sess.Values)
+	data, ok := decodeData(plain)
+	if !ok {
 		return sess, nil // written by another version: start afresh
 	}
+	sess.Values[dataKey] = data
 	sess.ID = id
 	sess.IsNew = false
 	return sess, nil
 }
 
 // Save writes the session and sets its cookie. A session whose MaxAge is
-// negative is deleted and its cookie expired. Values must be strings.
+// negative is deleted and its cookie expired. Its Values hold one *Data.
 func (s *SessionStore) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Session) error {
 	if sess.Options.MaxAge < 0 {
 		// The cookie is cleared even if the row cannot be deleted: the
@@ -135,7 +136,7 @@ func (s *SessionStore) Save(r *http.Request, w http.ResponseWriter, sess *sessio
 		sess.ID = id
 		s.sweep(r.Context())
 	}
-	plain, err := encodeValues(sess.Values)
+	plain, err := encodeData(sess)
 	if err != nil {
 		return fmt.Errorf("save session: %w", err)
 	}
@@ -148,7 +149,7 @@ func (s *SessionStore) Save(r *http.Request, w http.ResponseWriter, sess *sessio
 		`INSERT INTO sessions (id_hash, data, expires_at, org_id, user_id) VALUES ($1, $2, $3, $4, $5)
 		 ON CONFLICT(id_hash) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at,
 		   org_id = excluded.org_id, user_id = excluded.user_id`,
-		hashID(sess.ID), data, expires.Unix(), str(sess, keyOrg), str(sess, keySubject)); err != nil {
+		hashID(sess.ID), data, expires.Unix(), dataOf(sess).OrgID, dataOf(sess).Subject); err != nil {
 		return fmt.Errorf("save session: %w", err)
 	}
 	encoded, err := s.codec.Encode(sess.Name(), []byte(sess.ID))
