@@ -79,9 +79,9 @@ func (a *App) explain(r *http.Request, err error) (ans answer, ok bool) {
 		page.Heading = "You don't have access to this"
 		page.Message = "This action requires " + denied.Requirement() + ". Ask an admin of your organization for a role that grants it."
 		page.Requirement, page.Roles = denied.Requirement(), denied.Have
-		body.RequiredPermission = denied.Permission
+		body.RequiredPermission = string(denied.Permission)
 		if denied.Permission != "" {
-			ans.challenge = `Bearer error="insufficient_scope", scope="` + denied.Permission + `"`
+			ans.challenge = `Bearer error="insufficient_scope", scope="` + string(denied.Permission) + `"`
 		}
 	case errors.As(err, &signIn):
 		// Before the token cases: a sign-in refused for its access token

@@ -138,7 +138,7 @@ func (e *env) assertOutcome(t *testing.T, rt tableRoute, want error, got respons
 		require.Equal(t, http.StatusForbidden, got.StatusCode, got.Body)
 		body := decode[map[string]string](t, got)
 		assert.Equal(t, "insufficient_scope", body["error"])
-		assert.Equal(t, d.Permission, body["required_permission"])
+		assert.Equal(t, string(d.Permission), body["required_permission"])
 		assert.Contains(t, got.Header.Get("WWW-Authenticate"), `error="insufficient_scope"`)
 	case errorsAs(want, &d):
 		require.Equal(t, http.StatusForbidden, got.StatusCode, got.Body)
@@ -214,32 +214,42 @@ func (e *env) call(t *testing.T, rt tableRoute, u mockidp.User) (response, fixtu
 		assignee = orgAdmin.ID
 	}
 	if rt.api() {
-		body := map[string]map[string]any{
-			"POST /api/projects":            {"name": "Matrix project"},
-			"PATCH /api/projects/{id}":      {"name": "Renamed"},
-			"POST /api/projects/{id}/tasks": {"title": "Matrix task"},
-			"POST /api/tasks/{id}/assign":   {"assignee": assignee},
-			"PATCH /api/tasks/{id}":         {"done": true},
-		}[rt.Method+" "+rt.Pattern]
 		token := ""
 		if u.ID != "" {
 			token = e.token(u)
 		}
-		if body == nil {
-			return e.api(token, rt.Method, path, nil), fix
-		}
-		return e.api(token, rt.Method, path, body), fix
+		return e.callAPI(rt, token, path, assignee), fix
 	}
 	b := e.newBrowser()
 	if u.ID != "" {
 		b.mustSignIn(u, "/")
 	}
+	return b.callPage(rt, path, assignee, role), fix
+}
+
+// callAPI makes an API route's request with token, with a valid body.
+func (e *env) callAPI(rt tableRoute, token, path, assignee string) response {
+	body := map[string]map[string]any{
+		"POST /api/projects":            {"name": "Matrix project"},
+		"PATCH /api/projects/{id}":      {"name": "Renamed"},
+		"POST /api/projects/{id}/tasks": {"title": "Matrix task"},
+		"POST /api/tasks/{id}/assign":   {"assignee": assignee},
+		"PATCH /api/tasks/{id}":         {"done": true},
+	}[rt.Method+" "+rt.Pattern]
+	if body == nil {
+		return e.api(token, rt.Method, path, nil)
+	}
+	return e.api(token, rt.Method, path, body)
+}
+
+// callPage makes a page route's request in browser b, with a valid form.
+func (b *browser) callPage(rt tableRoute, path, assignee, role string) response {
 	if rt.Method == http.MethodGet || rt.Method == http.MethodHead {
-		return b.do(rt.Method, e.URL+path, nil, ""), fix
+		return b.do(rt.Method, b.e.URL+path, nil, "")
 	}
 	return b.post(path, url.Values{
 		"name": {"Matrix project"}, "title": {"Matrix task"}, "assignee": {assignee}, "done": {"true"}, "role": {role},
-	}), fix
+	})
 }
 
 // fixture creates a project with one task in the admin's organization.

@@ -3,6 +3,8 @@ package auth
 import (
 	"errors"
 	"strings"
+
+	"github.com/scalekit-samples/go-rbac-projects/rbac"
 )
 
 // ErrUnauthenticated is returned when a gated route is called by nobody:
@@ -31,7 +33,7 @@ func (e *TokenError) Is(target error) bool { return target == ErrUnauthenticated
 type DeniedError struct {
 	// Permission is the permission that would have allowed the request
 	// (empty when only a role would).
-	Permission string
+	Permission rbac.Permission
 	// Roles are the roles that would have allowed the request.
 	Roles []string
 	// Have are the caller's roles, to help them ask for the right one.
@@ -48,7 +50,7 @@ func (e *DeniedError) Requirement() string {
 		parts = append(parts, "the "+r+" role")
 	}
 	if e.Permission != "" {
-		parts = append(parts, "the "+e.Permission+" permission")
+		parts = append(parts, "the "+string(e.Permission)+" permission")
 	}
 	return strings.Join(parts, " or ")
 }

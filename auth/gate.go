@@ -122,7 +122,7 @@ func (g Gate) String() string {
 	case gateSignedIn:
 		return "signed in"
 	case gatePermission:
-		return g.perm
+		return string(g.perm)
 	case gateRole:
 		return "role " + g.role
 	case gateAnyOf:

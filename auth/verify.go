@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+
+	"github.com/scalekit-samples/go-rbac-projects/rbac"
 )
 
 // ClockLeeway is the clock skew tolerated on nbf and iat, of access tokens
@@ -61,17 +63,17 @@ var idOnlyClaims = []string{"nonce", "at_hash", "c_hash", "s_hash", "auth_time",
 
 // accessClaims are the claims of a Scalekit access token that this app reads.
 type accessClaims struct {
-	Subject     string   `json:"sub"`
-	OrgID       string   `json:"oid"`
-	Roles       []string `json:"roles"`
-	Permissions []string `json:"permissions"`
-	SessionID   string   `json:"sid"`
-	ClientID    string   `json:"client_id"`
-	AZP         string   `json:"azp"`
-	IssuedAt    *float64 `json:"iat"`
-	NotBefore   *float64 `json:"nbf"`
-	Nonce       string   `json:"nonce"`
-	AtHash      string   `json:"at_hash"`
+	Subject     string            `json:"sub"`
+	OrgID       string            `json:"oid"`
+	Roles       []string          `json:"roles"`
+	Permissions []rbac.Permission `json:"permissions"`
+	SessionID   string            `json:"sid"`
+	ClientID    string            `json:"client_id"`
+	AZP         string            `json:"azp"`
+	IssuedAt    *float64          `json:"iat"`
+	NotBefore   *float64          `json:"nbf"`
+	Nonce       string            `json:"nonce"`
+	AtHash      string            `json:"at_hash"`
 }
 
 // Verify checks raw and returns the principal it describes, or a

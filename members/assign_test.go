@@ -245,7 +245,7 @@ func testNobodyChangesTheRolesOfAMemberWhoHoldsMore(t *testing.T, e database.Eng
 			assert.Equal(t, tt.wantMissing, denied.Permission, "naming a permission the actor lacks")
 			assert.Equal(t, tt.current, idp.roles["usr_target"], "a refused change changes nothing")
 			assert.Equal(t, OutcomeRefused, entries[0].Outcome)
-			assert.Equal(t, "not allowed: requires the "+tt.wantMissing+" permission", entries[0].Reason)
+			assert.Equal(t, "not allowed: requires the "+string(tt.wantMissing)+" permission", entries[0].Reason)
 			assert.Equal(t, tt.current, entries[0].OldRoles)
 		})
 	}

@@ -129,13 +129,13 @@ func Diff(m *rbac.Model, remote *Remote, opts PlanOptions) *Plan {
 		}
 	}
 	for _, d := range m.Permissions {
-		s := Step{Kind: KindPermission, Name: d.Name, perm: d, Action: Create}
-		if rp, ok := remotePerms[d.Name]; ok {
+		s := Step{Kind: KindPermission, Name: string(d.Name), perm: d, Action: Create}
+		if rp, ok := remotePerms[string(d.Name)]; ok {
 			s.Action = Unchanged
 			if rp.Description != d.Description {
 				s.Action, s.Changes = Update, []string{"description"}
 			}
-			delete(remotePerms, d.Name)
+			delete(remotePerms, string(d.Name))
 		}
 		p.Steps = append(p.Steps, s)
 	}
@@ -199,7 +199,7 @@ func roleChanges(want rbac.Role, have Role) []string {
 	if want.Extends != have.Extends {
 		changes = append(changes, fmt.Sprintf("extends %s -> %s", orNone(have.Extends), orNone(want.Extends)))
 	}
-	added, removed := setDiff(want.Permissions, have.environmentPermissionNames())
+	added, removed := setDiff(names(want.Permissions), have.environmentPermissionNames())
 	if len(added)+len(removed) > 0 {
 		c := "permissions"
 		for _, a := range added {

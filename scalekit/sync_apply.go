@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"slices"
 
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
 )
@@ -83,27 +82,27 @@ func (c *Client) applyStep(ctx context.Context, p *Plan, s *Step) (string, error
 // createPermission creates a permission, or updates the one that turns out
 // to exist already.
 func (c *Client) createPermission(ctx context.Context, d rbac.PermissionDef) (string, error) {
-	_, err := c.CreatePermission(ctx, d.Name, d.Description)
+	_, err := c.CreatePermission(ctx, string(d.Name), d.Description)
 	if !mayExist(err) {
 		return "created", err
 	}
 	// Someone registered it since the plan was made, or the 400 was about
 	// something else: only reading it back tells.
-	have, readErr := c.GetPermission(ctx, d.Name)
+	have, readErr := c.GetPermission(ctx, string(d.Name))
 	if readErr != nil {
 		return "", createFailed(err, readErr)
 	}
 	if have.Description == d.Description {
 		return "existed, unchanged", nil
 	}
-	_, err = c.UpdatePermission(ctx, d.Name, d.Description)
+	_, err = c.UpdatePermission(ctx, string(d.Name), d.Description)
 	return "existed, updated", err
 }
 
 // createRole creates a role, or updates the one that turns out to exist
 // already.
 func (c *Client) createRole(ctx context.Context, org string, r rbac.Role) (string, error) {
-	nr := NewRole{Name: r.Name, DisplayName: r.DisplayName, Description: r.Description, Extends: r.Extends, Permissions: r.Permissions}
+	nr := NewRole{Name: r.Name, DisplayName: r.DisplayName, Description: r.Description, Extends: r.Extends, Permissions: names(r.Permissions)}
 	var err error
 	if org == "" {
 		_, err = c.CreateRole(ctx, nr)
@@ -172,9 +171,9 @@ func (c *Client) updateRole(ctx context.Context, org string, r rbac.Role, have R
 	if r.Extends != "" && r.Extends != have.Extends {
 		u.Extends, changed = &r.Extends, true
 	}
-	added, removed := setDiff(r.Permissions, have.environmentPermissionNames())
+	added, removed := setDiff(names(r.Permissions), have.environmentPermissionNames())
 	permsDiffer := len(added)+len(removed) > 0
-	send := append(slices.Clone(r.Permissions), have.scalekitPermissionNames()...)
+	send := append(names(r.Permissions), have.scalekitPermissionNames()...)
 	if permsDiffer && len(send) > 0 {
 		u.Permissions, changed = send, true
 	}

@@ -60,6 +60,15 @@ func dependentsFirst(roles []rbac.Role) []rbac.Role {
 	return out
 }
 
+// names returns the permissions' names as the management API spells them.
+func names(perms []rbac.Permission) []string {
+	out := make([]string, len(perms))
+	for i, p := range perms {
+		out[i] = string(p)
+	}
+	return out
+}
+
 // setDiff returns the names in want and not in have, and those in have
 // and not in want, sorted.
 func setDiff(want, have []string) (added, removed []string) {
