@@ -110,6 +110,7 @@ func (a *App) build(ctx context.Context, dialect database.Dialect) error {
 		Sessions:     sessions,
 		HTTPClient:   &http.Client{Timeout: 10 * time.Second},
 		Logger:       a.log,
+		Now:          a.cfg.Now,
 		OnSignIn:     a.onSignIn(dir, idp),
 		RolesChanged: changes.ChangedAfter,
 	})

@@ -34,7 +34,12 @@ import (
 //	SCREENSHOT_DIR=docs go test ./app -run TestBrowser -count=1
 //
 // regenerates docs/project-page.png, the screenshot in README.
-func TestBrowser(t *testing.T) { eachEngine(t, testBrowser) }
+func TestBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives a real browser; skipped with -short")
+	}
+	eachEngine(t, testBrowser)
+}
 
 func testBrowser(t *testing.T, engine database.Engine) {
 	chrome := startChrome(t)
@@ -76,7 +81,8 @@ func testBrowser(t *testing.T, engine database.Engine) {
 	})
 
 	t.Run("an admin creates a project, adds tasks, assigns one to a member and marks it done", func(t *testing.T) {
-		// Members appear in the assignee list once they have signed in.
+		// Carol signs in first, as a member would; the assignee list comes
+		// from the organization's members, synced from the IdP at sign-in.
 		chrome.open(t, e).signIn(carol)
 		tab := chrome.open(t, e)
 		tab.signIn(alice)

@@ -47,6 +47,7 @@ type envOptions struct {
 	quiet           bool // discard logs (benchmarks)
 	noWebhookSecret bool
 	idpNow          func() time.Time // the mock IdP's clock; nil: time.Now
+	appNow          func() time.Time // the app's clock; nil: time.Now
 	idpWebhooks     bool             // the mock IdP reports role changes to the app's webhook
 }
 
@@ -73,6 +74,7 @@ func startEnv(t testing.TB, opts envOptions) *env {
 		SessionSecret: bytes.Repeat([]byte("k"), 32),
 		SeedFile:      "../rbac.seed.json",
 		WebhookSecret: testWebhookSecret,
+		Now:           opts.appNow,
 	}
 	db := databasetest.New(t, cmp.Or(opts.engine, database.SQLite))
 	cfg.DatabaseURL, cfg.DatabasePath = db.URL, db.Path

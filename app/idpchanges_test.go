@@ -21,6 +21,15 @@ import (
 // test sets (a skewed IdP) and moves (instead of sleeping).
 type idpClock struct{ offset atomic.Int64 }
 
+// appClock is the app's clock in a test: time.Now moved on by Advance.
+type appClock struct{ offset atomic.Int64 }
+
+// Now returns the time, as far ahead as Advance has moved it.
+func (c *appClock) Now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())) }
+
+// Advance moves the clock d ahead.
+func (c *appClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
+
 func (c *idpClock) Now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
 func (c *idpClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
 func newIdPClock(ahead time.Duration) *idpClock {

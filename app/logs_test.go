@@ -20,7 +20,8 @@ import (
 func TestLogsHoldNoSecrets(t *testing.T) { eachEngine(t, testLogsHoldNoSecrets) }
 
 func testLogsHoldNoSecrets(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine, accessTokenTTL: 2 * time.Second})
+	clock := &appClock{} // the app's and the IdP's
+	e := startEnv(t, envOptions{engine: engine, accessTokenTTL: 2 * time.Second, appNow: clock.Now, idpNow: clock.Now})
 	alice := e.user("alice@acme.example")
 
 	b := e.newBrowser()
@@ -42,7 +43,7 @@ func testLogsHoldNoSecrets(t *testing.T, engine database.Engine) {
 	e.api(token, "GET", "/api/projects", nil)                                                            // a 200
 	e.api(token+"x", "GET", "/api/projects", nil)                                                        // a bad signature
 	e.api(e.token(e.user("dave@acme.example")), "POST", "/api/projects", map[string]string{"name": "x"}) // a 403
-	time.Sleep(2100 * time.Millisecond)
+	clock.Advance(2100 * time.Millisecond)
 	b.get("/projects") // a refresh
 	b.post("/logout", nil)
 

@@ -29,7 +29,7 @@ func testAuthorizationMatrix(t *testing.T, engine database.Engine) {
 	e := startEnv(t, envOptions{engine: engine})
 	users := e.IdP.Users()
 	for _, u := range users {
-		e.signIn(u) // members appear once they have signed in; assignment needs that
+		e.signIn(u) // as users of the app would: each sign-in records its user and syncs the organization's members
 	}
 	var allowed, denied int
 	for _, rt := range tableOf(e.App) {

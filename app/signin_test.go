@@ -138,11 +138,12 @@ func TestAccessTokenIsRefreshedBeforeItExpires(t *testing.T) {
 }
 
 func testAccessTokenIsRefreshedBeforeItExpires(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine, accessTokenTTL: 2 * time.Second})
+	clock := &appClock{} // the app's and the IdP's
+	e := startEnv(t, envOptions{engine: engine, accessTokenTTL: 2 * time.Second, appNow: clock.Now, idpNow: clock.Now})
 	b := e.signIn(e.user("bob@acme.example"))
 	require.Equal(t, http.StatusOK, b.get("/projects").StatusCode)
 
-	time.Sleep(2500 * time.Millisecond) // past the first access token's expiry
+	clock.Advance(2500 * time.Millisecond) // past the first access token's expiry
 	for range 3 {
 		resp := b.get("/projects")
 		require.Equal(t, http.StatusOK, resp.StatusCode, "still signed in after the access token expired")
@@ -158,9 +159,10 @@ func testConcurrentRequestsRefreshOnce(t *testing.T, engine database.Engine) {
 	// The IdP rotates refresh tokens and revokes the whole grant when a used
 	// one is replayed: if two requests of one session refreshed at once, the
 	// second would sign the user out. The app refreshes once per session.
-	e := startEnv(t, envOptions{engine: engine, accessTokenTTL: 2 * time.Second})
+	clock := &appClock{} // the app's and the IdP's
+	e := startEnv(t, envOptions{engine: engine, accessTokenTTL: 2 * time.Second, appNow: clock.Now, idpNow: clock.Now})
 	b := e.signIn(e.user("bob@acme.example"))
-	time.Sleep(2100 * time.Millisecond)
+	clock.Advance(2100 * time.Millisecond)
 
 	var wg sync.WaitGroup
 	statuses := make([]int, 8)
@@ -234,11 +236,12 @@ func testTwoInstancesSharingTheDatabaseRefreshASessionOnce(t *testing.T, engine 
 	// Behind a load balancer, requests of one session land on different
 	// instances. If both refreshed, the second would replay the rotated
 	// refresh token and the IdP would revoke the sign-in.
-	e := startEnv(t, envOptions{engine: engine, accessTokenTTL: 2 * time.Second})
+	clock := &appClock{} // both instances' and the IdP's
+	e := startEnv(t, envOptions{engine: engine, accessTokenTTL: 2 * time.Second, appNow: clock.Now, idpNow: clock.Now})
 	other := e.secondInstance()
 	b := e.signIn(e.user("bob@acme.example")) // the cookie jar sends the cookie to both (same host)
 	require.Equal(t, http.StatusOK, b.do("GET", other+"/projects", nil, "").StatusCode, "the session works on the other instance")
-	time.Sleep(2100 * time.Millisecond)
+	clock.Advance(2100 * time.Millisecond)
 
 	var wg sync.WaitGroup
 	statuses := make([]int, 8)

@@ -22,7 +22,7 @@ func TestGates(t *testing.T) {
 		wantErr  error
 		wantPerm rbac.Permission
 	}{
-		{"public lets nobody through", auth.Public, nil, nil, ""},
+		{"public lets everybody through, signed out included", auth.Public, nil, nil, ""},
 		{"signed in refuses nobody", auth.SignedIn, nil, auth.ErrUnauthenticated, ""},
 		{"signed in lets anyone with a token through", auth.SignedIn, admin, nil, ""},
 		{"a permission in the token passes", auth.Need("projects:create"), pm, nil, ""},

@@ -128,7 +128,7 @@ func testSetRolesRefusesEscalationAndKeepsAnAdmin(t *testing.T, e database.Engin
 			})
 			entries, lerr := audit.List(context.Background(), "org_1", 10)
 			require.NoError(t, lerr)
-			require.Len(t, entries, 1, "every attempt is audited")
+			require.Len(t, entries, 1, "every attempt that reaches SetRoles is audited")
 
 			var denied *auth.DeniedError
 			switch {
@@ -233,7 +233,7 @@ func testNobodyChangesTheRolesOfAMemberWhoHoldsMore(t *testing.T, e database.Eng
 			})
 			entries, lerr := audit.List(context.Background(), "org_1", 10)
 			require.NoError(t, lerr)
-			require.Len(t, entries, 1, "every attempt is audited")
+			require.Len(t, entries, 1, "every attempt that reaches SetRoles is audited")
 			if tt.wantMissing == "" {
 				require.NoError(t, err)
 				assert.Equal(t, tt.roles, idp.roles["usr_target"])

@@ -16,7 +16,6 @@ import (
 	"path"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/scalekit-samples/go-rbac-projects/auth"
 	"github.com/scalekit-samples/go-rbac-projects/problem"
@@ -114,33 +113,19 @@ func (r *Renderer) JSON(w http.ResponseWriter, status int, v any) error {
 	return WriteJSON(w, status, v)
 }
 
-// WriteJSON writes v as the JSON response body with status. It encodes into
-// a recycled buffer before writing anything, so that an encoding error can
-// still become a clean 500, and an API request leaves little garbage.
+// WriteJSON writes v as the JSON response body with status. It encodes
+// before writing anything, so that an encoding error can still become a
+// clean 500.
 func WriteJSON(w http.ResponseWriter, status int, v any) error {
-	buf := jsonBuffers.Get().(*bytes.Buffer)
-	defer putJSONBuffer(buf)
-	if err := json.NewEncoder(buf).Encode(v); err != nil { // Encode ends the body with a newline
+	body, err := json.Marshal(v)
+	if err != nil {
 		return fmt.Errorf("encode json: %w", err)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	_, _ = w.Write(append(body, '\n'))
 	return nil
-}
-
-// jsonBuffers holds the buffers WriteJSON encodes into.
-var jsonBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-// putJSONBuffer returns buf to the pool unless a large answer grew it: a
-// few big buffers kept for ever would cost more memory than they save.
-func putJSONBuffer(buf *bytes.Buffer) {
-	if buf.Cap() > 64<<10 {
-		return
-	}
-	buf.Reset()
-	jsonBuffers.Put(buf)
 }
 
 // DecodeJSON reads the request body into v: at most MaxBody bytes, one

@@ -123,7 +123,7 @@ func (h *Handler) assign(r *http.Request, assignee string) (Task, error) {
 			return Task{}, err
 		}
 		if !ok {
-			return Task{}, problem.Invalid("assignee", "That user is not a member of your organization (members appear here once they have signed in).")
+			return Task{}, problem.Invalid("assignee", "That user is not a member of your organization.")
 		}
 	}
 	return h.store.Assign(r.Context(), p.OrgID, id, assignee)
