@@ -35,6 +35,7 @@ import (
 //
 // regenerates docs/project-page.png, the screenshot in README.
 func TestBrowser(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("drives a real browser; skipped with -short")
 	}

@@ -47,6 +47,7 @@ func roleChangedRefusal(t *testing.T, r response) {
 }
 
 func TestARoleChangeInTheDashboardTakesEffectOnTheNextRequest(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testARoleChangeInTheDashboardTakesEffectOnTheNextRequest)
 }
 
@@ -71,6 +72,7 @@ func testARoleChangeInTheDashboardTakesEffectOnTheNextRequest(t *testing.T, engi
 }
 
 func TestAChangedRoleMakesItsOrganizationsTokensStale(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testAChangedRoleMakesItsOrganizationsTokensStale)
 }
 
@@ -111,6 +113,7 @@ func testAChangedRoleMakesItsOrganizationsTokensStale(t *testing.T, engine datab
 }
 
 func TestTokensMintedBeforeADemotionAreStaleWhenTheIdPClockRunsAhead(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testTokensMintedBeforeADemotionAreStaleWhenTheIdPClockRunsAhead)
 }
 
@@ -152,6 +155,7 @@ func testTokensMintedBeforeADemotionAreStaleWhenTheIdPClockRunsAhead(t *testing.
 }
 
 func TestADashboardChangeIsDatedByTheIdPsClock(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testADashboardChangeIsDatedByTheIdPsClock)
 }
 

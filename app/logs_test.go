@@ -17,7 +17,10 @@ import (
 // TestLogsHoldNoSecrets runs sign-in, pages, API calls with good and bad
 // tokens, a refresh, failures and logout, then searches everything the app
 // logged for tokens, cookies, codes, state and the client secret.
-func TestLogsHoldNoSecrets(t *testing.T) { eachEngine(t, testLogsHoldNoSecrets) }
+func TestLogsHoldNoSecrets(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testLogsHoldNoSecrets)
+}
 
 func testLogsHoldNoSecrets(t *testing.T, engine database.Engine) {
 	clock := &appClock{} // the app's and the IdP's
@@ -68,6 +71,7 @@ func testLogsHoldNoSecrets(t *testing.T, engine database.Engine) {
 // methods: each adds one short line to the log, and no query string (which
 // may carry a code or state) is logged at all.
 func TestTheAccessLogIsBounded(t *testing.T) {
+	t.Parallel()
 	e := startEnv(t, envOptions{})
 	long := "/" + strings.Repeat("a", 100<<10)
 	tests := []struct {

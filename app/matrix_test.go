@@ -23,7 +23,10 @@ import (
 // real bearer tokens for the API. The expected outcome is computed from
 // rbac.seed.json and the route's gate, never typed in per case, so a new
 // route or a changed role shows up here by itself.
-func TestAuthorizationMatrix(t *testing.T) { eachEngine(t, testAuthorizationMatrix) }
+func TestAuthorizationMatrix(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testAuthorizationMatrix)
+}
 
 func testAuthorizationMatrix(t *testing.T, engine database.Engine) {
 	e := startEnv(t, envOptions{engine: engine})
@@ -64,6 +67,7 @@ func testAuthorizationMatrix(t *testing.T, engine database.Engine) {
 // HEAD, as every demo user and as nobody: the answer is the GET's, status,
 // redirect and challenge alike, without a body.
 func TestHeadIsGatedLikeGet(t *testing.T) {
+	t.Parallel()
 	e := startEnv(t, envOptions{})
 	users := append([]mockidp.User{{Name: "nobody"}}, e.IdP.Users()...)
 	var routes int

@@ -19,6 +19,7 @@ import (
 // role sees the controls its permissions allow and, instead of the others,
 // the name of the permission it would need.
 func TestPagesShowOnlyWhatTheTokenAllows(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testPagesShowOnlyWhatTheTokenAllows)
 }
 
@@ -72,6 +73,7 @@ func testPagesShowOnlyWhatTheTokenAllows(t *testing.T, engine database.Engine) {
 }
 
 func TestTeamMemberIsRefusedEvenWhenPostingDirectly(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testTeamMemberIsRefusedEvenWhenPostingDirectly)
 }
 
@@ -87,7 +89,10 @@ func testTeamMemberIsRefusedEvenWhenPostingDirectly(t *testing.T, engine databas
 	assert.Equal(t, `{"projects":[]}`, strings.TrimSpace(e.api(e.token(carol), "GET", "/api/projects", nil).Body))
 }
 
-func TestProjectLifecycleInTheBrowser(t *testing.T) { eachEngine(t, testProjectLifecycleInTheBrowser) }
+func TestProjectLifecycleInTheBrowser(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testProjectLifecycleInTheBrowser)
+}
 
 func testProjectLifecycleInTheBrowser(t *testing.T, engine database.Engine) {
 	e := startEnv(t, envOptions{engine: engine})
@@ -126,6 +131,7 @@ func testProjectLifecycleInTheBrowser(t *testing.T, engine database.Engine) {
 }
 
 func TestMePageShowsVerifiedClaimsAndWhatTheyUnlock(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testMePageShowsVerifiedClaimsAndWhatTheyUnlock)
 }
 

@@ -13,6 +13,7 @@ import (
 )
 
 func TestADroppedSignInDoesNotRefuseTheNextOne(t *testing.T) {
+	t.Parallel()
 	e := startEnv(t, envOptions{})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // the client dropped the connection
@@ -23,6 +24,7 @@ func TestADroppedSignInDoesNotRefuseTheNextOne(t *testing.T) {
 }
 
 func TestSignOutWorksWhileTheIdPIsDown(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testSignOutWorksWhileTheIdPIsDown)
 }
 
@@ -50,6 +52,7 @@ func testSignOutWorksWhileTheIdPIsDown(t *testing.T, engine database.Engine) {
 }
 
 func TestAClientThatWentAwayIsNotAServerError(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testAClientThatWentAwayIsNotAServerError)
 }
 

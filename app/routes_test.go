@@ -15,7 +15,10 @@ import (
 // DESIGN.md. The matrix test proves the server enforces each gate; this
 // proves the gates are the documented ones, so loosening one is a visible
 // change to this table too.
-func TestRouteTableMatchesTheDesign(t *testing.T) { eachEngine(t, testRouteTableMatchesTheDesign) }
+func TestRouteTableMatchesTheDesign(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testRouteTableMatchesTheDesign)
+}
 
 func testRouteTableMatchesTheDesign(t *testing.T, engine database.Engine) {
 	want := map[string]string{
@@ -61,6 +64,7 @@ func testRouteTableMatchesTheDesign(t *testing.T, engine database.Engine) {
 // misspelt in the table ("projects:creat") fails here instead of quietly
 // closing its route to everybody. Nobody passes any of them.
 func TestEveryGateCanBePassed(t *testing.T) {
+	t.Parallel()
 	e := startEnv(t, envOptions{})
 	var roles []string
 	for _, r := range e.Model.Roles {
@@ -87,6 +91,7 @@ func TestEveryGateCanBePassed(t *testing.T) {
 // TestStaticServesFilesOnly: the stylesheet is served (GET and HEAD), but
 // no directory of /static/ lists what is in it.
 func TestStaticServesFilesOnly(t *testing.T) {
+	t.Parallel()
 	e := startEnv(t, envOptions{})
 	tests := []struct {
 		name, method, path string
@@ -119,6 +124,7 @@ func TestStaticServesFilesOnly(t *testing.T) {
 }
 
 func TestHealthzAnswersHead(t *testing.T) {
+	t.Parallel()
 	e := startEnv(t, envOptions{})
 	req, err := http.NewRequest("HEAD", e.URL+"/healthz", nil)
 	require.NoError(t, err)

@@ -15,6 +15,7 @@ import (
 )
 
 func TestEveryDemoUserSignsInAndSeesTheirOrganization(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testEveryDemoUserSignsInAndSeesTheirOrganization)
 }
 
@@ -34,6 +35,7 @@ func testEveryDemoUserSignsInAndSeesTheirOrganization(t *testing.T, engine datab
 }
 
 func TestSessionCookieIsSmallOpaqueAndRenewedAtLogin(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testSessionCookieIsSmallOpaqueAndRenewedAtLogin)
 }
 
@@ -65,6 +67,7 @@ func testSessionCookieIsSmallOpaqueAndRenewedAtLogin(t *testing.T, engine databa
 }
 
 func TestStartingSignInsCostsTheServerNoStorage(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testStartingSignInsCostsTheServerNoStorage)
 }
 
@@ -79,6 +82,7 @@ func testStartingSignInsCostsTheServerNoStorage(t *testing.T, engine database.En
 }
 
 func TestAForgedOrAlteredPendingSignInIsRefused(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testAForgedOrAlteredPendingSignInIsRefused)
 }
 
@@ -111,6 +115,7 @@ func testAForgedOrAlteredPendingSignInIsRefused(t *testing.T, engine database.En
 }
 
 func TestLogoutEndsTheSessionHereAndAtTheIdP(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testLogoutEndsTheSessionHereAndAtTheIdP)
 }
 
@@ -134,6 +139,7 @@ func testLogoutEndsTheSessionHereAndAtTheIdP(t *testing.T, engine database.Engin
 }
 
 func TestAccessTokenIsRefreshedBeforeItExpires(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testAccessTokenIsRefreshedBeforeItExpires)
 }
 
@@ -152,6 +158,7 @@ func testAccessTokenIsRefreshedBeforeItExpires(t *testing.T, engine database.Eng
 }
 
 func TestConcurrentRequestsRefreshOnce(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testConcurrentRequestsRefreshOnce)
 }
 
@@ -177,6 +184,7 @@ func testConcurrentRequestsRefreshOnce(t *testing.T, engine database.Engine) {
 }
 
 func TestReturnToOnlyFollowsLocalPaths(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testReturnToOnlyFollowsLocalPaths)
 }
 
@@ -205,6 +213,7 @@ func testReturnToOnlyFollowsLocalPaths(t *testing.T, engine database.Engine) {
 }
 
 func TestALinkToLoginDoesNotSignAnyoneOut(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testALinkToLoginDoesNotSignAnyoneOut)
 }
 
@@ -229,6 +238,7 @@ func testALinkToLoginDoesNotSignAnyoneOut(t *testing.T, engine database.Engine) 
 }
 
 func TestTwoInstancesSharingTheDatabaseRefreshASessionOnce(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testTwoInstancesSharingTheDatabaseRefreshASessionOnce)
 }
 

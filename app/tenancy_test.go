@@ -18,6 +18,7 @@ import (
 // exist, and the refused writes change nothing. The routes are every route
 // of the table with an {id}: a new one is covered without editing this test.
 func TestOrganizationsNeverSeeEachOther(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testOrganizationsNeverSeeEachOther)
 }
 
@@ -78,6 +79,7 @@ func testOrganizationsNeverSeeEachOther(t *testing.T, engine database.Engine) {
 }
 
 func TestTasksCannotBeAssignedOutsideTheOrganization(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testTasksCannotBeAssignedOutsideTheOrganization)
 }
 

@@ -51,7 +51,10 @@ func directoryEventAt(occurredAt, typ, orgID, email string, roles ...string) str
 		`","email":"` + email + `","roles":[` + strings.Join(rs, ",") + `]}}`
 }
 
-func TestDirectorySyncWebhook(t *testing.T) { eachEngine(t, testDirectorySyncWebhook) }
+func TestDirectorySyncWebhook(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testDirectorySyncWebhook)
+}
 
 func testDirectorySyncWebhook(t *testing.T, engine database.Engine) {
 	e := startEnv(t, envOptions{engine: engine})
@@ -101,6 +104,7 @@ func testDirectorySyncWebhook(t *testing.T, engine database.Engine) {
 }
 
 func TestLateDirectoryEventsNeverRollAMemberBack(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testLateDirectoryEventsNeverRollAMemberBack)
 }
 
@@ -150,6 +154,7 @@ func testLateDirectoryEventsNeverRollAMemberBack(t *testing.T, engine database.E
 }
 
 func TestDirectorySyncTakesEffectAtOnce(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testDirectorySyncTakesEffectAtOnce)
 }
 
@@ -167,6 +172,7 @@ func testDirectorySyncTakesEffectAtOnce(t *testing.T, engine database.Engine) {
 }
 
 func TestWebhookRouteIsAbsentWithoutASecret(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testWebhookRouteIsAbsentWithoutASecret)
 }
 
@@ -177,6 +183,7 @@ func testWebhookRouteIsAbsentWithoutASecret(t *testing.T, engine database.Engine
 }
 
 func TestTheFirstToSignInCanAssignAnyoneInTheOrganization(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testTheFirstToSignInCanAssignAnyoneInTheOrganization)
 }
 
@@ -206,6 +213,7 @@ func testTheFirstToSignInCanAssignAnyoneInTheOrganization(t *testing.T, engine d
 }
 
 func TestAMemberWhoLeftTheDirectoryCannotBeAssignedTasks(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testAMemberWhoLeftTheDirectoryCannotBeAssignedTasks)
 }
 
@@ -230,6 +238,7 @@ func testAMemberWhoLeftTheDirectoryCannotBeAssignedTasks(t *testing.T, engine da
 }
 
 func TestADirectoryUserIsAssignableBeforeSigningIn(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testADirectoryUserIsAssignableBeforeSigningIn)
 }
 
@@ -248,6 +257,7 @@ func testADirectoryUserIsAssignableBeforeSigningIn(t *testing.T, engine database
 }
 
 func TestADirectoryEventWithoutRolesChangesNoRoles(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testADirectoryEventWithoutRolesChangesNoRoles)
 }
 
@@ -263,6 +273,7 @@ func testADirectoryEventWithoutRolesChangesNoRoles(t *testing.T, engine database
 }
 
 func TestAUserLeavingTheDirectoryIsSignedOutAtOnceAndGainsNothing(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testAUserLeavingTheDirectoryIsSignedOutAtOnceAndGainsNothing)
 }
 
