@@ -80,7 +80,7 @@ func (h *Handler) APIAssign(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return h.render.JSON(w, http.StatusOK, map[string]Task{"task": t})
+	return h.render.JSON(w, http.StatusOK, taskJSON{t})
 }
 
 // APIUpdate takes {"done": true|false}.
@@ -103,7 +103,7 @@ func (h *Handler) APIUpdate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return h.render.JSON(w, http.StatusOK, map[string]Task{"task": t})
+	return h.render.JSON(w, http.StatusOK, taskJSON{t})
 }
 
 // assign checks the task and the assignee, both in the caller's

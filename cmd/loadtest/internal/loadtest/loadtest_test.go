@@ -20,7 +20,7 @@ import (
 func TestMixedLoadKeepsEveryWriteAndEveryTenantApart(t *testing.T) {
 	t.Parallel()
 	rep, err := Run(context.Background(), Options{
-		Duration: 3 * time.Second, Workers: 4, Orgs: 3, SeedFile: "../rbac.seed.json", Log: testLog(t),
+		Duration: 3 * time.Second, Workers: 4, Orgs: 3, SeedFile: "../../../../rbac.seed.json", Log: testLog(t),
 	})
 	require.NoError(t, err)
 	var out bytes.Buffer
@@ -54,7 +54,7 @@ func TestMixedLoadKeepsEveryWriteAndEveryTenantApart(t *testing.T) {
 func TestCompareMeasuresTheRoutesSideBySide(t *testing.T) {
 	t.Parallel()
 	rep, err := Compare(context.Background(), Options{
-		Duration: 600 * time.Millisecond, Workers: 2, Orgs: 2, SeedFile: "../rbac.seed.json", Log: testLog(t),
+		Duration: 600 * time.Millisecond, Workers: 2, Orgs: 2, SeedFile: "../../../../rbac.seed.json", Log: testLog(t),
 	})
 	require.NoError(t, err)
 	var out bytes.Buffer
@@ -105,7 +105,7 @@ func TestCompareRatiosAreMediansOfRounds(t *testing.T) {
 func TestRunStopsAfterMaxRequests(t *testing.T) {
 	t.Parallel()
 	rep, err := Run(context.Background(), Options{
-		Duration: time.Minute, Workers: 4, Orgs: 2, MaxRequests: 200, SeedFile: "../rbac.seed.json", Log: testLog(t),
+		Duration: time.Minute, Workers: 4, Orgs: 2, MaxRequests: 200, SeedFile: "../../../../rbac.seed.json", Log: testLog(t),
 	})
 	require.NoError(t, err)
 	assert.Equal(t, int64(200), rep.Requests)
