@@ -1,4 +1,4 @@
-package scalekit
+package seed
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
+	"github.com/scalekit-samples/go-rbac-projects/scalekit"
 )
 
 // Summary counts what Apply did. When Apply stops at an error, Failed is
@@ -24,11 +25,11 @@ type Summary struct {
 // with the file and updates it if it differs: reading it back, not the
 // error's wording, decides whether it is there. It stops at the first
 // error; the summary then says what was applied before it.
-func (c *Client) Apply(ctx context.Context, p *Plan, progress io.Writer) (Summary, error) {
+func Apply(ctx context.Context, c *scalekit.Client, p *Plan, progress io.Writer) (Summary, error) {
 	var sum Summary
 	for i := range p.Steps {
 		s := &p.Steps[i]
-		result, err := c.applyStep(ctx, p, s)
+		result, err := applyStep(ctx, c, p, s)
 		if err != nil {
 			fmt.Fprintf(progress, "  %-13s %-34s FAILED\n", s.Kind, s.label())
 			sum.Failed, sum.NotApplied = s, len(p.Steps)-i-1
@@ -52,14 +53,14 @@ func (c *Client) Apply(ctx context.Context, p *Plan, progress io.Writer) (Summar
 }
 
 // applyStep carries out one step and says what happened.
-func (c *Client) applyStep(ctx context.Context, p *Plan, s *Step) (string, error) {
+func applyStep(ctx context.Context, c *scalekit.Client, p *Plan, s *Step) (string, error) {
 	switch s.Action {
 	case Unchanged:
 		return "unchanged", nil
 	case OnlyRemote:
 		return "left alone", nil
 	case Delete:
-		return "deleted", c.deleteStep(ctx, p, s)
+		return "deleted", deleteStep(ctx, c, p, s)
 	}
 	switch s.Kind {
 	case KindPermission:
@@ -67,21 +68,21 @@ func (c *Client) applyStep(ctx context.Context, p *Plan, s *Step) (string, error
 			_, err := c.UpdatePermission(ctx, s.Name, s.perm.Description)
 			return "updated", err
 		}
-		return c.createPermission(ctx, s.perm)
+		return createPermission(ctx, c, s.perm)
 	case KindDefaults:
 		return "updated", c.SetDefaultRoles(ctx, s.defaults)
 	case KindRole, KindOrgRole:
 		if s.Action == Update {
-			return "updated", c.updateRole(ctx, s.Org, s.role, *s.remote)
+			return "updated", updateRole(ctx, c, s.Org, s.role, *s.remote)
 		}
-		return c.createRole(ctx, s.Org, s.role)
+		return createRole(ctx, c, s.Org, s.role)
 	}
 	return "", fmt.Errorf("unknown step kind %q", s.Kind)
 }
 
 // createPermission creates a permission, or updates the one that turns out
 // to exist already.
-func (c *Client) createPermission(ctx context.Context, d rbac.PermissionDef) (string, error) {
+func createPermission(ctx context.Context, c *scalekit.Client, d rbac.PermissionDef) (string, error) {
 	_, err := c.CreatePermission(ctx, string(d.Name), d.Description)
 	if !mayExist(err) {
 		return "created", err
@@ -101,8 +102,8 @@ func (c *Client) createPermission(ctx context.Context, d rbac.PermissionDef) (st
 
 // createRole creates a role, or updates the one that turns out to exist
 // already.
-func (c *Client) createRole(ctx context.Context, org string, r rbac.Role) (string, error) {
-	nr := NewRole{Name: r.Name, DisplayName: r.DisplayName, Description: r.Description, Extends: r.Extends, Permissions: names(r.Permissions)}
+func createRole(ctx context.Context, c *scalekit.Client, org string, r rbac.Role) (string, error) {
+	nr := scalekit.NewRole{Name: r.Name, DisplayName: r.DisplayName, Description: r.Description, Extends: r.Extends, Permissions: names(r.Permissions)}
 	var err error
 	if org == "" {
 		_, err = c.CreateRole(ctx, nr)
@@ -114,12 +115,12 @@ func (c *Client) createRole(ctx context.Context, org string, r rbac.Role) (strin
 	}
 	// As for a permission: read it back, then compare with what is there
 	// now, and update.
-	var have *Role
+	var have *scalekit.Role
 	var readErr error
 	if org == "" {
-		have, readErr = c.GetRole(ctx, r.Name, IncludePermissions)
+		have, readErr = c.GetRole(ctx, r.Name, scalekit.IncludePermissions)
 	} else {
-		have, readErr = c.GetOrganizationRole(ctx, org, r.Name, IncludePermissions)
+		have, readErr = c.GetOrganizationRole(ctx, org, r.Name, scalekit.IncludePermissions)
 	}
 	if readErr != nil {
 		return "", createFailed(err, readErr)
@@ -127,7 +128,7 @@ func (c *Client) createRole(ctx context.Context, org string, r rbac.Role) (strin
 	if len(roleChanges(r, *have)) == 0 {
 		return "existed, unchanged", nil
 	}
-	return "existed, updated", c.updateRole(ctx, org, r, *have)
+	return "existed, updated", updateRole(ctx, c, org, r, *have)
 }
 
 // mayExist reports whether a failed create may have met an item that is
@@ -135,15 +136,15 @@ func (c *Client) createRole(ctx context.Context, org string, r rbac.Role) (strin
 // expect a bad request), which the message alone does not reliably tell
 // from other bad requests, and a 409 or ALREADY_EXISTS says so outright.
 func mayExist(err error) bool {
-	var apiErr *APIError
-	return errors.As(err, &apiErr) && (apiErr.Status == http.StatusBadRequest || errors.Is(apiErr, ErrAlreadyExists))
+	var apiErr *scalekit.APIError
+	return errors.As(err, &apiErr) && (apiErr.Status == http.StatusBadRequest || errors.Is(apiErr, scalekit.ErrAlreadyExists))
 }
 
 // createFailed is the error of a create whose read-back did not find the
 // item: the create's own error, since it says what was wrong with the
 // request, and the read's if that failed for another reason.
 func createFailed(createErr, readErr error) error {
-	if errors.Is(readErr, ErrNotFound) {
+	if errors.Is(readErr, scalekit.ErrNotFound) {
 		return createErr
 	}
 	return fmt.Errorf("%w (and reading it back failed: %w)", createErr, readErr)
@@ -159,8 +160,8 @@ var errCannotEmpty = errors.New("the API cannot take every permission away from 
 // nothing. A PUT's permissions replace every mapping of the role, so they
 // carry the role's Scalekit-owned permissions (sk_...) too: without them an
 // admin would lose Scalekit's hosted screens.
-func (c *Client) updateRole(ctx context.Context, org string, r rbac.Role, have Role) error {
-	var u RoleUpdate
+func updateRole(ctx context.Context, c *scalekit.Client, org string, r rbac.Role, have scalekit.Role) error {
+	var u scalekit.RoleUpdate
 	changed := false
 	if r.DisplayName != have.DisplayName {
 		u.DisplayName, changed = &r.DisplayName, true
@@ -171,9 +172,9 @@ func (c *Client) updateRole(ctx context.Context, org string, r rbac.Role, have R
 	if r.Extends != "" && r.Extends != have.Extends {
 		u.Extends, changed = &r.Extends, true
 	}
-	added, removed := setDiff(names(r.Permissions), have.environmentPermissionNames())
+	added, removed := setDiff(names(r.Permissions), have.EnvironmentPermissionNames())
 	permsDiffer := len(added)+len(removed) > 0
-	send := append(names(r.Permissions), have.scalekitPermissionNames()...)
+	send := append(names(r.Permissions), have.ScalekitPermissionNames()...)
 	if permsDiffer && len(send) > 0 {
 		u.Permissions, changed = send, true
 	}
@@ -214,7 +215,7 @@ func (c *Client) updateRole(ctx context.Context, org string, r rbac.Role, have R
 
 // deleteStep deletes what a prune removes. Members of a deleted role get
 // the file's default member role.
-func (c *Client) deleteStep(ctx context.Context, p *Plan, s *Step) error {
+func deleteStep(ctx context.Context, c *scalekit.Client, p *Plan, s *Step) error {
 	switch s.Kind {
 	case KindPermission:
 		return c.DeletePermission(ctx, s.Name)

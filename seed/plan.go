@@ -1,4 +1,4 @@
-package scalekit
+package seed
 
 import (
 	"context"
@@ -6,9 +6,10 @@ import (
 	"slices"
 
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
+	"github.com/scalekit-samples/go-rbac-projects/scalekit"
 )
 
-// Registering a seed file is two steps: Plan reads the environment and
+// Registering a seed file is two steps: NewPlan reads the environment and
 // compares it with the file, Apply makes the changes the plan lists. The
 // plan is idempotent by construction: a second run finds everything
 // unchanged and writes nothing.
@@ -51,8 +52,8 @@ type Step struct {
 
 	perm     rbac.PermissionDef
 	role     rbac.Role
-	remote   *Role
-	defaults DefaultRoles
+	remote   *scalekit.Role
+	defaults scalekit.DefaultRoles
 }
 
 // Plan lists, in the order Apply follows, what makes an environment match
@@ -69,9 +70,9 @@ type Plan struct {
 // their direct permissions, and the own roles of the organizations a seed
 // file names.
 type Remote struct {
-	Permissions []Permission
-	Roles       []Role
-	OrgRoles    map[string][]Role
+	Permissions []scalekit.Permission
+	Roles       []scalekit.Role
+	OrgRoles    map[string][]scalekit.Role
 }
 
 // PlanOptions tunes a plan.
@@ -82,35 +83,35 @@ type PlanOptions struct {
 	Prune bool
 }
 
-// Fetch reads the remote state a plan for m compares against.
-func (c *Client) Fetch(ctx context.Context, m *rbac.Model) (*Remote, error) {
+// Fetch reads, through c, the remote state a plan for m compares against.
+func Fetch(ctx context.Context, c *scalekit.Client, m *rbac.Model) (*Remote, error) {
 	perms, err := c.ListPermissions(ctx)
 	if err != nil {
 		return nil, err
 	}
-	roles, err := c.ListRoles(ctx, IncludePermissions)
+	roles, err := c.ListRoles(ctx, scalekit.IncludePermissions)
 	if err != nil {
 		return nil, err
 	}
 	// Scalekit may list organization roles here too; they are not global
 	// roles, and a prune must never delete them through the global path.
-	roles = slices.DeleteFunc(roles, func(r Role) bool { return r.IsOrgRole })
-	r := &Remote{Permissions: perms, Roles: roles, OrgRoles: map[string][]Role{}}
+	roles = slices.DeleteFunc(roles, func(r scalekit.Role) bool { return r.IsOrgRole })
+	r := &Remote{Permissions: perms, Roles: roles, OrgRoles: map[string][]scalekit.Role{}}
 	for _, o := range m.OrganizationRoles {
-		all, err := c.ListOrganizationRoles(ctx, o.OrganizationID, IncludePermissions)
+		all, err := c.ListOrganizationRoles(ctx, o.OrganizationID, scalekit.IncludePermissions)
 		if err != nil {
 			return nil, err
 		}
-		r.OrgRoles[o.OrganizationID] = slices.DeleteFunc(all, func(r Role) bool { return !r.IsOrgRole })
+		r.OrgRoles[o.OrganizationID] = slices.DeleteFunc(all, func(r scalekit.Role) bool { return !r.IsOrgRole })
 	}
 	return r, nil
 }
 
-// Plan reads the environment and compares it with m.
-func (c *Client) Plan(ctx context.Context, m *rbac.Model, opts PlanOptions) (*Plan, error) {
-	remote, err := c.Fetch(ctx, m)
+// NewPlan reads the environment through c and compares it with m.
+func NewPlan(ctx context.Context, c *scalekit.Client, m *rbac.Model, opts PlanOptions) (*Plan, error) {
+	remote, err := Fetch(ctx, c, m)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", c.base, err)
+		return nil, fmt.Errorf("read %s: %w", c.EnvironmentURL(), err)
 	}
 	return Diff(m, remote, opts), nil
 }
@@ -120,11 +121,11 @@ func Diff(m *rbac.Model, remote *Remote, opts PlanOptions) *Plan {
 	p := &Plan{reassign: m.DefaultMemberRole}
 	var deletions []Step
 
-	remotePerms := map[string]Permission{}
+	remotePerms := map[string]scalekit.Permission{}
 	for _, rp := range remote.Permissions {
 		// Scalekit's own are not the environment's to change, nor a prune's
 		// to delete, however they were listed.
-		if !rp.IsScalekitPermission && !IsScalekitOwned(rp.Name) {
+		if !rp.IsScalekitPermission && !scalekit.IsScalekitOwned(rp.Name) {
 			remotePerms[rp.Name] = rp
 		}
 	}
@@ -163,8 +164,8 @@ func Diff(m *rbac.Model, remote *Remote, opts PlanOptions) *Plan {
 
 // diffRoles compares the file's roles of one scope with the remote ones,
 // in an order where every base role comes before the roles extending it.
-func diffRoles(kind Kind, org string, want []rbac.Role, have []Role) []Step {
-	remote := map[string]Role{}
+func diffRoles(kind Kind, org string, want []rbac.Role, have []scalekit.Role) []Step {
+	remote := map[string]scalekit.Role{}
 	for _, r := range have {
 		remote[r.Name] = r
 	}
@@ -188,7 +189,7 @@ func diffRoles(kind Kind, org string, want []rbac.Role, have []Role) []Step {
 // one. An empty description in the file is not a change: Scalekit cannot
 // clear a description. Scalekit's own permissions on the remote role are
 // not a change either: they are kept (see updateRole).
-func roleChanges(want rbac.Role, have Role) []string {
+func roleChanges(want rbac.Role, have scalekit.Role) []string {
 	var changes []string
 	if want.DisplayName != have.DisplayName {
 		changes = append(changes, "display_name")
@@ -199,7 +200,7 @@ func roleChanges(want rbac.Role, have Role) []string {
 	if want.Extends != have.Extends {
 		changes = append(changes, fmt.Sprintf("extends %s -> %s", orNone(have.Extends), orNone(want.Extends)))
 	}
-	added, removed := setDiff(names(want.Permissions), have.environmentPermissionNames())
+	added, removed := setDiff(names(want.Permissions), have.EnvironmentPermissionNames())
 	if len(added)+len(removed) > 0 {
 		c := "permissions"
 		for _, a := range added {
@@ -214,7 +215,7 @@ func roleChanges(want rbac.Role, have Role) []string {
 }
 
 // diffDefaults compares the file's default roles with the remote flags.
-func diffDefaults(m *rbac.Model, have []Role) Step {
+func diffDefaults(m *rbac.Model, have []scalekit.Role) Step {
 	var creator, member string
 	for _, r := range have {
 		if r.DefaultCreator {
@@ -225,7 +226,7 @@ func diffDefaults(m *rbac.Model, have []Role) Step {
 		}
 	}
 	s := Step{Kind: KindDefaults, Name: "creator and member", Action: Unchanged,
-		defaults: DefaultRoles{Creator: m.DefaultCreatorRole, Member: m.DefaultMemberRole}}
+		defaults: scalekit.DefaultRoles{Creator: m.DefaultCreatorRole, Member: m.DefaultMemberRole}}
 	if m.DefaultCreatorRole != "" && m.DefaultCreatorRole != creator {
 		s.Changes = append(s.Changes, fmt.Sprintf("creator %s -> %s", orNone(creator), m.DefaultCreatorRole))
 	}
@@ -240,7 +241,7 @@ func diffDefaults(m *rbac.Model, have []Role) Step {
 
 // remoteOnlyRoles lists the remote roles the file lacks, roles extending
 // others first, so that a prune deletes a role before its base.
-func remoteOnlyRoles(kind Kind, org string, want []rbac.Role, have []Role, prune bool) []Step {
+func remoteOnlyRoles(kind Kind, org string, want []rbac.Role, have []scalekit.Role, prune bool) []Step {
 	var extra []rbac.Role
 	for _, r := range have {
 		if !slices.ContainsFunc(want, func(w rbac.Role) bool { return w.Name == r.Name }) {

@@ -1,4 +1,4 @@
-package scalekit_test
+package seed_test
 
 import (
 	"bytes"
@@ -14,6 +14,7 @@ import (
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
 	"github.com/scalekit-samples/go-rbac-projects/scalekit"
+	"github.com/scalekit-samples/go-rbac-projects/seed"
 )
 
 // seedFile mirrors rbac.seed.json, so tests can edit a copy.
@@ -56,8 +57,8 @@ func permissionNames(ps []rbac.Permission) []string {
 	return out
 }
 
-func remoteOf(m *rbac.Model) *scalekit.Remote {
-	r := &scalekit.Remote{}
+func remoteOf(m *rbac.Model) *seed.Remote {
+	r := &seed.Remote{}
 	for _, p := range m.Permissions {
 		r.Permissions = append(r.Permissions, scalekit.Permission{Name: string(p.Name), Description: p.Description})
 	}
@@ -73,10 +74,10 @@ func remoteOf(m *rbac.Model) *scalekit.Remote {
 }
 
 // changes lists the steps of a plan that write, as strings.
-func changes(p *scalekit.Plan) []string {
+func changes(p *seed.Plan) []string {
 	var out []string
 	for _, s := range p.Steps {
-		if s.Action != scalekit.Unchanged {
+		if s.Action != seed.Unchanged {
 			out = append(out, s.String())
 		}
 	}
@@ -84,15 +85,15 @@ func changes(p *scalekit.Plan) []string {
 }
 
 func TestDiffListsExactlyWhatDiffers(t *testing.T) {
-	seed := loadModel(t)
+	file := loadModel(t)
 	tests := []struct {
 		name   string
 		model  *rbac.Model
-		remote func(*scalekit.Remote)
+		remote func(*seed.Remote)
 		prune  bool
 		want   []string
 	}{
-		{"an environment that matches the file needs nothing", seed, nil, false, nil},
+		{"an environment that matches the file needs nothing", file, nil, false, nil},
 		{"a permission added to a role updates that role only",
 			seedWith(t, func(f *seedFile) { f.role("editor").Permissions = append(f.role("editor").Permissions, "tasks:assign") }), nil, false,
 			[]string{"role editor: update (permissions +tasks:assign)"}},
@@ -113,20 +114,20 @@ func TestDiffListsExactlyWhatDiffers(t *testing.T) {
 				f.Permissions[0].Description = "Create projects"
 			}), nil, false,
 			[]string{"permission projects:create: update (description)", "permission tasks:delete: create"}},
-		{"a display name changed in the dashboard is put back", seed,
-			func(r *scalekit.Remote) { r.Roles[2].DisplayName = "Proj Admin" }, false,
+		{"a display name changed in the dashboard is put back", file,
+			func(r *seed.Remote) { r.Roles[2].DisplayName = "Proj Admin" }, false,
 			[]string{"role project_admin: update (display_name)"}},
-		{"another default member role is put back", seed,
-			func(r *scalekit.Remote) { r.Roles[1].DefaultMember, r.Roles[5].DefaultMember = false, true }, false,
+		{"another default member role is put back", file,
+			func(r *seed.Remote) { r.Roles[1].DefaultMember, r.Roles[5].DefaultMember = false, true }, false,
 			[]string{"default roles creator and member: update (member viewer -> member)"}},
-		{"remote-only roles and permissions are reported, not deleted", seed,
-			func(r *scalekit.Remote) {
+		{"remote-only roles and permissions are reported, not deleted", file,
+			func(r *seed.Remote) {
 				r.Permissions = append(r.Permissions, scalekit.Permission{Name: "legacy:read"})
 				r.Roles = append(r.Roles, scalekit.Role{Name: "legacy"})
 			}, false,
 			[]string{"role legacy: only-remote", "permission legacy:read: only-remote"}},
-		{"with prune they are deleted, dependent roles first", seed,
-			func(r *scalekit.Remote) {
+		{"with prune they are deleted, dependent roles first", file,
+			func(r *seed.Remote) {
 				r.Permissions = append(r.Permissions, scalekit.Permission{Name: "legacy:read"})
 				r.Roles = append(r.Roles, scalekit.Role{Name: "legacy_base"}, scalekit.Role{Name: "legacy", Extends: "legacy_base"})
 			}, true,
@@ -137,33 +138,33 @@ func TestDiffListsExactlyWhatDiffers(t *testing.T) {
 				f.DefaultCreatorRole, f.DefaultMemberRole = "", ""
 			}), nil, true,
 			[]string{"role admin: only-remote", "role member: only-remote"}},
-		{"Scalekit's predefined permissions are not the file's business", seed,
-			func(r *scalekit.Remote) {
+		{"Scalekit's predefined permissions are not the file's business", file,
+			func(r *seed.Remote) {
 				r.Permissions = append(r.Permissions, scalekit.Permission{Name: "sk:org:read", IsScalekitPermission: true})
 			}, true, nil},
-		{"a prune never deletes an sk_ permission, even one listed without its flag", seed,
-			func(r *scalekit.Remote) {
+		{"a prune never deletes an sk_ permission, even one listed without its flag", file,
+			func(r *seed.Remote) {
 				r.Permissions = append(r.Permissions, scalekit.Permission{Name: "sk_org_users_read"})
 			}, true, nil},
-		{"Scalekit's permissions on a built-in role are no difference", seed,
-			func(r *scalekit.Remote) {
+		{"Scalekit's permissions on a built-in role are no difference", file,
+			func(r *seed.Remote) {
 				r.Roles[0].Permissions = append(r.Roles[0].Permissions, scalekit.RolePermission{Name: "sk_org_settings_manage"}, scalekit.RolePermission{Name: "sk_org_users_role_change"})
 				r.Roles[1].Permissions = append(r.Roles[1].Permissions, scalekit.RolePermission{Name: "sk_org_users_read"})
 			}, true, nil},
 		{"nor are they on another role, and a real change does not list them",
 			seedWith(t, func(f *seedFile) { f.role("viewer").Permissions = append(f.role("viewer").Permissions, "members:read") }),
-			func(r *scalekit.Remote) {
+			func(r *seed.Remote) {
 				r.Roles[5].Permissions = append(r.Roles[5].Permissions, scalekit.RolePermission{Name: "sk_org_users_read"})
 			}, false,
 			[]string{"role viewer: update (permissions +members:read)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			remote := remoteOf(seed)
+			remote := remoteOf(file)
 			if tt.remote != nil {
 				tt.remote(remote)
 			}
-			plan := scalekit.Diff(tt.model, remote, scalekit.PlanOptions{Prune: tt.prune})
+			plan := seed.Diff(tt.model, remote, seed.PlanOptions{Prune: tt.prune})
 			assert.Equal(t, tt.want, changes(plan))
 		})
 	}
@@ -172,18 +173,18 @@ func TestDiffListsExactlyWhatDiffers(t *testing.T) {
 func TestPlanPutsBaseRolesFirst(t *testing.T) {
 	// The file lists project_owner before the roles it builds on.
 	m := seedWith(t, func(f *seedFile) { slices.Reverse(f.Roles) })
-	plan := scalekit.Diff(m, &scalekit.Remote{}, scalekit.PlanOptions{})
+	plan := seed.Diff(m, &seed.Remote{}, seed.PlanOptions{})
 
 	var order []string
 	for _, s := range plan.Steps {
-		if s.Kind == scalekit.KindRole {
+		if s.Kind == seed.KindRole {
 			order = append(order, s.Name)
 		}
 	}
 	pos := func(name string) int { return slices.Index(order, name) }
 	assert.Less(t, pos("viewer"), pos("editor"))
 	assert.Less(t, pos("editor"), pos("project_owner"))
-	assert.Equal(t, scalekit.KindPermission, plan.Steps[0].Kind, "permissions come first")
+	assert.Equal(t, seed.KindPermission, plan.Steps[0].Kind, "permissions come first")
 }
 
 func TestACreateThatFindsTheItemThereUpdatesIt(t *testing.T) {
@@ -202,7 +203,7 @@ func TestACreateThatFindsTheItemThereUpdatesIt(t *testing.T) {
 			m := seedWith(t, func(f *seedFile) {
 				f.Permissions = append(f.Permissions, rbac.PermissionDef{Name: "tasks:delete", Description: "Delete tasks"})
 			})
-			plan, err := e.client.Plan(ctx, m, scalekit.PlanOptions{})
+			plan, err := seed.NewPlan(ctx, e.client, m, seed.PlanOptions{})
 			require.NoError(t, err)
 			require.Equal(t, []string{"permission tasks:delete: create"}, changes(plan))
 
@@ -212,7 +213,7 @@ func TestACreateThatFindsTheItemThereUpdatesIt(t *testing.T) {
 			tt.inject(e)
 
 			var out bytes.Buffer
-			sum, err := e.client.Apply(ctx, plan, &out)
+			sum, err := seed.Apply(ctx, e.client, plan, &out)
 			require.NoError(t, err)
 			assert.Equal(t, 1, sum.Updated)
 			assert.Zero(t, sum.Created)
@@ -252,11 +253,11 @@ func TestA400OnACreateWhoseItemIsNotThereStaysAnError(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := start(t)
 			ctx := context.Background()
-			plan, err := e.client.Plan(ctx, seedWith(t, tt.edit), scalekit.PlanOptions{})
+			plan, err := seed.NewPlan(ctx, e.client, seedWith(t, tt.edit), seed.PlanOptions{})
 			require.NoError(t, err)
 			e.idp.FailManagement(1, 400, "duplicate key not allowed")
 
-			sum, err := e.client.Apply(ctx, plan, new(bytes.Buffer))
+			sum, err := seed.Apply(ctx, e.client, plan, new(bytes.Buffer))
 			require.Error(t, err)
 			assert.ErrorContains(t, err, tt.wantErr, "the create's error, not a later update's")
 			assert.ErrorContains(t, err, "400 Bad Request")
@@ -285,12 +286,12 @@ func TestApplyKeepsScalekitsOwnPermissionsOnTheRoles(t *testing.T) {
 			e := start(t)
 			ctx := context.Background()
 			m := seedWith(t, tt.edit)
-			plan, err := e.client.Plan(ctx, m, scalekit.PlanOptions{})
+			plan, err := seed.NewPlan(ctx, e.client, m, seed.PlanOptions{})
 			require.NoError(t, err)
 			require.Len(t, changes(plan), 1, "only the edited role: %v", changes(plan))
 			assert.NotContains(t, changes(plan)[0], "sk_")
 
-			_, err = e.client.Apply(ctx, plan, new(bytes.Buffer))
+			_, err = seed.Apply(ctx, e.client, plan, new(bytes.Buffer))
 			require.NoError(t, err)
 			r, err := e.client.GetRole(ctx, tt.role, scalekit.IncludePermissions)
 			require.NoError(t, err)
@@ -300,7 +301,7 @@ func TestApplyKeepsScalekitsOwnPermissionsOnTheRoles(t *testing.T) {
 			}
 			assert.ElementsMatch(t, want, r.PermissionNames(), "the file's permissions and Scalekit's")
 
-			again, err := e.client.Plan(ctx, m, scalekit.PlanOptions{})
+			again, err := seed.NewPlan(ctx, e.client, m, seed.PlanOptions{})
 			require.NoError(t, err)
 			assert.Empty(t, changes(again))
 		})
@@ -313,13 +314,13 @@ func TestARoleThatExistsIsComparedBeforeItIsUpdated(t *testing.T) {
 	m := seedWith(t, func(f *seedFile) {
 		f.Roles = append(f.Roles, rbac.Role{Name: "auditor", DisplayName: "Auditor", Extends: "viewer", Permissions: []rbac.Permission{"members:read"}})
 	})
-	plan, err := e.client.Plan(ctx, m, scalekit.PlanOptions{})
+	plan, err := seed.NewPlan(ctx, e.client, m, seed.PlanOptions{})
 	require.NoError(t, err)
 	// Registered meanwhile, with a base the file does not give it.
 	_, err = e.client.CreateRole(ctx, scalekit.NewRole{Name: "auditor", DisplayName: "Auditor", Extends: "editor", Permissions: []string{"members:read"}})
 	require.NoError(t, err)
 
-	_, err = e.client.Apply(ctx, plan, new(bytes.Buffer))
+	_, err = seed.Apply(ctx, e.client, plan, new(bytes.Buffer))
 	require.NoError(t, err)
 	r, err := e.client.GetRole(ctx, "auditor", scalekit.IncludePermissions)
 	require.NoError(t, err)
@@ -340,15 +341,15 @@ func TestApplyEmptiesARoleWithTheCallsTheAPIHas(t *testing.T) {
 		f.role("editor").Permissions = nil
 		f.role("editor").Extends = ""
 	})
-	plan, err := e.client.Plan(ctx, m, scalekit.PlanOptions{})
+	plan, err := seed.NewPlan(ctx, e.client, m, seed.PlanOptions{})
 	require.NoError(t, err)
-	_, err = e.client.Apply(ctx, plan, new(bytes.Buffer))
+	_, err = seed.Apply(ctx, e.client, plan, new(bytes.Buffer))
 	require.NoError(t, err)
 
 	eff, err := e.client.EffectivePermissions(ctx, "editor")
 	require.NoError(t, err)
 	assert.Empty(t, eff, "no base and no direct permissions left")
-	again, err := e.client.Plan(ctx, m, scalekit.PlanOptions{})
+	again, err := seed.NewPlan(ctx, e.client, m, seed.PlanOptions{})
 	require.NoError(t, err)
 	assert.Empty(t, changes(again))
 }

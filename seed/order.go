@@ -1,4 +1,4 @@
-package scalekit
+package seed
 
 import (
 	"maps"
