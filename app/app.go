@@ -22,6 +22,7 @@ import (
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
 	"github.com/scalekit-samples/go-rbac-projects/render"
 	"github.com/scalekit-samples/go-rbac-projects/scalekit"
+	"github.com/scalekit-samples/go-rbac-projects/session"
 	"github.com/scalekit-samples/go-rbac-projects/tasks"
 	"github.com/scalekit-samples/go-rbac-projects/templates"
 )
@@ -35,16 +36,10 @@ type App struct {
 	log     *slog.Logger
 	db      *sql.DB
 	model   *rbac.Model
-	rp      *auth.RelyingParty
+	rp      *session.RelyingParty
 	render  *render.Renderer
-	routes  []Route
+	routes  Routes
 	handler http.Handler
-
-	rolesChanged auth.RolesChangedFunc // sessions: since is when the app asked for the token
-	tokensStale  auth.RolesChangedFunc // bearer tokens: since is their iat
-	csrf         *http.CrossOriginProtection
-
-	apiCallerSeen auth.SeenFunc // records API-only users as members (rememberAPICaller)
 
 	stop func()         // ends the background work (the role-change listener)
 	bg   sync.WaitGroup // that work, waited for by Close
@@ -54,24 +49,25 @@ type App struct {
 // until ctx ends if it is not up yet) and installs the routes.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	log = slog.New(requestIDLogs{log.Handler()})
-	a := &App{cfg: cfg, log: log}
-	var err error
-	if a.model, err = rbac.Load(cfg.SeedFile); err != nil {
+	model, err := rbac.Load(cfg.SeedFile)
+	if err != nil {
 		return nil, fmt.Errorf("RBAC_SEED_FILE: %w", err)
 	}
-	if a.render, err = render.New(templates.FS, log); err != nil {
+	rnd, err := render.New(templates.FS, navigation, log)
+	if err != nil {
 		return nil, fmt.Errorf("templates: %w", err)
 	}
-	var dialect database.Dialect
-	if a.db, dialect, err = database.Open(ctx, cfg.Database(), log); err != nil {
+	db, dialect, err := database.Open(ctx, cfg.Database(), log)
+	if err != nil {
 		return nil, err
 	}
 	// Before anything reads a table; on PostgreSQL under a lock, so that
 	// instances starting together do not race.
-	if err := database.Migrate(ctx, a.db, dialect, log); err != nil {
-		a.db.Close()
+	if err := database.Migrate(ctx, db, dialect, log); err != nil {
+		db.Close()
 		return nil, err
 	}
+	a := &App{cfg: cfg, log: log, db: db, model: model, render: rnd}
 	if err := a.build(ctx, dialect); err != nil {
 		a.Close()
 		return nil, err
@@ -79,11 +75,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	return a, nil
 }
 
+// build makes the app's parts in the order they depend on each other, then
+// the route table from them, then the router.
 func (a *App) build(ctx context.Context, dialect database.Dialect) error {
 	// Leases let instances sharing the database take turns: refreshing a
 	// session, changing an organization's roles.
 	leases := lease.New(a.db, dialect)
-	sessions, err := auth.NewSessionStore(ctx, a.db, leases, a.cfg.SessionSecret, SessionLifetime, isHTTPS(a.cfg.BaseURL))
+	sessions, err := session.NewSessionStore(ctx, a.db, leases, a.cfg.SessionSecret, SessionLifetime, isHTTPS(a.cfg.BaseURL))
 	if err != nil {
 		return fmt.Errorf("sessions: %w", err)
 	}
@@ -102,11 +100,6 @@ func (a *App) build(ctx context.Context, dialect database.Dialect) error {
 			a.log.Error("role changes: not listening; other instances' changes arrive by the poll", "err", err)
 		}
 	})
-	// Sessions compare the app's clock (when they asked for their token),
-	// bearer tokens the IdP's (their iat): two checks, one per clock.
-	a.rolesChanged = changes.ChangedAfter
-	a.apiCallerSeen = a.rememberAPICaller(dir)
-	a.tokensStale = changes.IssuedBefore
 	projectStore, err := projects.NewSQLStore(ctx, a.db)
 	if err != nil {
 		return err
@@ -121,7 +114,9 @@ func (a *App) build(ctx context.Context, dialect database.Dialect) error {
 	if err != nil {
 		return fmt.Errorf("management API client: %w", err)
 	}
-	a.rp, err = auth.NewRelyingParty(ctx, auth.Config{
+	// Sessions compare the app's clock (when they asked for their token),
+	// bearer tokens the IdP's (their iat): two checks, one per clock.
+	rp, err := session.NewRelyingParty(ctx, session.Config{
 		Issuer:       a.cfg.Issuer,
 		ClientID:     a.cfg.ClientID,
 		ClientSecret: a.cfg.ClientSecret,
@@ -129,8 +124,9 @@ func (a *App) build(ctx context.Context, dialect database.Dialect) error {
 		Sessions:     sessions,
 		HTTPClient:   &http.Client{Timeout: 10 * time.Second},
 		Logger:       a.log,
+		Now:          a.cfg.Now,
 		OnSignIn:     a.onSignIn(dir, idp),
-		RolesChanged: a.rolesChanged,
+		RolesChanged: changes.ChangedAfter,
 	})
 	if err != nil {
 		return fmt.Errorf("identity provider: %w", err)
@@ -141,14 +137,18 @@ func (a *App) build(ctx context.Context, dialect database.Dialect) error {
 	if err != nil {
 		return err
 	}
-	mh := members.NewHandler(idp, a.model, assigner, audit, a.rolesChanged, a.render)
-	a.routes = a.routeTable(
+	a.rp = rp
+	a.routes = a.routeTable(rp,
 		projects.NewHandler(projectStore, taskStore, dir, a.render),
 		tasks.NewHandler(taskStore, dir, a.render),
-		mh,
+		members.NewHandler(idp, a.model, assigner, audit, changes.ChangedAfter, canAssignRoles, a.render),
 		webhook,
 	)
-	a.handler, err = a.install(a.routes, refusalHooks(mh))
+	a.handler, err = a.install(a.routes, stack{
+		sessions:   rp.Sessions(a.failPage),
+		bearer:     auth.Bearer(rp.Verifier(), changes.IssuedBefore, a.rememberAPICaller(dir), a.failJSON),
+		endSession: rp.EndSessionEndpoint(),
+	})
 	return err
 }
 
@@ -197,7 +197,7 @@ func (a *App) rememberAPICaller(dir *members.Directory) auth.SeenFunc {
 func (a *App) Handler() http.Handler { return a.handler }
 
 // Routes returns the route table, for tests that check every route.
-func (a *App) Routes() []Route { return a.routes }
+func (a *App) Routes() Routes { return a.routes }
 
 // Close stops the background work and releases the database.
 func (a *App) Close() error {

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/scalekit-samples/go-rbac-projects/database"
 )
@@ -35,6 +36,10 @@ type Config struct {
 
 	// GeneratedSecret is set when SessionSecret was made up at start-up.
 	GeneratedSecret bool
+
+	// Now is the clock by which tokens expire and sessions refresh; nil:
+	// time.Now. Tests move it instead of sleeping.
+	Now func() time.Time
 }
 
 // Database is the configuration of the app's database.

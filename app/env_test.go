@@ -49,6 +49,7 @@ type envOptions struct {
 	quiet           bool // discard logs (benchmarks)
 	noWebhookSecret bool
 	idpNow          func() time.Time // the mock IdP's clock; nil: time.Now
+	appNow          func() time.Time // the app's clock; nil: time.Now
 	idpWebhooks     bool             // the mock IdP reports role changes to the app's webhook
 	emptyDatabase   bool             // not migrated: the instances migrate it as they start
 	database        *database.Config // a database of the test's own (a throwaway server); nil: a fresh one of engine
@@ -87,6 +88,7 @@ func newEnv(t testing.TB, opts envOptions, base string) *env {
 		SessionSecret: bytes.Repeat([]byte("k"), 32),
 		SeedFile:      "../rbac.seed.json",
 		WebhookSecret: testWebhookSecret,
+		Now:           opts.appNow,
 	}
 	var db database.Config
 	if opts.database != nil {

@@ -18,6 +18,7 @@ import (
 )
 
 func TestSignedInUsersKeepWorkingWhileTheIdPIsDown(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testSignedInUsersKeepWorkingWhileTheIdPIsDown)
 }
 
@@ -39,6 +40,7 @@ func testSignedInUsersKeepWorkingWhileTheIdPIsDown(t *testing.T, engine database
 }
 
 func TestStartUpWaitsForTheIdPWithBackoff(t *testing.T) {
+	t.Parallel()
 	model, err := rbac.Load("../rbac.seed.json")
 	require.NoError(t, err)
 	// Reserve a port for the IdP, then leave it closed for a while.
@@ -80,6 +82,7 @@ func TestStartUpWaitsForTheIdPWithBackoff(t *testing.T) {
 }
 
 func TestStartUpGivesUpWhenItsContextEnds(t *testing.T) {
+	t.Parallel()
 	cfg := app.Config{
 		Issuer: "http://127.0.0.1:1", ClientID: "c", ClientSecret: "s", BaseURL: "http://127.0.0.1:2",
 		SessionSecret: make([]byte, 32), DatabasePath: t.TempDir() + "/app.db", SeedFile: "../rbac.seed.json",

@@ -21,6 +21,15 @@ import (
 // test sets (a skewed IdP) and moves (instead of sleeping).
 type idpClock struct{ offset atomic.Int64 }
 
+// appClock is the app's clock in a test: time.Now moved on by Advance.
+type appClock struct{ offset atomic.Int64 }
+
+// Now returns the time, as far ahead as Advance has moved it.
+func (c *appClock) Now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())) }
+
+// Advance moves the clock d ahead.
+func (c *appClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
+
 func (c *idpClock) Now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
 func (c *idpClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
 func newIdPClock(ahead time.Duration) *idpClock {
@@ -38,6 +47,7 @@ func roleChangedRefusal(t *testing.T, r response) {
 }
 
 func TestARoleChangeInTheDashboardTakesEffectOnTheNextRequest(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testARoleChangeInTheDashboardTakesEffectOnTheNextRequest)
 }
 
@@ -62,6 +72,7 @@ func testARoleChangeInTheDashboardTakesEffectOnTheNextRequest(t *testing.T, engi
 }
 
 func TestAChangedRoleMakesItsOrganizationsTokensStale(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testAChangedRoleMakesItsOrganizationsTokensStale)
 }
 
@@ -102,6 +113,7 @@ func testAChangedRoleMakesItsOrganizationsTokensStale(t *testing.T, engine datab
 }
 
 func TestTokensMintedBeforeADemotionAreStaleWhenTheIdPClockRunsAhead(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testTokensMintedBeforeADemotionAreStaleWhenTheIdPClockRunsAhead)
 }
 
@@ -143,6 +155,7 @@ func testTokensMintedBeforeADemotionAreStaleWhenTheIdPClockRunsAhead(t *testing.
 }
 
 func TestADashboardChangeIsDatedByTheIdPsClock(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testADashboardChangeIsDatedByTheIdPsClock)
 }
 

@@ -15,6 +15,7 @@ import (
 )
 
 func TestBadFormInputRerendersTheFormAndWritesNothing(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testBadFormInputRerendersTheFormAndWritesNothing)
 }
 
@@ -52,6 +53,7 @@ func testBadFormInputRerendersTheFormAndWritesNothing(t *testing.T, engine datab
 }
 
 func TestBadJSONInputIsA400ThatExplains(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testBadJSONInputIsA400ThatExplains)
 }
 
@@ -96,6 +98,7 @@ func testBadJSONInputIsA400ThatExplains(t *testing.T, engine database.Engine) {
 }
 
 func TestCrossSitePostIsRefusedAndChangesNothing(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testCrossSitePostIsRefusedAndChangesNothing)
 }
 
@@ -122,7 +125,10 @@ func testCrossSitePostIsRefusedAndChangesNothing(t *testing.T, engine database.E
 	assert.Equal(t, before, e.api(e.token(alice), "GET", "/api/projects", nil).Body)
 }
 
-func TestSecurityHeadersOnEveryPage(t *testing.T) { eachEngine(t, testSecurityHeadersOnEveryPage) }
+func TestSecurityHeadersOnEveryPage(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testSecurityHeadersOnEveryPage)
+}
 
 func testSecurityHeadersOnEveryPage(t *testing.T, engine database.Engine) {
 	e := startEnv(t, envOptions{engine: engine})
@@ -139,7 +145,10 @@ func testSecurityHeadersOnEveryPage(t *testing.T, engine database.Engine) {
 	}
 }
 
-func TestUnreadableFormsChangeNothing(t *testing.T) { eachEngine(t, testUnreadableFormsChangeNothing) }
+func TestUnreadableFormsChangeNothing(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testUnreadableFormsChangeNothing)
+}
 
 func testUnreadableFormsChangeNothing(t *testing.T, engine database.Engine) {
 	e := startEnv(t, envOptions{engine: engine})

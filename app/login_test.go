@@ -17,7 +17,10 @@ import (
 // TestBadSignInsEndWithoutASession runs the relying-party cases of OpenID
 // certification against the real callback: each must end on a page that
 // explains, with a 4xx and no session, never a 500.
-func TestBadSignInsEndWithoutASession(t *testing.T) { eachEngine(t, testBadSignInsEndWithoutASession) }
+func TestBadSignInsEndWithoutASession(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testBadSignInsEndWithoutASession)
+}
 
 func testBadSignInsEndWithoutASession(t *testing.T, engine database.Engine) {
 	e := startEnv(t, envOptions{engine: engine})
@@ -87,6 +90,7 @@ func testBadSignInsEndWithoutASession(t *testing.T, engine database.Engine) {
 }
 
 func TestAuthorizationCodeReplayIsRefused(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testAuthorizationCodeReplayIsRefused)
 }
 
@@ -112,7 +116,10 @@ func testAuthorizationCodeReplayIsRefused(t *testing.T, engine database.Engine) 
 	assert.Equal(t, http.StatusFound, attacker.get("/projects").StatusCode, "the attacker has no session")
 }
 
-func TestCancelledSignInExplains(t *testing.T) { eachEngine(t, testCancelledSignInExplains) }
+func TestCancelledSignInExplains(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testCancelledSignInExplains)
+}
 
 func testCancelledSignInExplains(t *testing.T, engine database.Engine) {
 	e := startEnv(t, envOptions{engine: engine})

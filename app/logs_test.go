@@ -17,10 +17,14 @@ import (
 // TestLogsHoldNoSecrets runs sign-in, pages, API calls with good and bad
 // tokens, a refresh, failures and logout, then searches everything the app
 // logged for tokens, cookies, codes, state and the client secret.
-func TestLogsHoldNoSecrets(t *testing.T) { eachEngine(t, testLogsHoldNoSecrets) }
+func TestLogsHoldNoSecrets(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testLogsHoldNoSecrets)
+}
 
 func testLogsHoldNoSecrets(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine, accessTokenTTL: 2 * time.Second})
+	clock := &appClock{} // the app's and the IdP's
+	e := startEnv(t, envOptions{engine: engine, accessTokenTTL: 2 * time.Second, appNow: clock.Now, idpNow: clock.Now})
 	alice := e.user("alice@acme.example")
 
 	b := e.newBrowser()
@@ -42,7 +46,7 @@ func testLogsHoldNoSecrets(t *testing.T, engine database.Engine) {
 	e.api(token, "GET", "/api/projects", nil)                                                            // a 200
 	e.api(token+"x", "GET", "/api/projects", nil)                                                        // a bad signature
 	e.api(e.token(e.user("dave@acme.example")), "POST", "/api/projects", map[string]string{"name": "x"}) // a 403
-	time.Sleep(2100 * time.Millisecond)
+	clock.Advance(2100 * time.Millisecond)
 	b.get("/projects") // a refresh
 	b.post("/logout", nil)
 
@@ -67,6 +71,7 @@ func testLogsHoldNoSecrets(t *testing.T, engine database.Engine) {
 // methods: each adds one short line to the log, and no query string (which
 // may carry a code or state) is logged at all.
 func TestTheAccessLogIsBounded(t *testing.T) {
+	t.Parallel()
 	e := startEnv(t, envOptions{})
 	long := "/" + strings.Repeat("a", 100<<10)
 	tests := []struct {

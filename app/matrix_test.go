@@ -23,16 +23,19 @@ import (
 // real bearer tokens for the API. The expected outcome is computed from
 // rbac.seed.json and the route's gate, never typed in per case, so a new
 // route or a changed role shows up here by itself.
-func TestAuthorizationMatrix(t *testing.T) { eachEngine(t, testAuthorizationMatrix) }
+func TestAuthorizationMatrix(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testAuthorizationMatrix)
+}
 
 func testAuthorizationMatrix(t *testing.T, engine database.Engine) {
 	e := startEnv(t, envOptions{engine: engine})
 	users := e.IdP.Users()
 	for _, u := range users {
-		e.signIn(u) // members appear once they have signed in; assignment needs that
+		e.signIn(u) // as users of the app would: each sign-in records its user and syncs the organization's members
 	}
 	var allowed, denied int
-	for _, rt := range e.App.Routes() {
+	for _, rt := range tableOf(e.App) {
 		require.True(t, rt.Gate.Valid(), "%s %s has a gate", rt.Method, rt.Pattern)
 		for _, u := range append([]mockidp.User{{Name: "nobody"}}, users...) {
 			name := fmt.Sprintf("%s %s/%s %v", rt.Method, rt.Pattern, u.Name, u.Roles)
@@ -64,10 +67,11 @@ func testAuthorizationMatrix(t *testing.T, engine database.Engine) {
 // HEAD, as every demo user and as nobody: the answer is the GET's, status,
 // redirect and challenge alike, without a body.
 func TestHeadIsGatedLikeGet(t *testing.T) {
+	t.Parallel()
 	e := startEnv(t, envOptions{})
 	users := append([]mockidp.User{{Name: "nobody"}}, e.IdP.Users()...)
 	var routes int
-	for _, rt := range e.App.Routes() {
+	for _, rt := range tableOf(e.App) {
 		if rt.Method != http.MethodGet {
 			continue
 		}
@@ -98,28 +102,53 @@ func TestHeadIsGatedLikeGet(t *testing.T) {
 
 var digits = regexp.MustCompile(`[0-9]+`)
 
+// tableRoute is a line of the route table and the group it is mounted in,
+// which says how the tests call it and what its refusals look like.
+type tableRoute struct {
+	app.Route
+	group string
+}
+
+func (rt tableRoute) api() bool    { return rt.group == "API" }
+func (rt tableRoute) signed() bool { return rt.group == "Signed" }
+
+// tableOf returns every route of a's table, group by group.
+func tableOf(a *app.App) []tableRoute {
+	t := a.Routes()
+	var all []tableRoute
+	for _, g := range []struct {
+		name   string
+		routes []app.Route
+	}{{"Pages", t.Pages}, {"SignIn", t.SignIn}, {"API", t.API}, {"Signed", t.Signed}} {
+		for _, rt := range g.routes {
+			all = append(all, tableRoute{rt, g.name})
+		}
+	}
+	return all
+}
+
 // assertOutcome checks a response against the gate's verdict.
-func (e *env) assertOutcome(t *testing.T, rt app.Route, want error, got response) {
+func (e *env) assertOutcome(t *testing.T, rt tableRoute, want error, got response) {
 	t.Helper()
 	var d *auth.DeniedError
 	switch {
 	case want == nil && rt.Pattern == "/auth/callback":
 		assert.Equal(t, http.StatusBadRequest, got.StatusCode, "no sign-in in progress: %s", got.Body)
-	case want == nil && rt.Webhook():
+	case want == nil && rt.signed():
 		assert.Equal(t, http.StatusUnauthorized, got.StatusCode, "public, but an unsigned delivery is refused: %s", got.Body)
 	case want == nil:
 		assert.Less(t, got.StatusCode, 400, "allowed, body: %s", got.Body)
-	case errorsAs(want, &d) && rt.API():
+	case errorsAs(want, &d) && rt.api():
 		require.Equal(t, http.StatusForbidden, got.StatusCode, got.Body)
 		body := decode[map[string]string](t, got)
 		assert.Equal(t, "insufficient_scope", body["error"])
-		assert.Equal(t, d.Permission, body["required_permission"])
+		assert.Equal(t, string(d.Permission), body["required_permission"])
 		assert.Contains(t, got.Header.Get("WWW-Authenticate"), `error="insufficient_scope"`)
 	case errorsAs(want, &d):
 		require.Equal(t, http.StatusForbidden, got.StatusCode, got.Body)
 		doc := parseHTML(t, got.Body)
 		assert.Equal(t, d.Requirement(), text(doc, `[data-testid="required"]`), "the 403 page names what is missing")
-	case rt.API():
+	case rt.api():
 		assert.Equal(t, http.StatusUnauthorized, got.StatusCode)
 		assert.Contains(t, got.Header.Get("WWW-Authenticate"), "Bearer")
 	case rt.Method == http.MethodGet:
@@ -157,7 +186,7 @@ func (e *env) assertUnchanged(t *testing.T, fix fixtures) {
 	assert.False(t, tasks[0].Done, "a refused request completed nothing")
 }
 
-func (e *env) call(t *testing.T, rt app.Route, u mockidp.User) (response, fixtures) {
+func (e *env) call(t *testing.T, rt tableRoute, u mockidp.User) (response, fixtures) {
 	t.Helper()
 	orgAdmin := e.user("alice@acme.example")
 	if u.OrgID == "org_200000000000000001" {
@@ -188,33 +217,43 @@ func (e *env) call(t *testing.T, rt app.Route, u mockidp.User) (response, fixtur
 	if assignee == "" {
 		assignee = orgAdmin.ID
 	}
-	if rt.API() {
-		body := map[string]map[string]any{
-			"POST /api/projects":            {"name": "Matrix project"},
-			"PATCH /api/projects/{id}":      {"name": "Renamed"},
-			"POST /api/projects/{id}/tasks": {"title": "Matrix task"},
-			"POST /api/tasks/{id}/assign":   {"assignee": assignee},
-			"PATCH /api/tasks/{id}":         {"done": true},
-		}[rt.Method+" "+rt.Pattern]
+	if rt.api() {
 		token := ""
 		if u.ID != "" {
 			token = e.token(u)
 		}
-		if body == nil {
-			return e.api(token, rt.Method, path, nil), fix
-		}
-		return e.api(token, rt.Method, path, body), fix
+		return e.callAPI(rt, token, path, assignee), fix
 	}
 	b := e.newBrowser()
 	if u.ID != "" {
 		b.mustSignIn(u, "/")
 	}
+	return b.callPage(rt, path, assignee, role), fix
+}
+
+// callAPI makes an API route's request with token, with a valid body.
+func (e *env) callAPI(rt tableRoute, token, path, assignee string) response {
+	body := map[string]map[string]any{
+		"POST /api/projects":            {"name": "Matrix project"},
+		"PATCH /api/projects/{id}":      {"name": "Renamed"},
+		"POST /api/projects/{id}/tasks": {"title": "Matrix task"},
+		"POST /api/tasks/{id}/assign":   {"assignee": assignee},
+		"PATCH /api/tasks/{id}":         {"done": true},
+	}[rt.Method+" "+rt.Pattern]
+	if body == nil {
+		return e.api(token, rt.Method, path, nil)
+	}
+	return e.api(token, rt.Method, path, body)
+}
+
+// callPage makes a page route's request in browser b, with a valid form.
+func (b *browser) callPage(rt tableRoute, path, assignee, role string) response {
 	if rt.Method == http.MethodGet || rt.Method == http.MethodHead {
-		return b.do(rt.Method, e.URL+path, nil, ""), fix
+		return b.do(rt.Method, b.e.URL+path, nil, "")
 	}
 	return b.post(path, url.Values{
 		"name": {"Matrix project"}, "title": {"Matrix task"}, "assignee": {assignee}, "done": {"true"}, "role": {role},
-	}), fix
+	})
 }
 
 // fixture creates a project with one task in the admin's organization.

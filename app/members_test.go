@@ -33,6 +33,7 @@ func formValues(form *goquery.Selection) url.Values {
 }
 
 func TestChangingOneRoleKeepsTheMembersOthers(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testChangingOneRoleKeepsTheMembersOthers)
 }
 
@@ -62,6 +63,7 @@ func testChangingOneRoleKeepsTheMembersOthers(t *testing.T, engine database.Engi
 }
 
 func TestAStaleRolesFormDoesNotUndoAChangeMadeSince(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testAStaleRolesFormDoesNotUndoAChangeMadeSince)
 }
 
@@ -104,6 +106,7 @@ func auditRowBytes(t *testing.T, e *env) []int {
 }
 
 func TestARefusedRoleChangeStoresAFewHundredBytesWhateverItSends(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testARefusedRoleChangeStoresAFewHundredBytesWhateverItSends)
 }
 
@@ -137,7 +140,10 @@ func testARefusedRoleChangeStoresAFewHundredBytesWhateverItSends(t *testing.T, e
 	assert.Contains(t, rows[len(rows)-1], "bytes cut", "and that it was cut")
 }
 
-func TestAuditLogIsPaged(t *testing.T) { eachEngine(t, testAuditLogIsPaged) }
+func TestAuditLogIsPaged(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testAuditLogIsPaged)
+}
 
 func testAuditLogIsPaged(t *testing.T, engine database.Engine) {
 	e := startEnv(t, envOptions{engine: engine})
@@ -172,6 +178,7 @@ func testAuditLogIsPaged(t *testing.T, engine database.Engine) {
 }
 
 func TestMembersPagesListTheOrganizationAtTheIdPOncePerCopy(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testMembersPagesListTheOrganizationAtTheIdPOncePerCopy)
 }
 

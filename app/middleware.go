@@ -15,29 +15,32 @@ import (
 // securityHeaders sets the headers every response carries. The CSP allows
 // no script at all (the app needs none) and forms may post only here and
 // to the IdP (logout redirects there).
-func (a *App) securityHeaders(next http.Handler) http.Handler {
+func securityHeaders(cfg Config, endSession string) func(http.Handler) http.Handler {
 	// Browsers apply form-action to the redirects that follow a form post:
 	// the sign-out form ends at the IdP's end-session endpoint, which may
 	// live on another host than the issuer.
 	formAction := "'self'"
-	for _, u := range []string{a.cfg.Issuer, a.rp.EndSessionEndpoint()} {
+	for _, u := range []string{cfg.Issuer, endSession} {
 		if o := origin(u); o != "" && !strings.Contains(formAction, o) {
 			formAction += " " + o
 		}
 	}
 	csp := "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action " + formAction +
 		"; frame-ancestors 'none'; base-uri 'none'"
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Security-Policy", csp)
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "same-origin")
-		if isHTTPS(a.cfg.BaseURL) {
-			h.Set("Strict-Transport-Security", "max-age=63072000")
-		}
-		next.ServeHTTP(w, r)
-	})
+	hsts := isHTTPS(cfg.BaseURL)
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h := w.Header()
+			h.Set("Content-Security-Policy", csp)
+			h.Set("X-Frame-Options", "DENY")
+			h.Set("X-Content-Type-Options", "nosniff")
+			h.Set("Referrer-Policy", "same-origin")
+			if hsts {
+				h.Set("Strict-Transport-Security", "max-age=63072000")
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
 }
 
 // origin returns the scheme://host of an absolute URL, or "".
@@ -115,18 +118,21 @@ func capped(s string, max int) string {
 	return s[:cut] + "...(" + strconv.Itoa(len(s)-cut) + " more bytes)"
 }
 
-// recoverer turns a panic into a logged 500 instead of a dropped connection.
-func (a *App) recoverer(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer func() {
-			if v := recover(); v != nil {
-				if v == http.ErrAbortHandler {
-					panic(v)
+// recoverer turns a panic into a logged 500, answered by fail, instead of
+// a dropped connection.
+func (a *App) recoverer(fail func(http.ResponseWriter, *http.Request, error)) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			defer func() {
+				if v := recover(); v != nil {
+					if v == http.ErrAbortHandler {
+						panic(v)
+					}
+					a.log.ErrorContext(r.Context(), "panic", "path", logPath(r), "panic", v)
+					fail(w, r, errPanic)
 				}
-				a.log.ErrorContext(r.Context(), "panic", "path", logPath(r), "panic", v)
-				a.fail(w, r, errPanic)
-			}
-		}()
-		next.ServeHTTP(w, r)
-	})
+			}()
+			next.ServeHTTP(w, r)
+		})
+	}
 }

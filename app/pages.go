@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/scalekit-samples/go-rbac-projects/auth"
+	"github.com/scalekit-samples/go-rbac-projects/rbac"
 )
 
 // home is the landing page, or the dashboard when signed in.
@@ -16,7 +17,7 @@ func (a *App) home(w http.ResponseWriter, r *http.Request) error {
 // permissionView is one row of /me: a permission of the model, whether the
 // caller's token grants it, and the routes it opens.
 type permissionView struct {
-	Name        string
+	Name        rbac.Permission
 	Description string
 	Granted     bool
 	Routes      []string
@@ -49,10 +50,10 @@ func (a *App) me(w http.ResponseWriter, r *http.Request) error {
 func (a *App) unlocks(p *auth.Principal) []permissionView {
 	views := make([]permissionView, 0, len(a.model.Permissions))
 	for _, perm := range a.model.Permissions {
-		only := &auth.Principal{Permissions: []string{perm.Name}}
+		only := &auth.Principal{Permissions: []rbac.Permission{perm.Name}}
 		nobody := &auth.Principal{}
 		v := permissionView{Name: perm.Name, Description: perm.Description, Granted: p.Can(perm.Name)}
-		for _, rt := range a.routes {
+		for _, rt := range a.routes.All() {
 			if rt.Gate.Allows(only) && !rt.Gate.Allows(nobody) {
 				v.Routes = append(v.Routes, rt.Method+" "+rt.Pattern)
 			}
@@ -64,11 +65,11 @@ func (a *App) unlocks(p *auth.Principal) []permissionView {
 
 // meJSON is the body of GET /api/me.
 type meJSON struct {
-	Subject     string   `json:"sub"`
-	OrgID       string   `json:"oid"`
-	Roles       []string `json:"roles"`
-	Permissions []string `json:"permissions"`
-	ExpiresAt   string   `json:"expires_at"` // RFC 3339, UTC
+	Subject     string            `json:"sub"`
+	OrgID       string            `json:"oid"`
+	Roles       []string          `json:"roles"`
+	Permissions []rbac.Permission `json:"permissions"`
+	ExpiresAt   time.Time         `json:"expires_at"` // RFC 3339, UTC
 }
 
 // apiMe answers the caller's principal as the API sees it.
@@ -79,7 +80,7 @@ func (a *App) apiMe(w http.ResponseWriter, r *http.Request) error {
 		OrgID:       p.OrgID,
 		Roles:       nonNil(p.Roles),
 		Permissions: nonNil(p.Permissions),
-		ExpiresAt:   p.ExpiresAt.UTC().Format(time.RFC3339),
+		ExpiresAt:   p.ExpiresAt.UTC(),
 	})
 }
 
@@ -94,9 +95,10 @@ func indent(m map[string]any) string {
 	return string(b)
 }
 
-func nonNil(s []string) []string {
+// nonNil makes a nil list an empty JSON array rather than null.
+func nonNil[T any](s []T) []T {
 	if s == nil {
-		return []string{}
+		return []T{}
 	}
 	return s
 }

@@ -12,12 +12,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scalekit-samples/go-rbac-projects/database"
+	"github.com/scalekit-samples/go-rbac-projects/rbac"
 )
 
 // TestPagesShowOnlyWhatTheTokenAllows checks, by CSS selector, that each
 // role sees the controls its permissions allow and, instead of the others,
 // the name of the permission it would need.
 func TestPagesShowOnlyWhatTheTokenAllows(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testPagesShowOnlyWhatTheTokenAllows)
 }
 
@@ -71,6 +73,7 @@ func testPagesShowOnlyWhatTheTokenAllows(t *testing.T, engine database.Engine) {
 }
 
 func TestTeamMemberIsRefusedEvenWhenPostingDirectly(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testTeamMemberIsRefusedEvenWhenPostingDirectly)
 }
 
@@ -86,7 +89,10 @@ func testTeamMemberIsRefusedEvenWhenPostingDirectly(t *testing.T, engine databas
 	assert.Equal(t, `{"projects":[]}`, strings.TrimSpace(e.api(e.token(carol), "GET", "/api/projects", nil).Body))
 }
 
-func TestProjectLifecycleInTheBrowser(t *testing.T) { eachEngine(t, testProjectLifecycleInTheBrowser) }
+func TestProjectLifecycleInTheBrowser(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testProjectLifecycleInTheBrowser)
+}
 
 func testProjectLifecycleInTheBrowser(t *testing.T, engine database.Engine) {
 	e := startEnv(t, envOptions{engine: engine})
@@ -125,6 +131,7 @@ func testProjectLifecycleInTheBrowser(t *testing.T, engine database.Engine) {
 }
 
 func TestMePageShowsVerifiedClaimsAndWhatTheyUnlock(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testMePageShowsVerifiedClaimsAndWhatTheyUnlock)
 }
 
@@ -141,15 +148,24 @@ func testMePageShowsVerifiedClaimsAndWhatTheyUnlock(t *testing.T, engine databas
 	require.NoError(t, json.Unmarshal([]byte(text(doc, `[data-testid="id-claims"]`)), &id))
 	assert.Equal(t, bob.ID, access["sub"])
 	assert.Equal(t, bob.OrgID, access["oid"])
-	assert.ElementsMatch(t, toAny(e.Model.Effective(bob.Roles...)), access["permissions"])
+	assert.ElementsMatch(t, toAny(permissionNames(e.Model.Effective(bob.Roles...))), access["permissions"])
 	assert.Equal(t, bob.Email, id["email"])
 
 	granted := doc.Find(`[data-testid="unlocks"] tr.granted td:first-child`).Map(func(_ int, s *goquerySelection) string { return s.Text() })
-	assert.ElementsMatch(t, e.Model.Effective(bob.Roles...), granted)
+	assert.ElementsMatch(t, permissionNames(e.Model.Effective(bob.Roles...)), granted)
 	assert.Contains(t, text(doc, `[data-testid="unlocks"]`), "POST /projects")
 
 	api := decode[map[string]any](t, e.api(e.token(bob), "GET", "/api/me", nil))
 	assert.Equal(t, bob.ID, api["sub"])
+}
+
+// permissionNames turns permissions into the strings a page or a JSON body shows.
+func permissionNames(ps []rbac.Permission) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = string(p)
+	}
+	return out
 }
 
 func toAny(s []string) []any {

@@ -11,7 +11,10 @@ import (
 	"github.com/scalekit-samples/go-rbac-projects/database"
 )
 
-func TestProjectListsArePaged(t *testing.T) { eachEngine(t, testProjectListsArePaged) }
+func TestProjectListsArePaged(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testProjectListsArePaged)
+}
 
 func testProjectListsArePaged(t *testing.T, engine database.Engine) {
 	e := startEnv(t, envOptions{engine: engine})

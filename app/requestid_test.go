@@ -12,6 +12,7 @@ import (
 )
 
 func TestEveryRequestHasAnIDInTheHeaderAndTheLog(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testEveryRequestHasAnIDInTheHeaderAndTheLog)
 }
 
@@ -38,6 +39,7 @@ func testEveryRequestHasAnIDInTheHeaderAndTheLog(t *testing.T, engine database.E
 }
 
 func TestAServerErrorShowsAReferenceThatLeadsToTheLog(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testAServerErrorShowsAReferenceThatLeadsToTheLog)
 }
 

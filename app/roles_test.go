@@ -40,6 +40,7 @@ func auditRows(t *testing.T, admin *browser) []string {
 }
 
 func TestAdminDemotionTakesEffectOnTheMembersNextRequest(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testAdminDemotionTakesEffectOnTheMembersNextRequest)
 }
 
@@ -84,6 +85,7 @@ func testAdminDemotionTakesEffectOnTheMembersNextRequest(t *testing.T, engine da
 }
 
 func TestMembersPageShowsThePickerOnlyToThoseWhoMayAssign(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testMembersPageShowsThePickerOnlyToThoseWhoMayAssign)
 }
 
@@ -113,6 +115,7 @@ func testMembersPageShowsThePickerOnlyToThoseWhoMayAssign(t *testing.T, engine d
 }
 
 func TestRefusedRoleChangesChangeNothingAndAreAudited(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testRefusedRoleChangesChangeNothingAndAreAudited)
 }
 
@@ -175,6 +178,7 @@ func testRefusedRoleChangesChangeNothingAndAreAudited(t *testing.T, engine datab
 }
 
 func TestANewUserJoiningGetsTheDefaultMemberRole(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testANewUserJoiningGetsTheDefaultMemberRole)
 }
 
@@ -197,6 +201,7 @@ func testANewUserJoiningGetsTheDefaultMemberRole(t *testing.T, engine database.E
 }
 
 func TestAnonymousRoleChangesLeaveNoAuditTrail(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testAnonymousRoleChangesLeaveNoAuditTrail)
 }
 

@@ -2,12 +2,13 @@ package app
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/scalekit-samples/go-rbac-projects/auth"
 	"github.com/scalekit-samples/go-rbac-projects/members"
 	"github.com/scalekit-samples/go-rbac-projects/projects"
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
+	"github.com/scalekit-samples/go-rbac-projects/render"
+	"github.com/scalekit-samples/go-rbac-projects/session"
 	"github.com/scalekit-samples/go-rbac-projects/tasks"
 )
 
@@ -18,64 +19,95 @@ type Route struct {
 	Pattern string
 	Gate    auth.Gate
 	Handle  func(http.ResponseWriter, *http.Request) error
+	// Refused, if not nil, is told of each refusal of a signed-in caller
+	// (by the gate or the cross-site check), with the reason in words.
+	Refused func(r *http.Request, reason string)
 }
 
-// API reports whether the route belongs to the bearer-token JSON API.
-func (rt Route) API() bool { return strings.HasPrefix(rt.Pattern, "/api/") }
+// Routes is the app's whole authorization policy, one line per route, in
+// groups that differ in how a caller proves who they are and in how
+// errors are answered. Browser pages and the JSON API share the gates.
+type Routes struct {
+	Pages  []Route // the session cookie; forms must come from this site; errors are pages
+	SignIn []Route // signing in and out: the session is read by the handlers themselves
+	API    []Route // Authorization: Bearer <access token>; errors are JSON
+	Signed []Route // server to server: the sender signs each request; errors are JSON
+}
 
-// Webhook reports whether the route receives server-to-server webhooks,
-// authenticated by their signature rather than a session or token.
-func (rt Route) Webhook() bool { return strings.HasPrefix(rt.Pattern, "/webhooks/") }
-
-// routeTable is the app's whole authorization policy, one line per route.
-// Browser pages and the JSON API share the gates. Handlers scope their
-// data to the caller's organization; the UI may hide buttons, but these
-// gates are what the server enforces.
-func (a *App) routeTable(ph *projects.Handler, th *tasks.Handler, mh *members.Handler, wh *members.Webhook) []Route {
-	return []Route{
-		// Browser: session cookie; POSTs are protected against cross-site requests.
-		{"GET", "/", auth.Public, a.home},
-		{"GET", "/login", auth.Public, a.rp.Login},
-		{"GET", "/auth/callback", auth.Public, a.rp.Callback},
-		{"POST", "/logout", auth.Public, a.rp.Logout},
-		{"GET", "/me", auth.SignedIn, a.me},
-
-		{"GET", "/projects", auth.Need(rbac.ProjectsRead), ph.List},
-		{"POST", "/projects", auth.Need(rbac.ProjectsCreate), ph.Create},
-		{"GET", "/projects/{id}", auth.Need(rbac.ProjectsRead), ph.Show},
-		{"POST", "/projects/{id}", auth.Need(rbac.ProjectsUpdate), ph.Update},
-		{"POST", "/projects/{id}/delete", auth.Need(rbac.ProjectsDelete), ph.Delete},
-		{"POST", "/projects/{id}/tasks", auth.Need(rbac.TasksCreate), ph.CreateTask},
-		{"POST", "/tasks/{id}/assign", auth.Need(rbac.TasksAssign), th.Assign},
-		{"POST", "/tasks/{id}/done", auth.Need(rbac.TasksUpdate), th.Done},
-		{"GET", "/members", auth.Need(rbac.MembersRead), mh.List},
-		{"POST", "/members/{userID}/role", members.CanAssignRoles, mh.SetRole},
-		{"GET", "/audit", members.CanAssignRoles, mh.Audit},
-
-		// JSON API: Authorization: Bearer <access token>.
-		{"GET", "/api/me", auth.SignedIn, a.apiMe},
-		{"GET", "/api/projects", auth.Need(rbac.ProjectsRead), ph.APIList},
-		{"POST", "/api/projects", auth.Need(rbac.ProjectsCreate), ph.APICreate},
-		{"GET", "/api/projects/{id}", auth.Need(rbac.ProjectsRead), ph.APIGet},
-		{"PATCH", "/api/projects/{id}", auth.Need(rbac.ProjectsUpdate), ph.APIUpdate},
-		{"DELETE", "/api/projects/{id}", auth.Need(rbac.ProjectsDelete), ph.APIDelete},
-		{"GET", "/api/projects/{id}/tasks", auth.Need(rbac.TasksRead), ph.APIListTasks},
-		{"POST", "/api/projects/{id}/tasks", auth.Need(rbac.TasksCreate), ph.APICreateTask},
-		{"POST", "/api/tasks/{id}/assign", auth.Need(rbac.TasksAssign), th.APIAssign},
-		{"PATCH", "/api/tasks/{id}", auth.Need(rbac.TasksUpdate), th.APIUpdate},
-
-		// Directory sync: authenticated by the Standard Webhooks signature.
-		{"POST", "/webhooks/scalekit", auth.Public, wh.Receive},
-
-		{"GET", "/healthz", auth.Public, health},
+// All returns every route of every group.
+func (t Routes) All() []Route {
+	var all []Route
+	for _, g := range [][]Route{t.Pages, t.SignIn, t.API, t.Signed} {
+		all = append(all, g...)
 	}
+	return all
 }
 
-// refusalHooks are told of every refused request to their route ("METHOD
-// pattern"): refused role changes reach the audit log like granted ones.
-func refusalHooks(mh *members.Handler) map[string]func(r *http.Request, reason string) {
-	return map[string]func(*http.Request, string){
-		"POST /members/{userID}/role": mh.SetRoleRefused,
+// The gates that more than one line or page uses, named once. The pages
+// use them to hide what a viewer cannot do; these lines are what the
+// server enforces.
+var (
+	// canAssignRoles is the rule of seed document 003, in names Scalekit
+	// accepts: the admin role, or the roles:assign permission.
+	canAssignRoles  = auth.AnyOf(auth.Role(members.AdminRole), auth.Need(rbac.RolesAssign))
+	canReadProjects = auth.Need(rbac.ProjectsRead)
+	canReadMembers  = auth.Need(rbac.MembersRead)
+)
+
+// navigation is the layout's menu: each link is shown to the viewers its
+// gate lets through, the same gate as the page it leads to.
+var navigation = []render.Link{
+	{Label: "Projects", Path: "/projects", Gate: canReadProjects},
+	{Label: "Members", Path: "/members", Gate: canReadMembers},
+	{Label: "Audit", Path: "/audit", Gate: canAssignRoles},
+	{Label: "My access", Path: "/me", Gate: auth.SignedIn},
+}
+
+// routeTable lists the routes. Handlers scope their data to the caller's
+// organization (in the SQL): another organization's id is not found.
+func (a *App) routeTable(rp *session.RelyingParty, ph *projects.Handler, th *tasks.Handler, mh *members.Handler, wh *members.Webhook) Routes {
+	return Routes{
+		Pages: []Route{
+			{"GET", "/", auth.Public, a.home, nil},
+			{"GET", "/me", auth.SignedIn, a.me, nil},
+			{"GET", "/projects", canReadProjects, ph.List, nil},
+			{"POST", "/projects", auth.Need(rbac.ProjectsCreate), ph.Create, nil},
+			{"GET", "/projects/{id}", canReadProjects, ph.Show, nil},
+			{"POST", "/projects/{id}", auth.Need(rbac.ProjectsUpdate), ph.Update, nil},
+			{"POST", "/projects/{id}/delete", auth.Need(rbac.ProjectsDelete), ph.Delete, nil},
+			{"POST", "/projects/{id}/tasks", auth.Need(rbac.TasksCreate), ph.CreateTask, nil},
+			{"POST", "/tasks/{id}/assign", auth.Need(rbac.TasksAssign), th.Assign, nil},
+			{"POST", "/tasks/{id}/done", auth.Need(rbac.TasksUpdate), th.Done, nil},
+			{"GET", "/members", canReadMembers, mh.List, nil},
+			// Refused role changes reach the audit log like granted ones.
+			{"POST", "/members/{userID}/role", canAssignRoles, mh.SetRole, mh.SetRoleRefused},
+			{"GET", "/audit", canAssignRoles, mh.Audit, nil},
+			{"GET", "/healthz", auth.Public, health, nil},
+		},
+		SignIn: []Route{
+			{"GET", "/login", auth.Public, rp.Login, nil},
+			{"GET", "/auth/callback", auth.Public, rp.Callback, nil},
+			// Signing out needs no principal, and must not wait on a token
+			// refresh that a down IdP would fail.
+			{"POST", "/logout", auth.Public, rp.Logout, nil},
+		},
+		API: []Route{
+			{"GET", "/api/me", auth.SignedIn, a.apiMe, nil},
+			{"GET", "/api/projects", canReadProjects, ph.APIList, nil},
+			{"POST", "/api/projects", auth.Need(rbac.ProjectsCreate), ph.APICreate, nil},
+			{"GET", "/api/projects/{id}", canReadProjects, ph.APIGet, nil},
+			{"PATCH", "/api/projects/{id}", auth.Need(rbac.ProjectsUpdate), ph.APIUpdate, nil},
+			{"DELETE", "/api/projects/{id}", auth.Need(rbac.ProjectsDelete), ph.APIDelete, nil},
+			{"GET", "/api/projects/{id}/tasks", auth.Need(rbac.TasksRead), th.APIList, nil},
+			{"POST", "/api/projects/{id}/tasks", auth.Need(rbac.TasksCreate), th.APICreate, nil},
+			{"POST", "/api/tasks/{id}/assign", auth.Need(rbac.TasksAssign), th.APIAssign, nil},
+			{"PATCH", "/api/tasks/{id}", auth.Need(rbac.TasksUpdate), th.APIUpdate, nil},
+		},
+		Signed: []Route{
+			// Directory sync: the Standard Webhooks signature is checked by
+			// the handler; an unsigned delivery is refused with 401.
+			{"POST", "/webhooks/scalekit", auth.Public, wh.Receive, nil},
+		},
 	}
 }
 

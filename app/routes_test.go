@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scalekit-samples/go-rbac-projects/auth"
 	"github.com/scalekit-samples/go-rbac-projects/database"
 )
 
@@ -14,7 +15,10 @@ import (
 // DESIGN.md. The matrix test proves the server enforces each gate; this
 // proves the gates are the documented ones, so loosening one is a visible
 // change to this table too.
-func TestRouteTableMatchesTheDesign(t *testing.T) { eachEngine(t, testRouteTableMatchesTheDesign) }
+func TestRouteTableMatchesTheDesign(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testRouteTableMatchesTheDesign)
+}
 
 func testRouteTableMatchesTheDesign(t *testing.T, engine database.Engine) {
 	want := map[string]string{
@@ -49,15 +53,45 @@ func testRouteTableMatchesTheDesign(t *testing.T, engine database.Engine) {
 	}
 	e := startEnv(t, envOptions{engine: engine})
 	got := map[string]string{}
-	for _, rt := range e.App.Routes() {
+	for _, rt := range e.App.Routes().All() {
 		got[rt.Method+" "+rt.Pattern] = rt.Gate.String()
 	}
 	assert.Equal(t, want, got)
 }
 
+// TestEveryGateCanBePassed: each gate of the route table that asks for
+// something lets through some role of rbac.seed.json, so a permission
+// misspelt in the table ("projects:creat") fails here instead of quietly
+// closing its route to everybody. Nobody passes any of them.
+func TestEveryGateCanBePassed(t *testing.T) {
+	t.Parallel()
+	e := startEnv(t, envOptions{})
+	var roles []string
+	for _, r := range e.Model.Roles {
+		roles = append(roles, r.Name)
+	}
+	for _, rt := range tableOf(e.App) {
+		if rt.Gate.IsPublic() {
+			continue
+		}
+		t.Run(rt.Method+" "+rt.Pattern, func(t *testing.T) {
+			assert.False(t, rt.Gate.Allows(nil), "nobody passes %s", rt.Gate)
+			var passed []string
+			for _, role := range roles {
+				p := &auth.Principal{Subject: "usr_1", OrgID: "org_1", Roles: []string{role}, Permissions: e.Model.Effective(role)}
+				if rt.Gate.Allows(p) {
+					passed = append(passed, role)
+				}
+			}
+			assert.NotEmpty(t, passed, "no role of rbac.seed.json passes %s: is a permission misspelt?", rt.Gate)
+		})
+	}
+}
+
 // TestStaticServesFilesOnly: the stylesheet is served (GET and HEAD), but
 // no directory of /static/ lists what is in it.
 func TestStaticServesFilesOnly(t *testing.T) {
+	t.Parallel()
 	e := startEnv(t, envOptions{})
 	tests := []struct {
 		name, method, path string
@@ -90,6 +124,7 @@ func TestStaticServesFilesOnly(t *testing.T) {
 }
 
 func TestHealthzAnswersHead(t *testing.T) {
+	t.Parallel()
 	e := startEnv(t, envOptions{})
 	req, err := http.NewRequest("HEAD", e.URL+"/healthz", nil)
 	require.NoError(t, err)

@@ -227,7 +227,9 @@ func testClusterWebhookRedeliveredToEveryInstanceAppliesOnce(t *testing.T, engin
 			if resp.StatusCode == http.StatusServiceUnavailable {
 				assert.NotEmpty(t, resp.Header.Get("Retry-After"))
 				resp = c.deliverAt(t, c.node(i%3).URL, testWebhookSecret, "msg_cluster", now, promote)
-				for try := 0; resp.StatusCode == http.StatusServiceUnavailable && try < 50; try++ {
+				// As the sender would, until the copy being applied is done
+				// (a few ms; seconds on a loaded machine).
+				for deadline := time.Now().Add(15 * time.Second); resp.StatusCode == http.StatusServiceUnavailable && time.Now().Before(deadline); {
 					time.Sleep(20 * time.Millisecond)
 					resp = c.deliverAt(t, c.node(i%3).URL, testWebhookSecret, "msg_cluster", now, promote)
 				}

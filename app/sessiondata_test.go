@@ -37,6 +37,7 @@ func setSessionRow(t *testing.T, e *env, idHash, data string) {
 }
 
 func TestTheDatabaseHoldsNoUsableToken(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testTheDatabaseHoldsNoUsableToken)
 }
 
@@ -57,6 +58,7 @@ func testTheDatabaseHoldsNoUsableToken(t *testing.T, engine database.Engine) {
 }
 
 func TestAlteredSessionRowsSignTheUserOut(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testAlteredSessionRowsSignTheUserOut)
 }
 

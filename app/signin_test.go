@@ -15,6 +15,7 @@ import (
 )
 
 func TestEveryDemoUserSignsInAndSeesTheirOrganization(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testEveryDemoUserSignsInAndSeesTheirOrganization)
 }
 
@@ -34,6 +35,7 @@ func testEveryDemoUserSignsInAndSeesTheirOrganization(t *testing.T, engine datab
 }
 
 func TestSessionCookieIsSmallOpaqueAndRenewedAtLogin(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testSessionCookieIsSmallOpaqueAndRenewedAtLogin)
 }
 
@@ -65,6 +67,7 @@ func testSessionCookieIsSmallOpaqueAndRenewedAtLogin(t *testing.T, engine databa
 }
 
 func TestStartingSignInsCostsTheServerNoStorage(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testStartingSignInsCostsTheServerNoStorage)
 }
 
@@ -79,6 +82,7 @@ func testStartingSignInsCostsTheServerNoStorage(t *testing.T, engine database.En
 }
 
 func TestAForgedOrAlteredPendingSignInIsRefused(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testAForgedOrAlteredPendingSignInIsRefused)
 }
 
@@ -111,6 +115,7 @@ func testAForgedOrAlteredPendingSignInIsRefused(t *testing.T, engine database.En
 }
 
 func TestLogoutEndsTheSessionHereAndAtTheIdP(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testLogoutEndsTheSessionHereAndAtTheIdP)
 }
 
@@ -134,15 +139,17 @@ func testLogoutEndsTheSessionHereAndAtTheIdP(t *testing.T, engine database.Engin
 }
 
 func TestAccessTokenIsRefreshedBeforeItExpires(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testAccessTokenIsRefreshedBeforeItExpires)
 }
 
 func testAccessTokenIsRefreshedBeforeItExpires(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine, accessTokenTTL: 2 * time.Second})
+	clock := &appClock{} // the app's and the IdP's
+	e := startEnv(t, envOptions{engine: engine, accessTokenTTL: 2 * time.Second, appNow: clock.Now, idpNow: clock.Now})
 	b := e.signIn(e.user("bob@acme.example"))
 	require.Equal(t, http.StatusOK, b.get("/projects").StatusCode)
 
-	time.Sleep(2500 * time.Millisecond) // past the first access token's expiry
+	clock.Advance(2500 * time.Millisecond) // past the first access token's expiry
 	for range 3 {
 		resp := b.get("/projects")
 		require.Equal(t, http.StatusOK, resp.StatusCode, "still signed in after the access token expired")
@@ -151,6 +158,7 @@ func testAccessTokenIsRefreshedBeforeItExpires(t *testing.T, engine database.Eng
 }
 
 func TestConcurrentRequestsRefreshOnce(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testConcurrentRequestsRefreshOnce)
 }
 
@@ -158,9 +166,10 @@ func testConcurrentRequestsRefreshOnce(t *testing.T, engine database.Engine) {
 	// The IdP rotates refresh tokens and revokes the whole grant when a used
 	// one is replayed: if two requests of one session refreshed at once, the
 	// second would sign the user out. The app refreshes once per session.
-	e := startEnv(t, envOptions{engine: engine, accessTokenTTL: 2 * time.Second})
+	clock := &appClock{} // the app's and the IdP's
+	e := startEnv(t, envOptions{engine: engine, accessTokenTTL: 2 * time.Second, appNow: clock.Now, idpNow: clock.Now})
 	b := e.signIn(e.user("bob@acme.example"))
-	time.Sleep(2100 * time.Millisecond)
+	clock.Advance(2100 * time.Millisecond)
 
 	var wg sync.WaitGroup
 	statuses := make([]int, 8)
@@ -175,6 +184,7 @@ func testConcurrentRequestsRefreshOnce(t *testing.T, engine database.Engine) {
 }
 
 func TestReturnToOnlyFollowsLocalPaths(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testReturnToOnlyFollowsLocalPaths)
 }
 
@@ -203,6 +213,7 @@ func testReturnToOnlyFollowsLocalPaths(t *testing.T, engine database.Engine) {
 }
 
 func TestALinkToLoginDoesNotSignAnyoneOut(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testALinkToLoginDoesNotSignAnyoneOut)
 }
 
@@ -227,6 +238,7 @@ func testALinkToLoginDoesNotSignAnyoneOut(t *testing.T, engine database.Engine) 
 }
 
 func TestTwoInstancesSharingTheDatabaseRefreshASessionOnce(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testTwoInstancesSharingTheDatabaseRefreshASessionOnce)
 }
 
@@ -234,11 +246,12 @@ func testTwoInstancesSharingTheDatabaseRefreshASessionOnce(t *testing.T, engine 
 	// Behind a load balancer, requests of one session land on different
 	// instances. If both refreshed, the second would replay the rotated
 	// refresh token and the IdP would revoke the sign-in.
-	e := startEnv(t, envOptions{engine: engine, accessTokenTTL: 2 * time.Second})
+	clock := &appClock{} // both instances' and the IdP's
+	e := startEnv(t, envOptions{engine: engine, accessTokenTTL: 2 * time.Second, appNow: clock.Now, idpNow: clock.Now})
 	other := e.secondInstance()
 	b := e.signIn(e.user("bob@acme.example")) // the cookie jar sends the cookie to both (same host)
 	require.Equal(t, http.StatusOK, b.do("GET", other+"/projects", nil, "").StatusCode, "the session works on the other instance")
-	time.Sleep(2100 * time.Millisecond)
+	clock.Advance(2100 * time.Millisecond)
 
 	var wg sync.WaitGroup
 	statuses := make([]int, 8)

@@ -12,6 +12,7 @@ import (
 )
 
 func TestTheProjectPageShowsTasksAPageAtATimeAndFormsComeBackToIt(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testTheProjectPageShowsTasksAPageAtATimeAndFormsComeBackToIt)
 }
 

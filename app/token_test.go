@@ -23,7 +23,10 @@ import (
 
 // TestAccessTokenVerification sends hand-built tokens to the API: only a
 // token that verifies in every respect gets through.
-func TestAccessTokenVerification(t *testing.T) { eachEngine(t, testAccessTokenVerification) }
+func TestAccessTokenVerification(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testAccessTokenVerification)
+}
 
 func testAccessTokenVerification(t *testing.T, engine database.Engine) {
 	e := startEnv(t, envOptions{engine: engine})
@@ -117,6 +120,7 @@ func idTokenLike(c map[string]any) map[string]any {
 // accepted; once the issuer is seen to type its access tokens so, a token
 // typed JWT (an ID token) is refused even with nothing else to give it away.
 func TestAnIssuerTypingItsAccessTokensIsHeldToIt(t *testing.T) {
+	t.Parallel()
 	e := startEnv(t, envOptions{})
 	bob := e.user("bob@acme.example")
 	now := time.Now()
@@ -151,6 +155,7 @@ func signTyped(t *testing.T, e *env, typ string, claims map[string]any) string {
 }
 
 func TestMalformedAuthorizationHeaderIsABadRequest(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testMalformedAuthorizationHeaderIsABadRequest)
 }
 
@@ -167,6 +172,7 @@ func testMalformedAuthorizationHeaderIsABadRequest(t *testing.T, engine database
 }
 
 func TestMissingTokenIs401WithAChallenge(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testMissingTokenIs401WithAChallenge)
 }
 
@@ -267,7 +273,10 @@ func mustRequest(t *testing.T, method, u string) *http.Request {
 	return req
 }
 
-func TestAManagementTokenIsNotAUser(t *testing.T) { eachEngine(t, testAManagementTokenIsNotAUser) }
+func TestAManagementTokenIsNotAUser(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testAManagementTokenIsNotAUser)
+}
 
 func testAManagementTokenIsNotAUser(t *testing.T, engine database.Engine) {
 	e := startEnv(t, envOptions{engine: engine})
@@ -286,7 +295,10 @@ func testAManagementTokenIsNotAUser(t *testing.T, engine database.Engine) {
 	assert.Contains(t, decode[map[string]string](t, got)["error_description"], "client credentials")
 }
 
-func TestTheMockDevTokenWorksOnTheAPI(t *testing.T) { eachEngine(t, testTheMockDevTokenWorksOnTheAPI) }
+func TestTheMockDevTokenWorksOnTheAPI(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testTheMockDevTokenWorksOnTheAPI)
+}
 
 func testTheMockDevTokenWorksOnTheAPI(t *testing.T, engine database.Engine) {
 	e := startEnv(t, envOptions{engine: engine})
@@ -306,6 +318,7 @@ func testTheMockDevTokenWorksOnTheAPI(t *testing.T, engine database.Engine) {
 // organization after one call, as a sign-in would make them; another
 // organization's caller is not.
 func TestAnAPIOnlyUserCanBeAssignedTasks(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testAnAPIOnlyUserCanBeAssignedTasks)
 }
 

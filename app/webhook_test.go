@@ -58,7 +58,10 @@ func directoryEventAt(occurredAt, typ, orgID, email string, roles ...string) str
 		`","email":"` + email + `","roles":[` + strings.Join(rs, ",") + `]}}`
 }
 
-func TestDirectorySyncWebhook(t *testing.T) { eachEngine(t, testDirectorySyncWebhook) }
+func TestDirectorySyncWebhook(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testDirectorySyncWebhook)
+}
 
 func testDirectorySyncWebhook(t *testing.T, engine database.Engine) {
 	e := startEnv(t, envOptions{engine: engine})
@@ -108,6 +111,7 @@ func testDirectorySyncWebhook(t *testing.T, engine database.Engine) {
 }
 
 func TestLateDirectoryEventsNeverRollAMemberBack(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testLateDirectoryEventsNeverRollAMemberBack)
 }
 
@@ -157,6 +161,7 @@ func testLateDirectoryEventsNeverRollAMemberBack(t *testing.T, engine database.E
 }
 
 func TestDirectorySyncTakesEffectAtOnce(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testDirectorySyncTakesEffectAtOnce)
 }
 
@@ -197,6 +202,7 @@ func testADirectoryEventTheIdPAppliedFirstStillEndsOldTokens(t *testing.T, engin
 }
 
 func TestWebhookRouteIsAbsentWithoutASecret(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testWebhookRouteIsAbsentWithoutASecret)
 }
 
@@ -207,6 +213,7 @@ func testWebhookRouteIsAbsentWithoutASecret(t *testing.T, engine database.Engine
 }
 
 func TestTheFirstToSignInCanAssignAnyoneInTheOrganization(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testTheFirstToSignInCanAssignAnyoneInTheOrganization)
 }
 
@@ -236,6 +243,7 @@ func testTheFirstToSignInCanAssignAnyoneInTheOrganization(t *testing.T, engine d
 }
 
 func TestAMemberWhoLeftTheDirectoryCannotBeAssignedTasks(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testAMemberWhoLeftTheDirectoryCannotBeAssignedTasks)
 }
 
@@ -260,6 +268,7 @@ func testAMemberWhoLeftTheDirectoryCannotBeAssignedTasks(t *testing.T, engine da
 }
 
 func TestADirectoryUserIsAssignableBeforeSigningIn(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testADirectoryUserIsAssignableBeforeSigningIn)
 }
 
@@ -278,6 +287,7 @@ func testADirectoryUserIsAssignableBeforeSigningIn(t *testing.T, engine database
 }
 
 func TestADirectoryEventWithoutRolesChangesNoRoles(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testADirectoryEventWithoutRolesChangesNoRoles)
 }
 
@@ -293,6 +303,7 @@ func testADirectoryEventWithoutRolesChangesNoRoles(t *testing.T, engine database
 }
 
 func TestAUserLeavingTheDirectoryIsSignedOutAtOnceAndGainsNothing(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testAUserLeavingTheDirectoryIsSignedOutAtOnceAndGainsNothing)
 }
 

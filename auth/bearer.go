@@ -5,26 +5,17 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // ErrMalformedAuthorization is an Authorization header that is not
 // "Bearer <token>" (RFC 6750 invalid_request, answered with 400).
 var ErrMalformedAuthorization = errors.New(`malformed Authorization header: want "Bearer <access token>"`)
 
-// BearerToken extracts the token of an "Authorization: Bearer" header. No
-// header yields "" and no error; anything else that is not a single
-// well-formed bearer credential yields ErrMalformedAuthorization.
+// BearerToken extracts the token of an "Authorization: Bearer" header
+// (RFC 6750). No header yields "" and no error; anything else that is not a
+// single well-formed bearer credential yields ErrMalformedAuthorization.
 func BearerToken(h http.Header) (string, error) {
-	token, err := bearerCredential(h)
-	if err == nil && token != "" && !isToken68(token) {
-		return "", ErrMalformedAuthorization
-	}
-	return token, err
-}
-
-// bearerCredential is BearerToken without the check of the credential's
-// characters, which Bearer makes only for tokens it has not verified yet.
-func bearerCredential(h http.Header) (string, error) {
 	values := h.Values("Authorization")
 	switch len(values) {
 	case 0:
@@ -34,34 +25,34 @@ func bearerCredential(h http.Header) (string, error) {
 		return "", ErrMalformedAuthorization
 	}
 	scheme, token, ok := strings.Cut(values[0], " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+	if !ok || !strings.EqualFold(scheme, "Bearer") || !isToken68(token) {
 		return "", ErrMalformedAuthorization
 	}
 	return token, nil
 }
 
 // isToken68 reports whether s is an RFC 7235 token68, the syntax of a
-// bearer credential: a JWT always is.
+// bearer credential (a JWT always is): letters, digits and -._~+/, then
+// optional "=" padding.
 func isToken68(s string) bool {
-	trimmed := strings.TrimRight(s, "=")
-	if trimmed == "" {
+	s = strings.TrimRight(s, "=")
+	if s == "" {
 		return false
 	}
-	for i := 0; i < len(trimmed); i++ {
-		if !token68[trimmed[i]] {
+	for _, c := range s {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', strings.ContainsRune("-._~+/", c):
+		default:
 			return false
 		}
 	}
 	return true
 }
 
-// token68 marks the bytes a token68 may hold besides trailing "=".
-var token68 = func() (t [256]bool) {
-	for _, c := range "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~+/" {
-		t[c] = true
-	}
-	return t
-}()
+// RolesChangedFunc reports whether a user's roles changed at or after
+// since, the moment a token's roles were read, making that token's roles
+// and permissions stale.
+type RolesChangedFunc func(ctx context.Context, orgID, userID string, since time.Time) bool
 
 // SeenFunc is told of the principal of an API token the first time this
 // process accepts the token: once per token, not once per request.
@@ -76,7 +67,7 @@ type SeenFunc func(ctx context.Context, p *Principal)
 func Bearer(v *Verifier, rolesChanged RolesChangedFunc, seen SeenFunc, fail ErrorWriter) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			raw, err := bearerCredential(r.Header)
+			raw, err := BearerToken(r.Header)
 			if err != nil {
 				fail(w, r, err)
 				return
@@ -85,14 +76,10 @@ func Bearer(v *Verifier, rolesChanged RolesChangedFunc, seen SeenFunc, fail Erro
 				next.ServeHTTP(w, r)
 				return
 			}
-			// A token that verified before is the same bytes as then: only a
-			// new one needs its syntax checked and its signature verified.
+			// A token that verified before is served from the cache; only a
+			// new one has its signature verified (and is then cached).
 			p, ok := v.cached(raw)
 			if !ok {
-				if !isToken68(raw) {
-					fail(w, r, ErrMalformedAuthorization)
-					return
-				}
 				if p, err = v.verifyNew(r.Context(), raw); err != nil {
 					fail(w, r, err)
 					return

@@ -3,6 +3,8 @@ package auth
 import (
 	"errors"
 	"strings"
+
+	"github.com/scalekit-samples/go-rbac-projects/rbac"
 )
 
 // ErrUnauthenticated is returned when a gated route is called by nobody:
@@ -31,7 +33,7 @@ func (e *TokenError) Is(target error) bool { return target == ErrUnauthenticated
 type DeniedError struct {
 	// Permission is the permission that would have allowed the request
 	// (empty when only a role would).
-	Permission string
+	Permission rbac.Permission
 	// Roles are the roles that would have allowed the request.
 	Roles []string
 	// Have are the caller's roles, to help them ask for the right one.
@@ -48,7 +50,7 @@ func (e *DeniedError) Requirement() string {
 		parts = append(parts, "the "+r+" role")
 	}
 	if e.Permission != "" {
-		parts = append(parts, "the "+e.Permission+" permission")
+		parts = append(parts, "the "+string(e.Permission)+" permission")
 	}
 	return strings.Join(parts, " or ")
 }
@@ -56,16 +58,3 @@ func (e *DeniedError) Requirement() string {
 // ErrIdPUnreachable means the identity provider did not answer: sign-in and
 // token refresh cannot proceed until it does.
 var ErrIdPUnreachable = errors.New("identity provider unreachable")
-
-// SignInError ends a sign-in attempt without a session. Reason is a
-// sentence for the user; Err is the underlying error, for logs.
-type SignInError struct {
-	Reason string
-	Err    error
-}
-
-// Error implements error.
-func (e *SignInError) Error() string { return "sign-in failed: " + e.Reason }
-
-// Unwrap exposes the underlying error.
-func (e *SignInError) Unwrap() error { return e.Err }

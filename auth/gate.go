@@ -122,7 +122,7 @@ func (g Gate) String() string {
 	case gateSignedIn:
 		return "signed in"
 	case gatePermission:
-		return g.perm
+		return string(g.perm)
 	case gateRole:
 		return "role " + g.role
 	case gateAnyOf:
@@ -140,11 +140,7 @@ func (g Gate) String() string {
 type ErrorWriter func(w http.ResponseWriter, r *http.Request, err error)
 
 // Middleware returns the gate as middleware, for routers that attach
-// checks per route:
-//
-//	r.With(auth.Require(rbac.ProjectsCreate, fail)).Post("/projects", h.Create)
-//
-// Refusals (ErrUnauthenticated, *DeniedError) go to fail.
+// checks per route. Refusals (ErrUnauthenticated, *DeniedError) go to fail.
 func (g Gate) Middleware(fail ErrorWriter) func(http.Handler) http.Handler {
 	if !g.Valid() {
 		panic("auth: middleware from an invalid gate")
@@ -161,7 +157,20 @@ func (g Gate) Middleware(fail ErrorWriter) func(http.Handler) http.Handler {
 }
 
 // Require is Need(p) as middleware: the seed documents' "check the
-// permission before the action", in one line of a route definition.
+// permission before the action", in one line of a route definition (with
+// chi; Handle adapts a handler that returns an error):
+//
+//	r.With(auth.Require(rbac.ProjectsCreate, fail)).Post("/api/projects", auth.Handle(h.APICreate, fail))
 func Require(p rbac.Permission, fail ErrorWriter) func(http.Handler) http.Handler {
 	return Need(p).Middleware(fail)
+}
+
+// Handle adapts a handler that returns an error to an http.HandlerFunc:
+// the error, if any, goes to fail, the one place that answers errors.
+func Handle(h func(http.ResponseWriter, *http.Request) error, fail ErrorWriter) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			fail(w, r, err)
+		}
+	}
 }

@@ -9,19 +9,20 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/scalekit-samples/go-rbac-projects/auth"
+	"github.com/scalekit-samples/go-rbac-projects/rbac"
 )
 
 func TestGates(t *testing.T) {
-	pm := &auth.Principal{Subject: "usr_1", Roles: []string{"project_manager"}, Permissions: []string{"projects:create", "projects:read"}}
+	pm := &auth.Principal{Subject: "usr_1", Roles: []string{"project_manager"}, Permissions: []rbac.Permission{"projects:create", "projects:read"}}
 	admin := &auth.Principal{Subject: "usr_2", Roles: []string{"admin"}}
 	tests := []struct {
 		name     string
 		gate     auth.Gate
 		p        *auth.Principal
 		wantErr  error
-		wantPerm string
+		wantPerm rbac.Permission
 	}{
-		{"public lets nobody through", auth.Public, nil, nil, ""},
+		{"public lets everybody through, signed out included", auth.Public, nil, nil, ""},
 		{"signed in refuses nobody", auth.SignedIn, nil, auth.ErrUnauthenticated, ""},
 		{"signed in lets anyone with a token through", auth.SignedIn, admin, nil, ""},
 		{"a permission in the token passes", auth.Need("projects:create"), pm, nil, ""},
@@ -56,7 +57,7 @@ func TestZeroGateIsInvalid(t *testing.T) {
 	assert.False(t, auth.Gate{}.Valid())
 	assert.False(t, auth.AnyOf().Valid())
 	assert.False(t, auth.AnyOf(auth.Gate{}).Valid())
-	assert.False(t, auth.Gate{}.Allows(&auth.Principal{Permissions: []string{"projects:read"}}))
+	assert.False(t, auth.Gate{}.Allows(&auth.Principal{Permissions: []rbac.Permission{"projects:read"}}))
 	assert.True(t, auth.Need("projects:read").Valid())
 }
 
@@ -82,8 +83,8 @@ func TestRequireAsMiddleware(t *testing.T) {
 		p    *auth.Principal
 		want int
 	}{
-		{"with the permission the handler runs", &auth.Principal{Subject: "usr_1", Permissions: []string{"projects:create"}}, http.StatusCreated},
-		{"without it the handler never runs", &auth.Principal{Subject: "usr_1", Permissions: []string{"projects:read"}}, http.StatusForbidden},
+		{"with the permission the handler runs", &auth.Principal{Subject: "usr_1", Permissions: []rbac.Permission{"projects:create"}}, http.StatusCreated},
+		{"without it the handler never runs", &auth.Principal{Subject: "usr_1", Permissions: []rbac.Permission{"projects:read"}}, http.StatusForbidden},
 		{"nobody is refused", nil, http.StatusForbidden},
 	}
 	for _, tt := range tests {

@@ -19,6 +19,19 @@ import (
 // fetch).
 var asymmetric = []string{"RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "EdDSA"}
 
+// SigningAlgorithms returns the algorithms to accept from an IdP that
+// advertises these (its discovery document's
+// id_token_signing_alg_values_supported): only what it advertises, and only
+// asymmetric ones; RS256, the one OpenID Connect requires, when it
+// advertises none.
+func SigningAlgorithms(advertised []string) []string {
+	algs := slices.DeleteFunc(slices.Clone(advertised), func(a string) bool { return !slices.Contains(asymmetric, a) })
+	if len(algs) == 0 {
+		return []string{"RS256"}
+	}
+	return algs
+}
+
 // jwksRefetchInterval is the least time between two fetches of the JWKS.
 // A token with an unknown kid triggers a fetch (the IdP may have rotated
 // its key), but a flood of forged kids must not turn the app into a

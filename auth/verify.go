@@ -11,12 +11,15 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+
+	"github.com/scalekit-samples/go-rbac-projects/rbac"
 )
 
-// clockLeeway is the clock skew tolerated on nbf and iat. go-oidc allows
-// five minutes on nbf; a token that only becomes valid minutes from now is
-// more likely forged or misissued than skewed, so we are stricter.
-const clockLeeway = 30 * time.Second
+// ClockLeeway is the clock skew tolerated on nbf and iat, of access tokens
+// here and of ID tokens at sign-in. go-oidc allows five minutes on nbf; a
+// token that only becomes valid minutes from now is more likely forged or
+// misissued than skewed, so we are stricter.
+const ClockLeeway = 30 * time.Second
 
 // Verifier checks access tokens and turns them into Principals.
 //
@@ -60,17 +63,17 @@ var idOnlyClaims = []string{"nonce", "at_hash", "c_hash", "s_hash", "auth_time",
 
 // accessClaims are the claims of a Scalekit access token that this app reads.
 type accessClaims struct {
-	Subject     string   `json:"sub"`
-	OrgID       string   `json:"oid"`
-	Roles       []string `json:"roles"`
-	Permissions []string `json:"permissions"`
-	SessionID   string   `json:"sid"`
-	ClientID    string   `json:"client_id"`
-	AZP         string   `json:"azp"`
-	IssuedAt    *float64 `json:"iat"`
-	NotBefore   *float64 `json:"nbf"`
-	Nonce       string   `json:"nonce"`
-	AtHash      string   `json:"at_hash"`
+	Subject     string            `json:"sub"`
+	OrgID       string            `json:"oid"`
+	Roles       []string          `json:"roles"`
+	Permissions []rbac.Permission `json:"permissions"`
+	SessionID   string            `json:"sid"`
+	ClientID    string            `json:"client_id"`
+	AZP         string            `json:"azp"`
+	IssuedAt    *float64          `json:"iat"`
+	NotBefore   *float64          `json:"nbf"`
+	Nonce       string            `json:"nonce"`
+	AtHash      string            `json:"at_hash"`
 }
 
 // Verify checks raw and returns the principal it describes, or a
@@ -156,12 +159,12 @@ func (v *Verifier) verify(ctx context.Context, raw string) (*oidc.IDToken, *acce
 		// Every query is scoped by oid: a token without one would make all
 		// such tokens one shared organization.
 		reason = "the access token names no organization (oid)"
-	case c.NotBefore != nil && unix(*c.NotBefore).After(now.Add(clockLeeway)):
+	case c.NotBefore != nil && unix(*c.NotBefore).After(now.Add(ClockLeeway)):
 		reason = "the access token is not valid yet (nbf)"
 	case c.IssuedAt == nil:
 		// RFC 9068 2.2 requires iat, and role-change freshness compares it.
 		reason = "the access token has no issue time (iat)"
-	case unix(*c.IssuedAt).After(now.Add(clockLeeway)):
+	case unix(*c.IssuedAt).After(now.Add(ClockLeeway)):
 		reason = "the access token was issued in the future (iat)"
 	case c.ClientID == "":
 		// Every access token names its client (RFC 9068, and Scalekit's

@@ -28,10 +28,6 @@ type IdP interface {
 // with the necessary permissions").
 const AdminRole = "admin"
 
-// CanAssignRoles is the rule of seed document 003, in names Scalekit
-// accepts: the admin role, or the roles:assign permission.
-var CanAssignRoles = auth.AnyOf(auth.Role(AdminRole), auth.Need(rbac.RolesAssign))
-
 // identifier is what a user or organization id may look like. Ids are
 // opaque (Scalekit writes usr_... and org_...), but they travel into URL
 // paths of the IdP's API, so anything beyond this is refused up front.

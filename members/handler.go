@@ -17,23 +17,25 @@ import (
 )
 
 // Handler serves the members and audit pages and role changes. Its routes
-// are gated in app/routes.go: members:read to look, CanAssignRoles to change.
+// are gated in app/routes.go: members:read to look, canAssign to change.
 type Handler struct {
-	members  *listing
-	model    *rbac.Model
-	assigner *Assigner
-	audit    AuditLog
-	render   *render.Renderer
+	members   *listing
+	model     *rbac.Model
+	assigner  *Assigner
+	audit     AuditLog
+	canAssign auth.Gate // the role routes' gate: who is shown the role picker
+	render    *render.Renderer
 }
 
 // NewHandler returns a Handler. The pages show the IdP's listing of the
 // organization from a copy of up to listingTTL, which changed (may be nil)
 // makes stale as soon as a listed member's roles change; role changes
-// themselves always read the IdP afresh.
-func NewHandler(idp UserLister, model *rbac.Model, assigner *Assigner, audit AuditLog, changed auth.RolesChangedFunc, r *render.Renderer) *Handler {
+// themselves always read the IdP afresh. canAssign is the gate of the role
+// routes: the pages show the role picker to those it lets through.
+func NewHandler(idp UserLister, model *rbac.Model, assigner *Assigner, audit AuditLog, changed auth.RolesChangedFunc, canAssign auth.Gate, r *render.Renderer) *Handler {
 	return &Handler{
 		members: newListing(idp, changed, listingTTL, time.Now),
-		model:   model, assigner: assigner, audit: audit, render: r,
+		model:   model, assigner: assigner, audit: audit, canAssign: canAssign, render: r,
 	}
 }
 
@@ -87,7 +89,7 @@ func (h *Handler) List(w http.ResponseWriter, r *http.Request) error {
 	}
 	// The picker offers only the roles this user may grant (rbac.CanGrant);
 	// SetRoles enforces the same rule whatever the form sends.
-	page := listPage{Roles: h.model.Assignable(p.Permissions, p.OrgID), CanAssign: CanAssignRoles.Allows(p), Total: len(users)}
+	page := listPage{Roles: h.model.Assignable(p.Permissions, p.OrgID), CanAssign: h.canAssign.Allows(p), Total: len(users)}
 	changed := r.URL.Query().Get("changed")
 	all := make([]row, 0, len(users))
 	for _, u := range users {

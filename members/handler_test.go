@@ -27,12 +27,12 @@ func (s staticLister) ListOrganizationUsers(context.Context, string) ([]scalekit
 func TestThePickerKeepsTheRolesItsViewerMayNotGrant(t *testing.T) {
 	model, err := rbac.Load("../rbac.seed.json")
 	require.NoError(t, err)
-	r, err := render.New(templates.FS, slog.New(slog.DiscardHandler))
+	r, err := render.New(templates.FS, nil, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	carol := scalekit.User{ID: "usr_carol", Email: "carol@example.com", Memberships: []scalekit.Membership{{
 		OrganizationID: "org_1", Roles: []scalekit.RoleRef{{Name: "project_admin"}, {Name: "viewer"}},
 	}}}
-	h := NewHandler(staticLister{carol}, model, nil, nil, nil, r)
+	h := NewHandler(staticLister{carol}, model, nil, nil, nil, auth.Need(rbac.RolesAssign), r)
 	// A people manager: roles:assign with a project manager's permissions,
 	// so project_admin (which can delete projects) is not theirs to grant.
 	viewer := &auth.Principal{Subject: "usr_pm", OrgID: "org_1", Permissions: append(model.Effective("project_manager"), rbac.RolesAssign)}

@@ -41,7 +41,7 @@ const (
 	eventPermissionPrefix = "permission."
 )
 
-// Sessions ends a member's browser sessions (auth.SessionStore does).
+// Sessions ends a member's browser sessions (session.SessionStore does).
 type Sessions interface {
 	EndSessions(ctx context.Context, orgID, userID string) (int64, error)
 }

@@ -79,7 +79,7 @@ func newCatalog(m *rbac.Model, now time.Time) *catalog {
 		defaultMember:  m.DefaultMemberRole,
 	}
 	for _, p := range m.Permissions {
-		c.perms[p.Name] = &permRecord{id: newID("perm_"), name: p.Name, description: p.Description, created: now, updated: now}
+		c.perms[string(p.Name)] = &permRecord{id: newID("perm_"), name: string(p.Name), description: p.Description, created: now, updated: now}
 	}
 	for _, r := range m.Roles {
 		c.roles[r.Name] = newRoleRecord("", r)
@@ -106,7 +106,10 @@ func newCatalog(m *rbac.Model, now time.Time) *catalog {
 }
 
 func newRoleRecord(orgID string, r rbac.Role) *roleRecord {
-	perms := slices.Clone(r.Permissions)
+	perms := make([]string, len(r.Permissions))
+	for i, p := range r.Permissions {
+		perms[i] = string(p)
+	}
 	slices.Sort(perms)
 	return &roleRecord{
 		id: newID("role_"), name: r.Name, displayName: r.DisplayName, description: r.Description,

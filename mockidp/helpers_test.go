@@ -230,9 +230,21 @@ func keys(m map[string]any) []string {
 // carries: the roles' effective permissions in the model, and Scalekit's
 // own that the built-in roles come with, sorted.
 func tokenPermissions(m *rbac.Model, roles ...string) []string {
-	perms := append(m.Effective(roles...), mockidp.ScalekitPermissions(roles...)...)
+	perms := mockidp.ScalekitPermissions(roles...)
+	for _, p := range m.Effective(roles...) {
+		perms = append(perms, string(p))
+	}
 	slices.Sort(perms)
 	return slices.Compact(perms)
+}
+
+// permissionNames turns permissions into the strings a token carries.
+func permissionNames(ps []rbac.Permission) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = string(p)
+	}
+	return out
 }
 
 // strs turns a JSON array into strings.

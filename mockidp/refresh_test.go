@@ -64,7 +64,7 @@ func TestRefreshedTokensCarryTheCurrentRoles(t *testing.T) {
 
 	at := claims(t, body["access_token"].(string))
 	assert.Equal(t, []string{"project_manager", "viewer"}, strs(at["roles"]))
-	assert.Equal(t, e.model.Effective("project_manager", "viewer"), strs(at["permissions"]))
+	assert.Equal(t, permissionNames(e.model.Effective("project_manager", "viewer")), strs(at["permissions"]))
 	assert.Equal(t, []string{"project_manager", "viewer"}, strs(claims(t, body["id_token"].(string))["roles"]))
 
 	for _, u := range e.idp.Users() {

@@ -4,9 +4,9 @@ import (
 	"net/http"
 
 	"github.com/scalekit-samples/go-rbac-projects/auth"
+	"github.com/scalekit-samples/go-rbac-projects/paging"
 	"github.com/scalekit-samples/go-rbac-projects/problem"
 	"github.com/scalekit-samples/go-rbac-projects/render"
-	"github.com/scalekit-samples/go-rbac-projects/tasks"
 )
 
 // The JSON API mirrors the pages; the same gates apply (app/routes.go).
@@ -35,7 +35,7 @@ func (h *Handler) APIList(w http.ResponseWriter, r *http.Request) error {
 	}
 	body := listJSON{Projects: []Project{}}
 	if len(list) > 0 {
-		body.Projects, body.NextPageToken = nextToken(list, page.Size, projectID)
+		body.Projects, body.NextPageToken = paging.Next(list, page.Size, projectID)
 	}
 	return h.render.JSON(w, http.StatusOK, body)
 }
@@ -127,54 +127,4 @@ func (h *Handler) APIDelete(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
-}
-
-// taskListJSON is a page of tasks; next_page_token is absent on the last.
-type taskListJSON struct {
-	Tasks         []tasks.Task `json:"tasks"`
-	NextPageToken string       `json:"next_page_token,omitempty"`
-}
-
-// APIListTasks answers {"tasks": [...], "next_page_token": "..."} for the
-// project, oldest first; ?page_size= (1-200, default 50) and ?page_token=
-// page through, as for projects.
-func (h *Handler) APIListTasks(w http.ResponseWriter, r *http.Request) error {
-	p := auth.PrincipalFrom(r.Context())
-	id, err := PathID(r)
-	if err != nil {
-		return err
-	}
-	page, err := TaskPageFrom(r)
-	if err != nil {
-		return err
-	}
-	list, err := h.tasks.List(r.Context(), p.OrgID, id, page)
-	if err != nil {
-		return err
-	}
-	body := taskListJSON{Tasks: []tasks.Task{}}
-	if len(list) > 0 {
-		body.Tasks, body.NextPageToken = nextToken(list, page.Size, taskID)
-	}
-	return h.render.JSON(w, http.StatusOK, body)
-}
-
-// APICreateTask takes {"title"} and answers 201 {"task": {...}}.
-func (h *Handler) APICreateTask(w http.ResponseWriter, r *http.Request) error {
-	p := auth.PrincipalFrom(r.Context())
-	id, err := PathID(r)
-	if err != nil {
-		return err
-	}
-	var body struct {
-		Title string `json:"title"`
-	}
-	if err := render.DecodeJSON(w, r, &body); err != nil {
-		return err
-	}
-	t, err := h.tasks.Create(r.Context(), p.OrgID, id, body.Title, p.Subject)
-	if err != nil {
-		return err
-	}
-	return h.render.JSON(w, http.StatusCreated, map[string]any{"task": t})
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/scalekit-samples/go-rbac-projects/auth"
 	"github.com/scalekit-samples/go-rbac-projects/members"
+	"github.com/scalekit-samples/go-rbac-projects/paging"
 	"github.com/scalekit-samples/go-rbac-projects/problem"
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
 	"github.com/scalekit-samples/go-rbac-projects/render"
@@ -61,7 +62,7 @@ func (h *Handler) renderList(w http.ResponseWriter, r *http.Request, status int,
 	if err != nil {
 		return err
 	}
-	page.Projects, page.Next = nextToken(list, pg.Size, projectID)
+	page.Projects, page.Next = paging.Next(list, pg.Size, projectID)
 	page.Paged = pg.Before > 0
 	if page.Names, err = h.names(r.Context(), p.OrgID); err != nil {
 		return err
@@ -88,7 +89,7 @@ func (h *Handler) Create(w http.ResponseWriter, r *http.Request) error {
 // project page carries its own assignee picker. Beyond it, a task's picker
 // opens on request (its Assign link), so that a page's size grows with
 // neither tasks × members nor the organization: a page holds at most
-// MaxPageSize tasks, and one picker of every member.
+// paging.MaxSize tasks, and one picker of every member.
 const inlinePickerMembers = 20
 
 type projectPage struct {
@@ -139,7 +140,7 @@ func (h *Handler) renderProject(w http.ResponseWriter, r *http.Request, status i
 		page.Form = Input{Name: proj.Name, Description: proj.Description}
 	}
 	if p.Can(rbac.TasksRead) {
-		pg, err := TaskPageFrom(r)
+		pg, err := tasks.PageFrom(r)
 		if err != nil {
 			return err
 		}
@@ -147,7 +148,7 @@ func (h *Handler) renderProject(w http.ResponseWriter, r *http.Request, status i
 		if err != nil {
 			return err
 		}
-		page.Tasks, page.Next = nextToken(list, pg.Size, taskID)
+		page.Tasks, page.Next = paging.Next(list, pg.Size, func(t tasks.Task) int64 { return t.ID })
 		if pg.After > 0 {
 			page.Token = strconv.FormatInt(pg.After, 10)
 		}

@@ -48,7 +48,7 @@ func newBigProject(t *testing.T, e database.Engine) bigProject {
 	require.NoError(t, err)
 	ts := tasks.NewSQLStore(db)
 	dir := members.NewDirectory(db, d)
-	r, err := render.New(templates.FS, slog.New(slog.DiscardHandler))
+	r, err := render.New(templates.FS, nil, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 
 	for i := range 2000 {
@@ -68,10 +68,11 @@ func newBigProject(t *testing.T, e database.Engine) bigProject {
 	require.NoError(t, err)
 	admin := &auth.Principal{Subject: "usr_0000", OrgID: org, Roles: []string{"admin"}, Permissions: model.Effective("admin")}
 	h := projects.NewHandler(ps, ts, dir, r)
+	th := tasks.NewHandler(ts, dir, r)
 	mux := http.NewServeMux()
 	for pattern, handle := range map[string]func(http.ResponseWriter, *http.Request) error{
 		"GET /projects/{id}":           h.Show,
-		"GET /api/projects/{id}/tasks": h.APIListTasks,
+		"GET /api/projects/{id}/tasks": th.APIList,
 	} {
 		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 			err := handle(w, r.WithContext(auth.WithPrincipal(r.Context(), admin)))

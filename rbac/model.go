@@ -119,12 +119,12 @@ func (m *Model) validate() error {
 	}
 	perms := make(map[Permission]bool, len(m.Permissions))
 	for _, p := range m.Permissions {
-		if !permissionName.MatchString(p.Name) {
+		if !permissionName.MatchString(string(p.Name)) {
 			return invalid("permission %q: name must match %s", p.Name, permissionName)
 		}
 		// sk_ names are Scalekit's own permissions: the seed never creates,
 		// changes or counts them (it keeps them on the roles that have them).
-		if strings.HasPrefix(p.Name, "sk_") {
+		if strings.HasPrefix(string(p.Name), "sk_") {
 			return invalid("permission %q: names starting sk_ are Scalekit's own permissions, which a seed file cannot define", p.Name)
 		}
 		if perms[p.Name] {

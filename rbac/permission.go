@@ -1,11 +1,12 @@
 package rbac
 
-// Permission is a Scalekit permission name, written resource:action.
-type Permission = string
+// Permission is a Scalekit permission name, written resource:action. It is
+// a type of its own so that a gate cannot be handed a role name or any
+// other string by mistake.
+type Permission string
 
-// The permissions this app's handlers check. They must exist in
-// rbac.seed.json; TestSeedFileDefinesEveryPermissionTheAppChecks keeps the
-// two in step.
+// The permissions this app's gates check. Each must be granted by some role
+// of rbac.seed.json: app's TestEveryGateCanBePassed fails on a typo.
 const (
 	ProjectsCreate Permission = "projects:create"
 	ProjectsRead   Permission = "projects:read"
@@ -18,10 +19,3 @@ const (
 	MembersRead    Permission = "members:read"
 	RolesAssign    Permission = "roles:assign"
 )
-
-// Checked lists every permission the app gates on.
-var Checked = []Permission{
-	ProjectsCreate, ProjectsRead, ProjectsUpdate, ProjectsDelete,
-	TasksRead, TasksCreate, TasksUpdate, TasksAssign,
-	MembersRead, RolesAssign,
-}

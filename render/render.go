@@ -16,7 +16,6 @@ import (
 	"path"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/scalekit-samples/go-rbac-projects/auth"
 	"github.com/scalekit-samples/go-rbac-projects/problem"
@@ -25,24 +24,35 @@ import (
 // MaxBody is the largest JSON request body accepted.
 const MaxBody = 64 << 10
 
-// View is what every page template receives: the signed-in user for the
-// layout's header, and the page's own typed data.
+// View is what every page template receives: the signed-in user and the
+// navigation for the layout's header, and the page's own typed data.
 type View struct {
 	Viewer *auth.Principal
+	Nav    []Link // the links the viewer's gates let through
 	Title  string
 	Path   string
 	Page   any
 }
 
+// Link is an entry of the layout's navigation, shown to the viewers Gate
+// lets through: the gate of the page it leads to.
+type Link struct {
+	Label string
+	Path  string
+	Gate  auth.Gate
+}
+
 // Renderer renders the pages parsed at start-up.
 type Renderer struct {
 	pages map[string]*template.Template
+	nav   []Link
 	log   *slog.Logger
 }
 
 // New parses one template set per page: layout and partials plus
 // pages/<name>.html. Any parse error fails start-up rather than a request.
-func New(fsys fs.FS, log *slog.Logger) (*Renderer, error) {
+// nav is the layout's navigation for signed-in viewers.
+func New(fsys fs.FS, nav []Link, log *slog.Logger) (*Renderer, error) {
 	shared, err := fs.Glob(fsys, "partials/*.html")
 	if err != nil {
 		return nil, err
@@ -51,7 +61,7 @@ func New(fsys fs.FS, log *slog.Logger) (*Renderer, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Renderer{pages: make(map[string]*template.Template, len(pages)), log: log}
+	r := &Renderer{pages: make(map[string]*template.Template, len(pages)), nav: nav, log: log}
 	for _, p := range pages {
 		name := strings.TrimSuffix(path.Base(p), ".html")
 		files := append([]string{"layout.html", p}, shared...)
@@ -72,7 +82,8 @@ func (r *Renderer) Page(w http.ResponseWriter, req *http.Request, status int, na
 		return fmt.Errorf("render: no page %q", name)
 	}
 	var buf bytes.Buffer
-	view := View{Viewer: auth.PrincipalFrom(req.Context()), Title: title, Path: req.URL.Path, Page: data}
+	viewer := auth.PrincipalFrom(req.Context())
+	view := View{Viewer: viewer, Nav: r.navFor(viewer), Title: title, Path: req.URL.Path, Page: data}
 	if err := t.Execute(&buf, view); err != nil {
 		return fmt.Errorf("render page %s: %w", name, err)
 	}
@@ -83,38 +94,38 @@ func (r *Renderer) Page(w http.ResponseWriter, req *http.Request, status int, na
 	return nil
 }
 
+// navFor returns the navigation links that p may follow.
+func (r *Renderer) navFor(p *auth.Principal) []Link {
+	if p == nil {
+		return nil
+	}
+	var links []Link
+	for _, l := range r.nav {
+		if l.Gate.Allows(p) {
+			links = append(links, l)
+		}
+	}
+	return links
+}
+
 // JSON writes v as the JSON response body with status.
 func (r *Renderer) JSON(w http.ResponseWriter, status int, v any) error {
 	return WriteJSON(w, status, v)
 }
 
-// WriteJSON writes v as the JSON response body with status. It encodes into
-// a recycled buffer before writing anything, so that an encoding error can
-// still become a clean 500, and an API request leaves little garbage.
+// WriteJSON writes v as the JSON response body with status. It encodes
+// before writing anything, so that an encoding error can still become a
+// clean 500.
 func WriteJSON(w http.ResponseWriter, status int, v any) error {
-	buf := jsonBuffers.Get().(*bytes.Buffer)
-	defer putJSONBuffer(buf)
-	if err := json.NewEncoder(buf).Encode(v); err != nil { // Encode ends the body with a newline
+	body, err := json.Marshal(v)
+	if err != nil {
 		return fmt.Errorf("encode json: %w", err)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	_, _ = w.Write(append(body, '\n'))
 	return nil
-}
-
-// jsonBuffers holds the buffers WriteJSON encodes into.
-var jsonBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-// putJSONBuffer returns buf to the pool unless a large answer grew it: a
-// few big buffers kept for ever would cost more memory than they save.
-func putJSONBuffer(buf *bytes.Buffer) {
-	if buf.Cap() > 64<<10 {
-		return
-	}
-	buf.Reset()
-	jsonBuffers.Put(buf)
 }
 
 // DecodeJSON reads the request body into v: at most MaxBody bytes, one

@@ -1,8 +1,7 @@
 // Package scalekit is a small client for Scalekit's management REST API:
 // permissions, roles (with inheritance and defaults), organization roles,
-// and the roles of an organization's members. It also computes and applies
-// the plan that registers rbac.seed.json in an environment (Plan, Apply),
-// which is what cmd/seed runs.
+// and the roles of an organization's members. Package seed builds on it to
+// register rbac.seed.json in an environment.
 //
 // The client authenticates with a client-credentials token from the
 // environment's /oauth/token endpoint (golang.org/x/oauth2/clientcredentials,

@@ -42,15 +42,15 @@ func (r Role) PermissionNames() []string {
 	return slices.Compact(names)
 }
 
-// environmentPermissionNames returns the sorted names of the role's listed
+// EnvironmentPermissionNames returns the sorted names of the role's listed
 // permissions that belong to the environment, leaving out Scalekit's own.
-func (r Role) environmentPermissionNames() []string {
+func (r Role) EnvironmentPermissionNames() []string {
 	return slices.DeleteFunc(r.PermissionNames(), IsScalekitOwned)
 }
 
-// scalekitPermissionNames returns the sorted names of the role's listed
+// ScalekitPermissionNames returns the sorted names of the role's listed
 // permissions that are Scalekit's own: what a role PUT must send back.
-func (r Role) scalekitPermissionNames() []string {
+func (r Role) ScalekitPermissionNames() []string {
 	return slices.DeleteFunc(r.PermissionNames(), func(n string) bool { return !IsScalekitOwned(n) })
 }
 

@@ -80,7 +80,7 @@ func (h *Handler) APIAssign(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return h.render.JSON(w, http.StatusOK, map[string]Task{"task": t})
+	return h.render.JSON(w, http.StatusOK, taskJSON{t})
 }
 
 // APIUpdate takes {"done": true|false}.
@@ -103,7 +103,7 @@ func (h *Handler) APIUpdate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return h.render.JSON(w, http.StatusOK, map[string]Task{"task": t})
+	return h.render.JSON(w, http.StatusOK, taskJSON{t})
 }
 
 // assign checks the task and the assignee, both in the caller's
@@ -123,7 +123,7 @@ func (h *Handler) assign(r *http.Request, assignee string) (Task, error) {
 			return Task{}, err
 		}
 		if !ok {
-			return Task{}, problem.Invalid("assignee", "That user is not a member of your organization (members appear here once they have signed in).")
+			return Task{}, problem.Invalid("assignee", "That user is not a member of your organization.")
 		}
 	}
 	return h.store.Assign(r.Context(), p.OrgID, id, assignee)

@@ -20,7 +20,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/scalekit-samples/go-rbac-projects/loadtest"
+	"github.com/scalekit-samples/go-rbac-projects/cmd/loadtest/internal/loadtest"
 )
 
 func main() {

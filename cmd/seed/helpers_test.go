@@ -125,3 +125,12 @@ func (e *env) effective(t testing.TB, role string) []string {
 	}
 	return names
 }
+
+// names turns permissions into the strings tokens and the management API carry.
+func names(ps []rbac.Permission) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = string(p)
+	}
+	return out
+}

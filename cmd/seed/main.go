@@ -26,6 +26,7 @@ import (
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
 	"github.com/scalekit-samples/go-rbac-projects/scalekit"
+	"github.com/scalekit-samples/go-rbac-projects/seed"
 )
 
 // Exit codes.
@@ -79,7 +80,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return exitInvalid
 	}
 
-	plan, err := client.Plan(ctx, model, scalekit.PlanOptions{Prune: *prune})
+	plan, err := seed.NewPlan(ctx, client, model, seed.PlanOptions{Prune: *prune})
 	if err != nil {
 		fmt.Fprintln(stderr, "seed:", explain(err))
 		fmt.Fprintln(stdout, "Nothing was applied.")
@@ -97,7 +98,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 
 	fmt.Fprintln(stdout, "Applying:")
-	sum, err := client.Apply(ctx, plan, stdout)
+	sum, err := seed.Apply(ctx, client, plan, stdout)
 	sum.Print(stdout)
 	if err != nil {
 		fmt.Fprintln(stderr, "seed:", explain(err))

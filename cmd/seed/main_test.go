@@ -43,7 +43,10 @@ func TestTheFirstRunRegistersTheFileAndTheSecondWritesNothing(t *testing.T) {
 	// difference nor lost: the role PUT sends them back.
 	assert.NotContains(t, first.stdout, "sk_")
 	for _, r := range seed.Roles {
-		want := append(seed.Effective(r.Name), mockidp.ScalekitPermissions(r.Name)...)
+		want := mockidp.ScalekitPermissions(r.Name)
+		for _, p := range seed.Effective(r.Name) {
+			want = append(want, string(p))
+		}
 		assert.ElementsMatch(t, want, e.effective(t, r.Name), "effective permissions of %s", r.Name)
 	}
 	assert.Contains(t, e.effective(t, "admin"), "sk_org_users_role_change")
@@ -74,7 +77,7 @@ func TestAChangedFileYieldsExactlyThoseUpdates(t *testing.T) {
 			"role          project_owner                      updated", "project_owner"},
 		{"a new role is created",
 			func(f *seedFile) {
-				f.Roles = append(f.Roles, rbac.Role{Name: "auditor", DisplayName: "Auditor", Extends: "viewer", Permissions: []string{"members:read"}})
+				f.Roles = append(f.Roles, rbac.Role{Name: "auditor", DisplayName: "Auditor", Extends: "viewer", Permissions: []rbac.Permission{"members:read"}})
 			},
 			"role          auditor                            created", "auditor"},
 	}
@@ -90,7 +93,7 @@ func TestAChangedFileYieldsExactlyThoseUpdates(t *testing.T) {
 			assert.Equal(t, int64(1), got.writes, "exactly one write")
 			assert.Contains(t, got.stdout, tt.wantLine)
 			assert.Equal(t, 1, countLines(got.stdout, "", "updated")+countLines(got.stdout, "", "created"), got.stdout)
-			assert.ElementsMatch(t, changed.Effective(tt.role), e.effective(t, tt.role))
+			assert.ElementsMatch(t, names(changed.Effective(tt.role)), e.effective(t, tt.role))
 
 			again := e.run(t, "-f", file)
 			assert.Zero(t, again.writes)
@@ -114,7 +117,7 @@ func TestASeededRoleChangeReachesTheNextToken(t *testing.T) {
 	// Minted by the token endpoint, as for a signed-in user.
 	after, err := e.idp.AccessToken(carol, mockidp.DemoClientID)
 	require.NoError(t, err)
-	assert.Equal(t, changed.Effective("team_member"), tokenPermissions(t, after))
+	assert.Equal(t, names(changed.Effective("team_member")), tokenPermissions(t, after))
 	assert.Contains(t, tokenPermissions(t, after), "tasks:assign")
 }
 
@@ -172,7 +175,7 @@ func TestTheSummarySaysWhatWasAppliedBeforeAnError(t *testing.T) {
 	// rbac accepts the long display name; Scalekit allows 100 characters.
 	file, _ := writeSeed(t, func(f *seedFile) {
 		f.Permissions = append(f.Permissions, rbac.PermissionDef{Name: "tasks:delete", Description: "Delete tasks"})
-		f.Roles = append(f.Roles, rbac.Role{Name: "archivist", DisplayName: strings.Repeat("A", 101), Permissions: []string{"tasks:delete"}})
+		f.Roles = append(f.Roles, rbac.Role{Name: "archivist", DisplayName: strings.Repeat("A", 101), Permissions: []rbac.Permission{"tasks:delete"}})
 	})
 
 	got := e.run(t, "-f", file)
@@ -187,7 +190,7 @@ func TestPruneDeletesOnlyWithTheFlagAndNeverTheBuiltInRoles(t *testing.T) {
 	// The environment has a role and a permission the file lacks.
 	_, withLegacy := writeSeed(t, func(f *seedFile) {
 		f.Permissions = append(f.Permissions, rbac.PermissionDef{Name: "legacy:read"})
-		f.Roles = append(f.Roles, rbac.Role{Name: "legacy", DisplayName: "Legacy", Extends: "viewer", Permissions: []string{"legacy:read"}})
+		f.Roles = append(f.Roles, rbac.Role{Name: "legacy", DisplayName: "Legacy", Extends: "viewer", Permissions: []rbac.Permission{"legacy:read"}})
 	})
 	e := start(t, withLegacy)
 	// And the file lacks admin and member too.
@@ -228,7 +231,7 @@ func TestOrganizationRolesAreRegisteredUnderTheirOrganization(t *testing.T) {
 	e := start(t, seed)
 	file, changed := writeSeed(t, func(f *seedFile) {
 		f.OrganizationRoles = []rbac.OrgRoles{{OrganizationID: acme, Roles: []rbac.Role{
-			{Name: "auditor", DisplayName: "Auditor", Description: "Acme's auditors", Extends: "viewer", Permissions: []string{"members:read"}},
+			{Name: "auditor", DisplayName: "Auditor", Description: "Acme's auditors", Extends: "viewer", Permissions: []rbac.Permission{"members:read"}},
 		}}}
 	})
 
@@ -242,7 +245,7 @@ func TestOrganizationRolesAreRegisteredUnderTheirOrganization(t *testing.T) {
 	require.NoError(t, err)
 	tok, err := e.idp.AccessToken(dave, mockidp.DemoClientID)
 	require.NoError(t, err)
-	assert.Equal(t, changed.EffectiveIn(acme, "auditor"), tokenPermissions(t, tok))
+	assert.Equal(t, names(changed.EffectiveIn(acme, "auditor")), tokenPermissions(t, tok))
 }
 
 func TestTheMockFlagFillsOnlyWhatIsUnset(t *testing.T) {
