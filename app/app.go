@@ -138,7 +138,11 @@ func (a *App) build(ctx context.Context, dialect database.Dialect) error {
 		return err
 	}
 	a.rp = rp
-	a.routes = a.routeTable(rp,
+	// The header names the viewer's organization and offers the others:
+	// names from the IdP's management API, the current one from the token.
+	orgs := newOrgDirectory(idp, a.cfg.Now, a.log)
+	a.render.SetOrganizations(orgs.header)
+	a.routes = a.routeTable(rp, orgs,
 		projects.NewHandler(projectStore, taskStore, dir, a.render),
 		tasks.NewHandler(taskStore, dir, a.render),
 		members.NewHandler(idp, a.model, assigner, audit, changes.ChangedAfter, canAssignRoles, a.render),

@@ -33,7 +33,8 @@ import (
 //
 //	SCREENSHOT_DIR=docs go test ./app -run TestBrowser -count=1
 //
-// regenerates docs/project-page.png, the screenshot in README.
+// regenerates docs/project-page.png, docs/members.png and docs/switcher.png,
+// the screenshots README shows (docs/.gitignore keeps only those).
 func TestBrowser(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
@@ -44,7 +45,7 @@ func TestBrowser(t *testing.T) {
 
 func testBrowser(t *testing.T, engine database.Engine) {
 	chrome := startChrome(t)
-	e := startEnv(t, envOptions{engine: engine})
+	e := startEnv(t, envOptions{engine: engine, users: mockidp.DemoCast()})
 	alice, carol := e.user("alice@acme.example"), e.user("carol@acme.example")
 
 	t.Run("each demo user signs in through the picker and sees their token's claims", func(t *testing.T) {
@@ -174,6 +175,30 @@ func testBrowser(t *testing.T, engine database.Engine) {
 		assert.Equal(t, []string{"Alice", "Admin", alice.ID, "Bob", "Manager", bob.ID, "project_manager", "team_member", "the", "app", "changed"}, latest[2:],
 			"who, whom, old roles, new roles, through what, outcome")
 		tab.screenshot("audit")
+	})
+
+	t.Run("a consultant switches from Acme to Globex with the header's switcher", func(t *testing.T) {
+		casey := e.user(caseyMail)
+		tab := chrome.open(t, e)
+		tab.signIn(inOrg(t, casey, acmeID))
+		tab.click(`nav a[href="/projects"]`)
+		doc := tab.page()
+		assert.Equal(t, "Acme Corp", text(doc, `[data-testid="org-name"]`))
+		assert.Equal(t, []string{"Acme Corp", "Globex Inc"}, allText(doc, `[data-testid="org-select"] option`))
+		assert.Equal(t, 1, doc.Find(`[data-testid="new-project"]`).Length(), "a project manager in Acme")
+		tab.screenshotOf("switcher", "header.topbar")
+
+		// The switch posts a form, the IdP is asked for Globex, and the
+		// browser comes back to the same page: every hop a real redirect.
+		tab.choose(`[data-testid="org-select"]`, globexID)
+		tab.click(`[data-testid="org-switch"]`)
+		assert.Equal(t, "/projects", tab.path(), "back on the same page")
+		doc = tab.page()
+		assert.Equal(t, "Globex Inc", text(doc, `[data-testid="org-name"]`))
+		assert.Equal(t, globexID, text(doc, `[data-testid="user-org"]`))
+		assert.Equal(t, []string{"viewer"}, allText(doc, `[data-testid="user-roles"] .role`))
+		assert.Zero(t, doc.Find(`[data-testid="new-project"]`).Length(), "a viewer in Globex")
+		tab.screenshot("switched-to-globex")
 	})
 
 	t.Run("signing out returns to the landing page and a protected page then asks to sign in", func(t *testing.T) {
@@ -328,6 +353,10 @@ func (tab *browserTab) signIn(u mockidp.User) {
 	require.True(tab.t, strings.HasPrefix(tab.location(), tab.e.IdP.URL()+"/oauth/authorize"), "Sign in opens the IdP's picker")
 	tab.chrome.picker.Do(func() { tab.screenshot("picker") })
 	tab.click(`button[name="user_id"][value="` + u.ID + `"]`)
+	if len(u.Memberships) > 1 {
+		// A member of several organizations picks one on the IdP's second page.
+		tab.click(`button[name="organization_id"][value="` + u.OrgID + `"]`)
+	}
 	require.Equal(tab.t, tab.e.URL+"/", tab.location(), "the callback lands on the start page")
 	require.Equal(tab.t, u.Name, text(tab.page(), `[data-testid="user-name"]`), "signed in as %s", u.Email)
 }
@@ -433,6 +462,15 @@ func (tab *browserTab) path() string {
 func (tab *browserTab) screenshot(name string) {
 	tab.t.Helper()
 	png, err := chromedp.Run(tab.ctx, chromedp.FullScreenshot(100))
+	require.NoError(tab.t, err, "screenshot %s", name)
+	require.NoError(tab.t, os.WriteFile(filepath.Join(tab.chrome.shots, name+".png"), png, 0o644))
+}
+
+// screenshotOf saves the element matching selector as name.png, at twice
+// the scale, so that a detail stays legible in the README.
+func (tab *browserTab) screenshotOf(name, selector string) {
+	tab.t.Helper()
+	png, err := chromedp.Run(tab.ctx, chromedp.ScreenshotScale(chromedp.CSS(selector), 2))
 	require.NoError(tab.t, err, "screenshot %s", name)
 	require.NoError(tab.t, os.WriteFile(filepath.Join(tab.chrome.shots, name+".png"), png, 0o644))
 }

@@ -53,6 +53,7 @@ type envOptions struct {
 	idpWebhooks     bool             // the mock IdP reports role changes to the app's webhook
 	emptyDatabase   bool             // not migrated: the instances migrate it as they start
 	database        *database.Config // a database of the test's own (a throwaway server); nil: a fresh one of engine
+	users           []mockidp.User   // the mock IdP's users; nil: mockidp.DemoUsers (mockidp.DemoCast adds Casey, in two organizations)
 }
 
 func startEnv(t testing.TB, opts envOptions) *env {
@@ -72,7 +73,7 @@ func newEnv(t testing.TB, opts envOptions, base string) *env {
 	t.Helper()
 	model, err := rbac.Load("../rbac.seed.json")
 	require.NoError(t, err)
-	idp := mockidp.StartTest(t, mockidp.Config{Model: model, AccessTokenTTL: opts.accessTokenTTL, Now: opts.idpNow})
+	idp := mockidp.StartTest(t, mockidp.Config{Model: model, AccessTokenTTL: opts.accessTokenTTL, Now: opts.idpNow, Users: opts.users})
 
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -273,7 +274,9 @@ func (b *browser) finishSignIn(u mockidp.User, login response, wantPath string) 
 }
 
 // pickUser opens the IdP's picker that login redirected to and picks u; it
-// returns the IdP's answer (a redirect to the callback).
+// returns the IdP's answer (a redirect to the callback). A member of
+// several organizations then meets the IdP's chooser, and picks u.OrgID
+// there (inOrg names which).
 func (b *browser) pickUser(u mockidp.User, login response) response {
 	b.t.Helper()
 	authorize, err := url.Parse(login.Header.Get("Location"))
@@ -286,8 +289,36 @@ func (b *browser) pickUser(u mockidp.User, login response) response {
 	form := authorize.Query()
 	form.Set("user_id", u.ID)
 	resp = b.do("POST", b.e.IdP.URL()+"/oauth/authorize", strings.NewReader(form.Encode()), "application/x-www-form-urlencoded")
-	require.Equal(b.t, http.StatusFound, resp.StatusCode, "picker submit")
+	if len(u.Memberships) > 1 && form.Get("organization_id") == "" {
+		resp = b.chooseOrganization(resp, u.OrgID)
+	}
+	require.Equal(b.t, http.StatusFound, resp.StatusCode, "picker submit: %.300s", resp.Body)
 	return resp
+}
+
+// chooseOrganization submits the IdP's organization chooser (page) with
+// the button of orgID, as a person clicking it would.
+func (b *browser) chooseOrganization(page response, orgID string) response {
+	b.t.Helper()
+	require.Equal(b.t, http.StatusOK, page.StatusCode, "the IdP asks which organization")
+	doc := parseHTML(b.t, page.Body)
+	form := url.Values{}
+	doc.Find(`form input[type="hidden"]`).Each(func(_ int, in *goquerySelection) {
+		form.Set(in.AttrOr("name", ""), in.AttrOr("value", ""))
+	})
+	require.Equal(b.t, 1, doc.Find(`button[name="organization_id"][value="`+orgID+`"]`).Length(), "the chooser offers %s", orgID)
+	form.Set("organization_id", orgID)
+	return b.do("POST", b.e.IdP.URL()+"/oauth/authorize", strings.NewReader(form.Encode()), "application/x-www-form-urlencoded")
+}
+
+// inOrg is u as a member of orgID: the organization and roles its sign-ins
+// and tokens there carry.
+func inOrg(t testing.TB, u mockidp.User, orgID string) mockidp.User {
+	t.Helper()
+	m, ok := u.Membership(orgID)
+	require.True(t, ok, "%s is a member of %s", u.Email, orgID)
+	u.OrgID, u.OrgName, u.Roles = m.OrgID, m.OrgName, m.Roles
+	return u
 }
 
 // response is a read response: status, headers, body.
@@ -354,7 +385,7 @@ func (e *env) apiAt(base, token, method, path string, body any) response {
 // endpoint would.
 func (e *env) token(u mockidp.User) string {
 	e.t.Helper()
-	tok, err := e.IdP.AccessToken(u.ID, mockidp.DemoClientID)
+	tok, err := e.IdP.OrgAccessToken(u.ID, u.OrgID, mockidp.DemoClientID)
 	require.NoError(e.t, err)
 	return tok
 }

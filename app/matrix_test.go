@@ -29,8 +29,20 @@ func TestAuthorizationMatrix(t *testing.T) {
 }
 
 func testAuthorizationMatrix(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine})
-	users := e.IdP.Users()
+	e := startEnv(t, envOptions{engine: engine, users: mockidp.DemoCast()})
+	// Casey, a member of two organizations, once in each: the token of
+	// each sign-in carries that organization's roles only.
+	var users []mockidp.User
+	for _, u := range e.IdP.Users() {
+		if len(u.Memberships) < 2 {
+			users = append(users, u)
+			continue
+		}
+		for _, m := range u.Memberships {
+			users = append(users, inOrg(t, u, m.OrgID))
+		}
+	}
+	require.Len(t, users, len(mockidp.DemoCast())+1, "Casey in Acme and in Globex")
 	for _, u := range users {
 		e.signIn(u) // as users of the app would: each sign-in records its user and syncs the organization's members
 	}
@@ -228,7 +240,7 @@ func (e *env) call(t *testing.T, rt tableRoute, u mockidp.User) (response, fixtu
 	if u.ID != "" {
 		b.mustSignIn(u, "/")
 	}
-	return b.callPage(rt, path, assignee, role), fix
+	return b.callPage(rt, path, assignee, role, u.OrgID), fix
 }
 
 // callAPI makes an API route's request with token, with a valid body.
@@ -247,12 +259,13 @@ func (e *env) callAPI(rt tableRoute, token, path, assignee string) response {
 }
 
 // callPage makes a page route's request in browser b, with a valid form.
-func (b *browser) callPage(rt tableRoute, path, assignee, role string) response {
+func (b *browser) callPage(rt tableRoute, path, assignee, role, orgID string) response {
 	if rt.Method == http.MethodGet || rt.Method == http.MethodHead {
 		return b.do(rt.Method, b.e.URL+path, nil, "")
 	}
 	return b.post(path, url.Values{
 		"name": {"Matrix project"}, "title": {"Matrix task"}, "assignee": {assignee}, "done": {"true"}, "role": {role},
+		"organization_id": {orgID}, // a switch into the caller's own organization: a new sign-in there
 	})
 }
 

@@ -65,7 +65,7 @@ var navigation = []render.Link{
 
 // routeTable lists the routes. Handlers scope their data to the caller's
 // organization (in the SQL): another organization's id is not found.
-func (a *App) routeTable(rp *session.RelyingParty, ph *projects.Handler, th *tasks.Handler, mh *members.Handler, wh *members.Webhook) Routes {
+func (a *App) routeTable(rp *session.RelyingParty, orgs *orgDirectory, ph *projects.Handler, th *tasks.Handler, mh *members.Handler, wh *members.Webhook) Routes {
 	return Routes{
 		Pages: []Route{
 			{"GET", "/", auth.Public, a.home, nil},
@@ -83,6 +83,9 @@ func (a *App) routeTable(rp *session.RelyingParty, ph *projects.Handler, th *tas
 			{"POST", "/members/{userID}/role", canAssignRoles, mh.SetRole, mh.SetRoleRefused},
 			{"GET", "/audit", canAssignRoles, mh.Audit, nil},
 			{"GET", "/healthz", auth.Public, health, nil},
+			// A new sign-in into another of the user's organizations; the
+			// session is replaced only when the IdP grants it.
+			{"POST", "/switch-organization", auth.SignedIn, a.switchOrganization(orgs, rp), nil},
 		},
 		SignIn: []Route{
 			{"GET", "/login", auth.Public, rp.Login, nil},

@@ -27,6 +27,7 @@ func testRouteTableMatchesTheDesign(t *testing.T, engine database.Engine) {
 		"GET /auth/callback":            "public",
 		"POST /logout":                  "public",
 		"GET /me":                       "signed in",
+		"POST /switch-organization":     "signed in", // a new sign-in into another of the user's organizations
 		"GET /projects":                 "projects:read",
 		"POST /projects":                "projects:create",
 		"GET /projects/{id}":            "projects:read",

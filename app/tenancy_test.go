@@ -46,7 +46,7 @@ func testOrganizationsNeverSeeEachOther(t *testing.T, engine database.Engine) {
 				if rt.api() {
 					resp = e.callAPI(rt, erinToken, path, erin.ID)
 				} else {
-					resp = erinBrowser.callPage(rt, path, erin.ID, "")
+					resp = erinBrowser.callPage(rt, path, erin.ID, "", erin.OrgID)
 				}
 				assert.Equal(t, http.StatusNotFound, resp.StatusCode, resp.Body)
 				assert.NotContains(t, resp.Body, "Fixture", "nothing of Acme's project leaks")

@@ -46,6 +46,7 @@ func (s *Server) manageRoutes() {
 		{"DELETE " + p + "/organizations/{org}/roles/{name}", s.deleteRole},
 		{"DELETE " + p + "/organizations/{org}/roles/{name}/base", s.deleteRoleBase},
 
+		{"GET " + p + "/users/{user}", s.getUser},
 		{"GET " + p + "/organizations/{org}/users", s.listOrgUsers},
 		{"GET " + p + "/organizations/{org}/users/{user}/roles", s.listMemberRoles},
 		{"PATCH " + p + "/memberships/organizations/{org}/users/{user}", s.updateMembership},

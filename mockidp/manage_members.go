@@ -86,6 +86,22 @@ func (s *Server) member(org, userID string) (i, j int, err error) {
 	return i, j, nil
 }
 
+// getUser is GET /users/{user}: the user with every membership, which is
+// how a relying party learns the organizations a person may switch to and
+// their names.
+func (s *Server) getUser(w http.ResponseWriter, r *http.Request) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := r.PathValue("user")
+	for _, u := range s.users {
+		if u.ID == id {
+			writeManaged(w, http.StatusOK, map[string]userJSON{"user": s.userJSON(u)})
+			return nil
+		}
+	}
+	return notFound("User %q not found.", id)
+}
+
 // listOrgUsers is GET /organizations/{org}/users, paged, in the order the
 // users were configured.
 func (s *Server) listOrgUsers(w http.ResponseWriter, r *http.Request) error {

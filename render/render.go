@@ -28,7 +28,8 @@ const MaxBody = 64 << 10
 // navigation for the layout's header, and the page's own typed data.
 type View struct {
 	Viewer *auth.Principal
-	Nav    []Link // the links the viewer's gates let through
+	Org    Organizations // the viewer's organization by name, and the others they may switch to
+	Nav    []Link        // the links the viewer's gates let through
 	Title  string
 	Path   string
 	Page   any
@@ -42,11 +43,51 @@ type Link struct {
 	Gate  auth.Gate
 }
 
+// Organizations is what the header says about the viewer's organizations.
+type Organizations struct {
+	// Current is the name of the organization of the viewer's token, or
+	// its id when the name is not known.
+	Current string
+	// Choices are every organization the viewer is a member of, the
+	// current one included; the header offers a switch when there are two
+	// or more.
+	Choices []OrgChoice
+}
+
+// OrgChoice is one organization the viewer may switch to.
+type OrgChoice struct {
+	ID      string
+	Name    string
+	Current bool // the organization of the viewer's token
+}
+
+// OrganizationsFunc tells the header about the viewer's organizations.
+// It must not fail a page: when it knows nothing it answers the token's
+// organization id and no choices.
+type OrganizationsFunc func(r *http.Request, viewer *auth.Principal) Organizations
+
 // Renderer renders the pages parsed at start-up.
 type Renderer struct {
 	pages map[string]*template.Template
 	nav   []Link
+	orgs  OrganizationsFunc
 	log   *slog.Logger
+}
+
+// SetOrganizations sets where the header learns the viewer's
+// organizations; without it the header shows the token's organization id.
+// Call it before the renderer serves any page.
+func (r *Renderer) SetOrganizations(f OrganizationsFunc) { r.orgs = f }
+
+// organizations is what the header shows of viewer's organizations.
+func (r *Renderer) organizations(req *http.Request, viewer *auth.Principal) Organizations {
+	switch {
+	case viewer == nil:
+		return Organizations{}
+	case r.orgs == nil:
+		return Organizations{Current: viewer.OrgID}
+	}
+	return r.orgs(req, viewer)
 }
 
 // New parses one template set per page: layout and partials plus
@@ -83,7 +124,7 @@ func (r *Renderer) Page(w http.ResponseWriter, req *http.Request, status int, na
 	}
 	var buf bytes.Buffer
 	viewer := auth.PrincipalFrom(req.Context())
-	view := View{Viewer: viewer, Nav: r.navFor(viewer), Title: title, Path: req.URL.Path, Page: data}
+	view := View{Viewer: viewer, Org: r.organizations(req, viewer), Nav: r.navFor(viewer), Title: title, Path: req.URL.Path, Page: data}
 	if err := t.Execute(&buf, view); err != nil {
 		return fmt.Errorf("render page %s: %w", name, err)
 	}

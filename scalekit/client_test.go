@@ -179,3 +179,22 @@ func TestEachAttemptHasATimeout(t *testing.T) {
 	assert.Less(t, time.Since(start), 2*time.Second)
 	assert.Equal(t, int32(2), attempts.Load(), "a timed-out attempt is retried")
 }
+
+func TestGetUserListsEveryMembershipWithItsOrganizationsName(t *testing.T) {
+	e := start(t, mockidp.DemoCast()...)
+	casey := mockidp.DemoConsultant()
+
+	got, err := e.client.GetUser(context.Background(), casey.ID)
+	require.NoError(t, err)
+	require.Len(t, got.Memberships, 2)
+	assert.Equal(t, acme, got.Memberships[0].OrganizationID)
+	assert.Equal(t, "Acme Corp", got.Memberships[0].DisplayName)
+	assert.Equal(t, "Globex Inc", got.Memberships[1].DisplayName)
+	assert.Equal(t, []string{"project_manager"}, got.RolesIn(acme))
+	assert.Equal(t, []string{"viewer"}, got.RolesIn(got.Memberships[1].OrganizationID))
+
+	_, err = e.client.GetUser(context.Background(), "usr_999999999999999999")
+	var apiErr *scalekit.APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, http.StatusNotFound, apiErr.Status)
+}

@@ -134,3 +134,14 @@ func (c *Client) ListOrganizationUsers(ctx context.Context, orgID string) ([]Use
 	}
 	return users, nil
 }
+
+// GetUser returns a user with every membership (GET /api/v1/users/{id},
+// Scalekit's GetUser): the organizations they may sign in to, each with
+// its name and their roles there.
+func (c *Client) GetUser(ctx context.Context, userID string) (*User, error) {
+	var resp userResponse
+	if err := c.do(ctx, "GET", "/api/v1/users/"+seg(userID), nil, nil, &resp); err != nil {
+		return nil, fmt.Errorf("get user %s: %w", userID, err)
+	}
+	return &resp.User, nil
+}

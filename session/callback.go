@@ -38,6 +38,12 @@ func (rp *RelyingParty) Callback(w http.ResponseWriter, r *http.Request) error {
 		if !oauthErrorCode.MatchString(e) {
 			e = "unknown_error"
 		}
+		if e == "access_denied" && pending.OrganizationID != "" {
+			// A switch refused: the session, if any, was not touched and
+			// still holds the organization it held.
+			return &SignInError{Reason: "The identity provider did not let you into organization " + pending.OrganizationID +
+				" (access_denied): you are not a member of it, or no longer. Nothing changed: you are still signed in where you were."}
+		}
 		return &SignInError{Reason: "The identity provider did not sign you in (" + e + ")."}
 	}
 	// RFC 9207: when the IdP names itself, it must be the one we asked.

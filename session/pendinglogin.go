@@ -21,6 +21,9 @@ type pendingLogin struct {
 	Nonce    string `json:"nonce"`
 	Verifier string `json:"verifier"` // PKCE code_verifier
 	ReturnTo string `json:"return_to"`
+	// OrganizationID is the organization asked for, if any: it words a
+	// refusal; the session's organization comes from the token alone.
+	OrganizationID string `json:"organization_id,omitempty"`
 }
 
 // pendingLoginTTL bounds how long a sign-in may take at the IdP.
