@@ -16,6 +16,7 @@ import (
 
 	"github.com/scalekit-samples/go-rbac-projects/auth"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
+	"github.com/scalekit-samples/go-rbac-projects/mockidp/mockidptest"
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
 )
 
@@ -36,7 +37,7 @@ func startIdP(t testing.TB) *mockidp.Server {
 	t.Helper()
 	model, err := rbac.Load("../rbac.seed.json")
 	require.NoError(t, err)
-	return mockidp.StartTest(t, mockidp.Config{Model: model})
+	return mockidptest.Start(t, mockidp.Config{Model: model})
 }
 
 func newVerifier(idp *mockidp.Server, now func() time.Time) *auth.Verifier {

@@ -10,13 +10,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
+	"github.com/scalekit-samples/go-rbac-projects/mockidp/mockidptest"
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
 )
 
 func TestDevTokenMintsADemoUsersAccessToken(t *testing.T) {
 	model, err := rbac.Load("../rbac.seed.json")
 	require.NoError(t, err)
-	idp := mockidp.StartTest(t, mockidp.Config{Model: model})
+	idp := mockidptest.Start(t, mockidp.Config{Model: model})
 
 	tests := []struct {
 		name   string

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
+	"github.com/scalekit-samples/go-rbac-projects/mockidp/mockidptest"
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
 )
 
@@ -77,7 +78,7 @@ func start(t testing.TB) *env {
 func startWith(t testing.TB, users []mockidp.User) *env {
 	t.Helper()
 	e := &env{model: loadModel(t), clock: &clock{now: time.Now()}}
-	e.idp = mockidp.StartTest(t, mockidp.Config{Model: e.model, Users: users, Now: e.clock.Now})
+	e.idp = mockidptest.Start(t, mockidp.Config{Model: e.model, Users: users, Now: e.clock.Now})
 	var err error
 	e.provider, err = oidc.NewProvider(context.Background(), e.idp.URL())
 	require.NoError(t, err)

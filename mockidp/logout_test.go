@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
+	"github.com/scalekit-samples/go-rbac-projects/mockidp/mockidptest"
 )
 
 func (e *env) logout(t testing.TB, params url.Values) *http.Response {
@@ -24,7 +25,7 @@ func TestLogoutRedirectsOnlyToRegisteredURIs(t *testing.T) {
 	e := start(t)
 	tok, _ := e.tokens(t, alice)
 	hint := tok.Extra("id_token").(string)
-	other := mockidp.StartTest(t, mockidp.Config{Model: e.model})
+	other := mockidptest.Start(t, mockidp.Config{Model: e.model})
 	foreign, err := other.Sign(map[string]any{"iss": other.URL(), "azp": mockidp.DemoClientID})
 	require.NoError(t, err)
 

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
+	"github.com/scalekit-samples/go-rbac-projects/mockidp/mockidptest"
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
 	"github.com/scalekit-samples/go-rbac-projects/scalekit"
 	"github.com/scalekit-samples/go-rbac-projects/seed"
@@ -43,7 +44,7 @@ func (e *env) client(t testing.TB) *scalekit.Client {
 
 func TestManagementAPIAcceptsOnlyItsManagementTokens(t *testing.T) {
 	e := start(t)
-	other := mockidp.StartTest(t, mockidp.Config{Model: e.model})
+	other := mockidptest.Start(t, mockidp.Config{Model: e.model})
 	userToken, err := e.idp.AccessToken(bob, mockidp.DemoClientID)
 	require.NoError(t, err)
 	foreign, err := other.Sign(map[string]any{"iss": e.idp.URL(), "sub": mockidp.DemoClientID, "client_id": mockidp.DemoClientID,

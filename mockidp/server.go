@@ -12,7 +12,7 @@
 // registered there is what the next tokens carry.
 //
 // cmd/server starts it in-process when no IdP is configured, and tests start
-// one per test with StartTest, mint tokens with AccessToken, change roles
+// one per test with mockidptest.Start, mint tokens with AccessToken, change roles
 // with SetUserRoles and build bad tokens with Sign. It keeps everything in
 // memory and is not meant to face the internet.
 package mockidp

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
+	"github.com/scalekit-samples/go-rbac-projects/mockidp/mockidptest"
 )
 
 func TestNewRefusesABadConfig(t *testing.T) {
@@ -66,15 +67,15 @@ func TestStartKeepsLocalhostInTheIssuer(t *testing.T) {
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 }
 
-func TestStartTestListensOnLoopback(t *testing.T) {
-	s := mockidp.StartTest(t, mockidp.Config{Model: loadModel(t), Addr: ":8080"})
+func TestATestIdPListensOnLoopback(t *testing.T) {
+	s := mockidptest.Start(t, mockidp.Config{Model: loadModel(t), Addr: ":8080"})
 	assert.True(t, strings.HasPrefix(s.URL(), "http://127.0.0.1:"), s.URL())
-	assert.NotEqual(t, "http://127.0.0.1:8080", s.URL(), "StartTest picks a free port")
+	assert.NotEqual(t, "http://127.0.0.1:8080", s.URL(), "mockidptest.Start picks a free port")
 }
 
 func TestDemoDataIsWhatTheREADMEPromises(t *testing.T) {
 	model := loadModel(t)
-	s := mockidp.StartTest(t, mockidp.Config{Model: model})
+	s := mockidptest.Start(t, mockidp.Config{Model: model})
 	users := s.Users()
 	require.Len(t, users, 6)
 	for _, u := range users {

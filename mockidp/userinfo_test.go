@@ -10,11 +10,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
+	"github.com/scalekit-samples/go-rbac-projects/mockidp/mockidptest"
 )
 
 func TestUserinfoAnswersOnlyForItsOwnAccessTokens(t *testing.T) {
 	e := start(t)
-	other := mockidp.StartTest(t, mockidp.Config{Model: e.model})
+	other := mockidptest.Start(t, mockidp.Config{Model: e.model})
 	tok, _ := e.tokens(t, alice)
 	now := e.clock.Now()
 

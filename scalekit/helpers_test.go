@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
+	"github.com/scalekit-samples/go-rbac-projects/mockidp/mockidptest"
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
 	"github.com/scalekit-samples/go-rbac-projects/scalekit"
 )
@@ -59,7 +60,7 @@ func start(t testing.TB, users ...mockidp.User) *env {
 	if len(users) > 0 {
 		cfg.Users = users
 	}
-	e.idp = mockidp.StartTest(t, cfg)
+	e.idp = mockidptest.Start(t, cfg)
 	e.client = newClient(t, e.idp.URL(), mockidp.DemoClientSecret, e.waits)
 	return e
 }

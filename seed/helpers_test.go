@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
+	"github.com/scalekit-samples/go-rbac-projects/mockidp/mockidptest"
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
 	"github.com/scalekit-samples/go-rbac-projects/scalekit"
 )
@@ -28,7 +29,7 @@ func loadModel(t testing.TB) *rbac.Model {
 func start(t testing.TB) *env {
 	t.Helper()
 	e := &env{model: loadModel(t)}
-	e.idp = mockidp.StartTest(t, mockidp.Config{Model: e.model})
+	e.idp = mockidptest.Start(t, mockidp.Config{Model: e.model})
 	c, err := scalekit.New(scalekit.Config{
 		EnvironmentURL: e.idp.URL(),
 		ClientID:       mockidp.DemoClientID,

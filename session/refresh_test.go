@@ -19,6 +19,7 @@ import (
 	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
 	"github.com/scalekit-samples/go-rbac-projects/lease"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
+	"github.com/scalekit-samples/go-rbac-projects/mockidp/mockidptest"
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
 	"github.com/scalekit-samples/go-rbac-projects/session"
 )
@@ -75,7 +76,7 @@ func signInForRefresh(t *testing.T, e database.Engine) *signedIn {
 	model, err := rbac.Load("../rbac.seed.json")
 	require.NoError(t, err)
 	clock := &fakeClock{now: time.Now()}
-	idp := mockidp.StartTest(t, mockidp.Config{Model: model, Now: clock.Now})
+	idp := mockidptest.Start(t, mockidp.Config{Model: model, Now: clock.Now})
 
 	db, d := databasetest.OpenNew(t, e)
 	ctx := context.Background()

@@ -17,6 +17,7 @@ import (
 	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
 	"github.com/scalekit-samples/go-rbac-projects/lease"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
+	"github.com/scalekit-samples/go-rbac-projects/mockidp/mockidptest"
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
 	"github.com/scalekit-samples/go-rbac-projects/session"
 )
@@ -31,7 +32,7 @@ import (
 func BenchmarkSessionMiddleware(b *testing.B) {
 	model, err := rbac.Load("../rbac.seed.json")
 	require.NoError(b, err)
-	idp := mockidp.StartTest(b, mockidp.Config{Model: model})
+	idp := mockidptest.Start(b, mockidp.Config{Model: model})
 	db, d := databasetest.OpenNew(b, database.SQLite)
 	ctx := context.Background()
 	store, err := session.NewSessionStore(ctx, db, lease.New(db, d), []byte(strings.Repeat("s", 32)), time.Hour, false)

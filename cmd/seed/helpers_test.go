@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
+	"github.com/scalekit-samples/go-rbac-projects/mockidp/mockidptest"
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
 	"github.com/scalekit-samples/go-rbac-projects/scalekit"
 )
@@ -83,7 +84,7 @@ type env struct {
 // when given.
 func start(t testing.TB, model *rbac.Model, users ...mockidp.User) *env {
 	t.Helper()
-	idp := mockidp.StartTest(t, mockidp.Config{Model: model, Users: users})
+	idp := mockidptest.Start(t, mockidp.Config{Model: model, Users: users})
 	return &env{idp: idp, vars: map[string]string{
 		"SCALEKIT_ENVIRONMENT_URL": idp.URL(),
 		"SCALEKIT_CLIENT_ID":       mockidp.DemoClientID,

@@ -26,6 +26,7 @@ import (
 
 	"github.com/scalekit-samples/go-rbac-projects/database"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
+	"github.com/scalekit-samples/go-rbac-projects/mockidp/mockidptest"
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
 )
 
@@ -42,7 +43,7 @@ func TestWritesAnsweredBeforeKillDashNineSurviveTheRestart(t *testing.T) {
 
 	model, err := rbac.Load("../../rbac.seed.json")
 	require.NoError(t, err)
-	idp := mockidp.StartTest(t, mockidp.Config{Model: model})
+	idp := mockidptest.Start(t, mockidp.Config{Model: model})
 	token, err := idp.AccessToken(adminOfAcme(t, idp).ID, mockidp.DemoClientID)
 	require.NoError(t, err)
 	db := filepath.Join(t.TempDir(), "app.db")

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -159,4 +160,15 @@ func (b *lockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return strings.Clone(b.buf.String())
+}
+
+// TestTheServerDoesNotLinkPackageTesting: the mock IdP's test helpers live
+// in mockidptest, so that the binary serving real users carries none of
+// them.
+func TestTheServerDoesNotLinkPackageTesting(t *testing.T) {
+	for _, pkg := range []string{".", "../mockidp"} {
+		out, err := exec.Command("go", "list", "-deps", pkg).CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		assert.NotContains(t, strings.Split(string(out), "\n"), "testing", "go list -deps %s", pkg)
+	}
 }
