@@ -172,6 +172,7 @@ func (a *App) switchOrganization(orgs *orgDirectory, rp *session.RelyingParty) f
 			OrganizationID: target,
 			Prompt:         "select_account",
 			LoginHint:      p.Email,
+			Subject:        p.Subject,
 		}); err != nil {
 			return fmt.Errorf("switch organization: %w", err)
 		}

@@ -191,6 +191,28 @@ func testSwitchOrganizationRefusesBadInput(t *testing.T, engine database.Engine)
 		assert.Equal(t, acmeID, bob.accessClaims().OrgID)
 	})
 
+	t.Run("an IdP that answers for another organization", func(t *testing.T) {
+		// As a provider that ignores organization_id would: the token is
+		// Casey's, valid, but of Acme. The switch asked for Globex.
+		e.IdP.TamperNextTokens(mockidp.Tamper{AccessClaims: func(c map[string]any) { c["oid"] = acmeID }})
+		resp := b.switchOrganization(globexID, "/projects")
+		require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+		assert.Contains(t, text(parseHTML(t, resp.Body), ".error-page"), "not of "+globexID+", the one asked for")
+		stillInAcme(t)
+	})
+
+	t.Run("another user comes back", func(t *testing.T) {
+		bob := e.user("bob@acme.example")
+		e.IdP.TamperNextTokens(mockidp.Tamper{
+			IDClaims:     func(c map[string]any) { c["sub"] = bob.ID },
+			AccessClaims: func(c map[string]any) { c["sub"] = bob.ID },
+		})
+		resp := b.switchOrganization(globexID, "/projects")
+		require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+		assert.Contains(t, text(parseHTML(t, resp.Body), ".error-page"), "another user than the one switching")
+		stillInAcme(t)
+	})
+
 	t.Run("refused by the IdP", func(t *testing.T) {
 		// The app's list says Casey is in Globex (it read it for the
 		// header); the IdP removed her since. The IdP has the last word.

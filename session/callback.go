@@ -96,6 +96,16 @@ func (rp *RelyingParty) Callback(w http.ResponseWriter, r *http.Request) error {
 	if p.Subject != idTok.Subject {
 		return &SignInError{Reason: "The access token and the ID token name different users."}
 	}
+	// A switch asked for one user in one organization: whatever else came
+	// back (an IdP that ignores organization_id, another account picked at
+	// the IdP) is refused, and the session keeps the organization it had.
+	if pending.Subject != "" && p.Subject != pending.Subject {
+		return &SignInError{Reason: "The identity provider signed in another user than the one switching organization. Nothing changed: sign out first to change user."}
+	}
+	if pending.OrganizationID != "" && p.OrgID != pending.OrganizationID {
+		return &SignInError{Reason: "The identity provider answered with a token of organization " + p.OrgID + ", not of " + pending.OrganizationID +
+			", the one asked for. Nothing changed: you are still signed in where you were."}
+	}
 	var profile struct {
 		Email string `json:"email"`
 		Name  string `json:"name"`

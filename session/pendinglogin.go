@@ -24,6 +24,8 @@ type pendingLogin struct {
 	// OrganizationID is the organization asked for, if any: it words a
 	// refusal; the session's organization comes from the token alone.
 	OrganizationID string `json:"organization_id,omitempty"`
+	// Subject is the user who must come back, if any (a switch).
+	Subject string `json:"subject,omitempty"`
 }
 
 // pendingLoginTTL bounds how long a sign-in may take at the IdP.

@@ -194,6 +194,10 @@ type AuthOptions struct {
 	// LoginHint names the person expected to sign in (their email), so the
 	// IdP need not ask again. A hint, not a proof: the IdP authenticates.
 	LoginHint string
+	// Subject, if set, is the user who must come back (a switch of the
+	// signed-in user's organization): anybody else is refused, and the
+	// session stays as it was.
+	Subject string
 }
 
 // Authorize starts the authorization code flow with opts; Login is
@@ -210,6 +214,7 @@ func (rp *RelyingParty) Authorize(w http.ResponseWriter, r *http.Request, opts A
 		Verifier:       oauth2.GenerateVerifier(),
 		ReturnTo:       SafeReturnPath(opts.ReturnTo),
 		OrganizationID: opts.OrganizationID,
+		Subject:        opts.Subject,
 	}
 	if err := rp.cfg.Sessions.savePending(w, pendingCookieName(rp.cookie), p); err != nil {
 		return fmt.Errorf("login: %w", err)
