@@ -115,15 +115,14 @@ func newEnv(t testing.TB, opts envOptions, base string) *env {
 	return &env{t: t, URL: base, IdP: idp, Model: model, Logs: logs, cfg: cfg, log: log}
 }
 
-// instance is one running copy of the app, serving on its own listener.
+// instance is one running copy of the app, serving on its own listener,
+// started as cmd/server starts it (app.Start).
 type instance struct {
-	URL      string
-	App      *app.App
-	ln       *trackedListener
-	cancel   context.CancelFunc
-	done     chan error // Serve's result
-	stopOnce sync.Once
-	killed   atomic.Bool
+	URL     string
+	App     *app.App
+	ln      *trackedListener
+	running *app.Running
+	killed  atomic.Bool
 }
 
 // startInstance builds an app on the env's configuration and serves it on
@@ -132,15 +131,10 @@ func (e *env) startInstance(ln net.Listener, log *slog.Logger) *instance {
 	e.t.Helper()
 	cfg := e.cfg
 	cfg.Addr = ln.Addr().String()
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg, log)
-	if err != nil {
-		cancel()
-		ln.Close()
-	}
+	tracked := &trackedListener{Listener: ln}
+	r, err := app.Start(context.Background(), cfg, log, app.StartOptions{Listener: tracked})
 	require.NoError(e.t, err)
-	in := &instance{URL: "http://" + ln.Addr().String(), App: a, ln: &trackedListener{Listener: ln}, cancel: cancel, done: make(chan error, 1)}
-	go func() { in.done <- app.Serve(ctx, in.ln, a.Handler(), log) }()
+	in := &instance{URL: "http://" + r.Addr, App: r.App, ln: tracked, running: r}
 	e.t.Cleanup(func() {
 		if err := in.stop(); err != nil {
 			e.t.Errorf("serve %s: %v", in.URL, err)
@@ -152,15 +146,10 @@ func (e *env) startInstance(ln net.Listener, log *slog.Logger) *instance {
 // stop shuts the instance down gracefully (requests in flight finish) and
 // closes its database pool; later calls do nothing.
 func (in *instance) stop() error {
-	var err error
-	in.stopOnce.Do(func() {
-		in.cancel()
-		err = <-in.done
-		if in.killed.Load() {
-			err = nil // Serve reports the listener that kill closed
-		}
-		in.App.Close()
-	})
+	err := in.running.Close()
+	if in.killed.Load() {
+		return nil // Serve reports the listener that kill closed
+	}
 	return err
 }
 
