@@ -51,6 +51,7 @@ type envOptions struct {
 	noWebhookSecret bool
 	idpNow          func() time.Time // the mock IdP's clock; nil: time.Now
 	appNow          func() time.Time // the app's clock; nil: time.Now
+	roleChangeWait  time.Duration    // app.Config.RoleChangeWait; 0: the app's 5 s
 	idpWebhooks     bool             // the mock IdP reports role changes to the app's webhook
 	emptyDatabase   bool             // not migrated: the instances migrate it as they start
 	database        *database.Config // a database of the test's own (a throwaway server); nil: a fresh one of engine
@@ -91,6 +92,8 @@ func newEnv(t testing.TB, opts envOptions, base string) *env {
 		SeedFile:      "../rbac.seed.json",
 		WebhookSecret: testWebhookSecret,
 		Now:           opts.appNow,
+
+		RoleChangeWait: opts.roleChangeWait,
 	}
 	var db database.Config
 	if opts.database != nil {

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,7 +68,11 @@ func TestStartUpWaitsForTheIdPWithBackoff(t *testing.T) {
 		started <- err
 	}()
 
-	time.Sleep(800 * time.Millisecond) // the app is retrying meanwhile
+	// The app is retrying meanwhile, and backs off: wait for its second
+	// attempt, which waits twice as long as the first.
+	require.Eventually(t, func() bool {
+		return strings.Contains(logs.String(), "retry_in=250ms") && strings.Contains(logs.String(), "retry_in=500ms")
+	}, 10*time.Second, 10*time.Millisecond, "two attempts, the second backing off longer: %s", logs)
 	select {
 	case err := <-started:
 		t.Fatalf("app.New returned before the IdP was up: %v", err)
