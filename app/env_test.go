@@ -24,6 +24,7 @@ import (
 	"github.com/scalekit-samples/go-rbac-projects/app"
 	"github.com/scalekit-samples/go-rbac-projects/database"
 	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
+	"github.com/scalekit-samples/go-rbac-projects/internal/testkit"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp/mockidptest"
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
@@ -39,7 +40,7 @@ type env struct {
 	App   *app.App
 	IdP   *mockidp.Server
 	Model *rbac.Model
-	Logs  *syncBuffer
+	Logs  *testkit.Buffer
 	cfg   app.Config
 	log   *slog.Logger // the first instance's
 }
@@ -77,7 +78,7 @@ func newEnv(t testing.TB, opts envOptions, base string) *env {
 	require.NoError(t, err)
 	idp := mockidptest.Start(t, mockidp.Config{Model: model, AccessTokenTTL: opts.accessTokenTTL, Now: opts.idpNow, Users: opts.users})
 
-	logs := &syncBuffer{}
+	logs := &testkit.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if opts.quiet {
 		log = slog.New(slog.DiscardHandler)
@@ -389,24 +390,6 @@ func decode[T any](t testing.TB, r response) T {
 	var v T
 	require.NoError(t, json.Unmarshal([]byte(r.Body), &v), "body: %s", r.Body)
 	return v
-}
-
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
 }
 
 // parseHTML parses a page for CSS-selector checks.

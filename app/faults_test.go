@@ -14,6 +14,7 @@ import (
 
 	"github.com/scalekit-samples/go-rbac-projects/app"
 	"github.com/scalekit-samples/go-rbac-projects/database"
+	"github.com/scalekit-samples/go-rbac-projects/internal/testkit"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
 )
@@ -50,7 +51,7 @@ func TestStartUpWaitsForTheIdPWithBackoff(t *testing.T) {
 	idpAddr := hold.Addr().String()
 	require.NoError(t, hold.Close())
 
-	logs := &syncBuffer{}
+	logs := &testkit.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	cfg := app.Config{
 		Issuer: "http://" + idpAddr, ClientID: mockidp.DemoClientID, ClientSecret: mockidp.DemoClientSecret,

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scalekit-samples/go-rbac-projects/database"
+	"github.com/scalekit-samples/go-rbac-projects/internal/testkit"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
 )
 
@@ -45,7 +46,7 @@ func TestAdminDemotionTakesEffectOnTheMembersNextRequest(t *testing.T) {
 }
 
 func testAdminDemotionTakesEffectOnTheMembersNextRequest(t *testing.T, engine database.Engine) {
-	clock := newIdPClock(0)
+	clock := testkit.NewOffsetClock(0)
 	e := startEnv(t, envOptions{engine: engine, idpNow: clock.Now})
 	alice, bob := e.user("alice@acme.example"), e.user("bob@acme.example")
 	admin := e.signIn(alice)
