@@ -133,6 +133,7 @@ func (a *App) build(ctx context.Context, dialect database.Dialect) error {
 	}
 	audit := members.NewAudit(a.db)
 	assigner := members.NewAssigner(idp, a.model, audit, changes, dir, leases, a.log)
+	assigner.SetWait(a.cfg.RoleChangeWait)
 	webhook, err := members.NewWebhook(a.db, dialect, a.cfg.WebhookSecret, idp, assigner, sessions, a.log)
 	if err != nil {
 		return err

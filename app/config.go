@@ -37,6 +37,12 @@ type Config struct {
 	// GeneratedSecret is set when SessionSecret was made up at start-up.
 	GeneratedSecret bool
 
+	// RoleChangeWait is how long a role change waits for its
+	// organization's lease, held by another change, before it is answered
+	// 503 with Retry-After; 0: 5 s. Not read from the environment: tests
+	// shorten it.
+	RoleChangeWait time.Duration
+
 	// Now is the clock by which tokens expire and sessions refresh; nil:
 	// time.Now. Tests move it instead of sleeping.
 	Now func() time.Time

@@ -24,6 +24,7 @@ import (
 	"github.com/scalekit-samples/go-rbac-projects/app"
 	"github.com/scalekit-samples/go-rbac-projects/database"
 	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
+	"github.com/scalekit-samples/go-rbac-projects/internal/testkit"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp/mockidptest"
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
@@ -39,7 +40,7 @@ type env struct {
 	App   *app.App
 	IdP   *mockidp.Server
 	Model *rbac.Model
-	Logs  *syncBuffer
+	Logs  *testkit.Buffer
 	cfg   app.Config
 	log   *slog.Logger // the first instance's
 }
@@ -51,6 +52,7 @@ type envOptions struct {
 	noWebhookSecret bool
 	idpNow          func() time.Time // the mock IdP's clock; nil: time.Now
 	appNow          func() time.Time // the app's clock; nil: time.Now
+	roleChangeWait  time.Duration    // app.Config.RoleChangeWait; 0: the app's 5 s
 	idpWebhooks     bool             // the mock IdP reports role changes to the app's webhook
 	emptyDatabase   bool             // not migrated: the instances migrate it as they start
 	database        *database.Config // a database of the test's own (a throwaway server); nil: a fresh one of engine
@@ -76,7 +78,7 @@ func newEnv(t testing.TB, opts envOptions, base string) *env {
 	require.NoError(t, err)
 	idp := mockidptest.Start(t, mockidp.Config{Model: model, AccessTokenTTL: opts.accessTokenTTL, Now: opts.idpNow, Users: opts.users})
 
-	logs := &syncBuffer{}
+	logs := &testkit.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if opts.quiet {
 		log = slog.New(slog.DiscardHandler)
@@ -91,6 +93,8 @@ func newEnv(t testing.TB, opts envOptions, base string) *env {
 		SeedFile:      "../rbac.seed.json",
 		WebhookSecret: testWebhookSecret,
 		Now:           opts.appNow,
+
+		RoleChangeWait: opts.roleChangeWait,
 	}
 	var db database.Config
 	if opts.database != nil {
@@ -115,15 +119,14 @@ func newEnv(t testing.TB, opts envOptions, base string) *env {
 	return &env{t: t, URL: base, IdP: idp, Model: model, Logs: logs, cfg: cfg, log: log}
 }
 
-// instance is one running copy of the app, serving on its own listener.
+// instance is one running copy of the app, serving on its own listener,
+// started as cmd/server starts it (app.Start).
 type instance struct {
-	URL      string
-	App      *app.App
-	ln       *trackedListener
-	cancel   context.CancelFunc
-	done     chan error // Serve's result
-	stopOnce sync.Once
-	killed   atomic.Bool
+	URL     string
+	App     *app.App
+	ln      *trackedListener
+	running *app.Running
+	killed  atomic.Bool
 }
 
 // startInstance builds an app on the env's configuration and serves it on
@@ -132,15 +135,10 @@ func (e *env) startInstance(ln net.Listener, log *slog.Logger) *instance {
 	e.t.Helper()
 	cfg := e.cfg
 	cfg.Addr = ln.Addr().String()
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg, log)
-	if err != nil {
-		cancel()
-		ln.Close()
-	}
+	tracked := &trackedListener{Listener: ln}
+	r, err := app.Start(context.Background(), cfg, log, app.StartOptions{Listener: tracked})
 	require.NoError(e.t, err)
-	in := &instance{URL: "http://" + ln.Addr().String(), App: a, ln: &trackedListener{Listener: ln}, cancel: cancel, done: make(chan error, 1)}
-	go func() { in.done <- app.Serve(ctx, in.ln, a.Handler(), log) }()
+	in := &instance{URL: "http://" + r.Addr, App: r.App, ln: tracked, running: r}
 	e.t.Cleanup(func() {
 		if err := in.stop(); err != nil {
 			e.t.Errorf("serve %s: %v", in.URL, err)
@@ -152,15 +150,10 @@ func (e *env) startInstance(ln net.Listener, log *slog.Logger) *instance {
 // stop shuts the instance down gracefully (requests in flight finish) and
 // closes its database pool; later calls do nothing.
 func (in *instance) stop() error {
-	var err error
-	in.stopOnce.Do(func() {
-		in.cancel()
-		err = <-in.done
-		if in.killed.Load() {
-			err = nil // Serve reports the listener that kill closed
-		}
-		in.App.Close()
-	})
+	err := in.running.Close()
+	if in.killed.Load() {
+		return nil // Serve reports the listener that kill closed
+	}
 	return err
 }
 
@@ -397,24 +390,6 @@ func decode[T any](t testing.TB, r response) T {
 	var v T
 	require.NoError(t, json.Unmarshal([]byte(r.Body), &v), "body: %s", r.Body)
 	return v
-}
-
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
 }
 
 // parseHTML parses a page for CSS-selector checks.

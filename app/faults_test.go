@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 
 	"github.com/scalekit-samples/go-rbac-projects/app"
 	"github.com/scalekit-samples/go-rbac-projects/database"
+	"github.com/scalekit-samples/go-rbac-projects/internal/testkit"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
 )
@@ -49,7 +51,7 @@ func TestStartUpWaitsForTheIdPWithBackoff(t *testing.T) {
 	idpAddr := hold.Addr().String()
 	require.NoError(t, hold.Close())
 
-	logs := &syncBuffer{}
+	logs := &testkit.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	cfg := app.Config{
 		Issuer: "http://" + idpAddr, ClientID: mockidp.DemoClientID, ClientSecret: mockidp.DemoClientSecret,
@@ -67,7 +69,11 @@ func TestStartUpWaitsForTheIdPWithBackoff(t *testing.T) {
 		started <- err
 	}()
 
-	time.Sleep(800 * time.Millisecond) // the app is retrying meanwhile
+	// The app is retrying meanwhile, and backs off: wait for its second
+	// attempt, which waits twice as long as the first.
+	require.Eventually(t, func() bool {
+		return strings.Contains(logs.String(), "retry_in=250ms") && strings.Contains(logs.String(), "retry_in=500ms")
+	}, 10*time.Second, 10*time.Millisecond, "two attempts, the second backing off longer: %s", logs)
 	select {
 	case err := <-started:
 		t.Fatalf("app.New returned before the IdP was up: %v", err)

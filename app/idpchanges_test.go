@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,30 +12,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scalekit-samples/go-rbac-projects/database"
+	"github.com/scalekit-samples/go-rbac-projects/internal/testkit"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
 	"github.com/scalekit-samples/go-rbac-projects/scalekit"
 )
-
-// idpClock is the mock IdP's clock: the real time plus an offset that a
-// test sets (a skewed IdP) and moves (instead of sleeping).
-type idpClock struct{ offset atomic.Int64 }
-
-// appClock is the app's clock in a test: time.Now moved on by Advance.
-type appClock struct{ offset atomic.Int64 }
-
-// Now returns the time, as far ahead as Advance has moved it.
-func (c *appClock) Now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())) }
-
-// Advance moves the clock d ahead.
-func (c *appClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
-
-func (c *idpClock) Now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
-func (c *idpClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
-func newIdPClock(ahead time.Duration) *idpClock {
-	c := &idpClock{}
-	c.offset.Store(int64(ahead))
-	return c
-}
 
 // roleChangedRefusal asserts that the API refused a token as one issued
 // before a role change.
@@ -52,7 +31,7 @@ func TestARoleChangeInTheDashboardTakesEffectOnTheNextRequest(t *testing.T) {
 }
 
 func testARoleChangeInTheDashboardTakesEffectOnTheNextRequest(t *testing.T, engine database.Engine) {
-	clock := newIdPClock(0)
+	clock := testkit.NewOffsetClock(0)
 	e := startEnv(t, envOptions{engine: engine, idpWebhooks: true, idpNow: clock.Now})
 	carol := e.user("carol@acme.example")
 	b := e.signIn(carol)
@@ -77,7 +56,7 @@ func TestAChangedRoleMakesItsOrganizationsTokensStale(t *testing.T) {
 }
 
 func testAChangedRoleMakesItsOrganizationsTokensStale(t *testing.T, engine database.Engine) {
-	clock := newIdPClock(0)
+	clock := testkit.NewOffsetClock(0)
 	e := startEnv(t, envOptions{engine: engine, idpWebhooks: true, idpNow: clock.Now})
 	carol, dave, erin := e.user("carol@acme.example"), e.user("dave@acme.example"), e.user("erin@globex.example")
 	c, err := scalekit.New(scalekit.Config{EnvironmentURL: e.IdP.URL(), ClientID: mockidp.DemoClientID, ClientSecret: mockidp.DemoClientSecret})
@@ -121,7 +100,7 @@ func testTokensMintedBeforeADemotionAreStaleWhenTheIdPClockRunsAhead(t *testing.
 	// The IdP's clock is 15 s ahead of the app's (within the 30 s the
 	// verifier tolerates): its tokens' iat is 15 s "later" than the app
 	// would date them.
-	clock := newIdPClock(15 * time.Second)
+	clock := testkit.NewOffsetClock(15 * time.Second)
 	e := startEnv(t, envOptions{engine: engine, idpNow: clock.Now})
 	alice, bob := e.user("alice@acme.example"), e.user("bob@acme.example")
 	admin := e.signIn(alice)
@@ -160,7 +139,7 @@ func TestADashboardChangeIsDatedByTheIdPsClock(t *testing.T) {
 }
 
 func testADashboardChangeIsDatedByTheIdPsClock(t *testing.T, engine database.Engine) {
-	clock := newIdPClock(15 * time.Second)
+	clock := testkit.NewOffsetClock(15 * time.Second)
 	e := startEnv(t, envOptions{engine: engine, idpWebhooks: true, idpNow: clock.Now})
 	bob := e.user("bob@acme.example")
 	old := e.token(bob)

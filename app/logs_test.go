@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scalekit-samples/go-rbac-projects/database"
+	"github.com/scalekit-samples/go-rbac-projects/internal/testkit"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
 )
 
@@ -23,7 +24,7 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 }
 
 func testLogsHoldNoSecrets(t *testing.T, engine database.Engine) {
-	clock := &appClock{} // the app's and the IdP's
+	clock := testkit.NewOffsetClock(0) // the app's and the IdP's
 	e := startEnv(t, envOptions{engine: engine, accessTokenTTL: 2 * time.Second, appNow: clock.Now, idpNow: clock.Now})
 	alice := e.user("alice@acme.example")
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/scalekit-samples/go-rbac-projects/database"
+	"github.com/scalekit-samples/go-rbac-projects/internal/testkit"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -29,7 +30,7 @@ func TestSignOutWorksWhileTheIdPIsDown(t *testing.T) {
 }
 
 func testSignOutWorksWhileTheIdPIsDown(t *testing.T, engine database.Engine) {
-	clock := &appClock{}
+	clock := testkit.NewOffsetClock(0)
 	e := startEnv(t, envOptions{engine: engine, appNow: clock.Now})
 	b := e.signIn(e.user("bob@acme.example"))
 	session := b.client.Jar.Cookies(mustURL(t, e.URL))

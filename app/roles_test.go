@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scalekit-samples/go-rbac-projects/database"
+	"github.com/scalekit-samples/go-rbac-projects/internal/testkit"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
 )
 
@@ -45,7 +46,8 @@ func TestAdminDemotionTakesEffectOnTheMembersNextRequest(t *testing.T) {
 }
 
 func testAdminDemotionTakesEffectOnTheMembersNextRequest(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine})
+	clock := testkit.NewOffsetClock(0)
+	e := startEnv(t, envOptions{engine: engine, idpNow: clock.Now})
 	alice, bob := e.user("alice@acme.example"), e.user("bob@acme.example")
 	admin := e.signIn(alice)
 	bobBrowser := e.signIn(bob)
@@ -73,7 +75,7 @@ func testAdminDemotionTakesEffectOnTheMembersNextRequest(t *testing.T, engine da
 	old := e.api(bobToken, "POST", "/api/projects", map[string]string{"name": "After"})
 	assert.Equal(t, http.StatusUnauthorized, old.StatusCode)
 	assert.Contains(t, decode[map[string]string](t, old)["error_description"], "roles changed")
-	time.Sleep(time.Second) // JWT times are whole seconds: a token of the next second is a new one
+	clock.Advance(time.Second) // JWT times are whole seconds: a token of the next second is a new one
 	fresh := e.api(e.token(bob), "POST", "/api/projects", map[string]string{"name": "After"})
 	assert.Equal(t, http.StatusForbidden, fresh.StatusCode, "a new token carries the new role")
 	assert.Equal(t, http.StatusOK, e.api(e.token(bob), "GET", "/api/projects", nil).StatusCode, "and what the new role allows")

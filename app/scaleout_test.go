@@ -21,6 +21,7 @@ import (
 // PostgreSQL and on one shared SQLite file.
 
 func TestClusterSignInHopsBetweenInstances(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testClusterSignInHopsBetweenInstances)
 }
 
@@ -55,6 +56,7 @@ func testClusterSignInHopsBetweenInstances(t *testing.T, engine database.Engine)
 }
 
 func TestClusterBurstAfterExpiryRefreshesOnce(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testClusterBurstAfterExpiryRefreshesOnce)
 }
 
@@ -91,6 +93,9 @@ func testClusterBurstAfterExpiryRefreshesOnce(t *testing.T, engine database.Engi
 // machine.
 const pollBound = time.Second + 500*time.Millisecond
 
+// Not parallel, unlike the other cluster tests: it measures how soon each
+// instance refuses, against bounds of 100 ms and pollBound, which it must
+// not share the machine with other tests for.
 func TestClusterDemotionIsRefusedOnEveryInstance(t *testing.T) {
 	eachEngine(t, testClusterDemotionIsRefusedOnEveryInstance)
 }
@@ -159,6 +164,7 @@ func testClusterDemotionIsRefusedOnEveryInstance(t *testing.T, engine database.E
 }
 
 func TestClusterAdminsDemotingEachOtherLeaveOne(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testClusterAdminsDemotingEachOtherLeaveOne)
 }
 
@@ -202,6 +208,7 @@ func testClusterAdminsDemotingEachOtherLeaveOne(t *testing.T, engine database.En
 }
 
 func TestClusterWebhookRedeliveredToEveryInstanceAppliesOnce(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testClusterWebhookRedeliveredToEveryInstanceAppliesOnce)
 }
 
@@ -264,6 +271,7 @@ func testClusterWebhookRedeliveredToEveryInstanceAppliesOnce(t *testing.T, engin
 }
 
 func TestClusterLosingAnInstanceLosesNoSession(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testClusterLosingAnInstanceLosesNoSession)
 }
 
@@ -294,6 +302,7 @@ func testClusterLosingAnInstanceLosesNoSession(t *testing.T, engine database.Eng
 }
 
 func TestClusterThreeInstancesStartTogetherOnAnEmptyDatabase(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testClusterThreeInstancesStartTogetherOnAnEmptyDatabase)
 }
 

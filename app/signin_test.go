@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scalekit-samples/go-rbac-projects/database"
+	"github.com/scalekit-samples/go-rbac-projects/internal/testkit"
 )
 
 func TestEveryDemoUserSignsInAndSeesTheirOrganization(t *testing.T) {
@@ -144,7 +145,7 @@ func TestAccessTokenIsRefreshedBeforeItExpires(t *testing.T) {
 }
 
 func testAccessTokenIsRefreshedBeforeItExpires(t *testing.T, engine database.Engine) {
-	clock := &appClock{} // the app's and the IdP's
+	clock := testkit.NewOffsetClock(0) // the app's and the IdP's
 	e := startEnv(t, envOptions{engine: engine, accessTokenTTL: 2 * time.Second, appNow: clock.Now, idpNow: clock.Now})
 	b := e.signIn(e.user("bob@acme.example"))
 	require.Equal(t, http.StatusOK, b.get("/projects").StatusCode)
@@ -166,7 +167,7 @@ func testConcurrentRequestsRefreshOnce(t *testing.T, engine database.Engine) {
 	// The IdP rotates refresh tokens and revokes the whole grant when a used
 	// one is replayed: if two requests of one session refreshed at once, the
 	// second would sign the user out. The app refreshes once per session.
-	clock := &appClock{} // the app's and the IdP's
+	clock := testkit.NewOffsetClock(0) // the app's and the IdP's
 	e := startEnv(t, envOptions{engine: engine, accessTokenTTL: 2 * time.Second, appNow: clock.Now, idpNow: clock.Now})
 	b := e.signIn(e.user("bob@acme.example"))
 	clock.Advance(2100 * time.Millisecond)
@@ -246,7 +247,7 @@ func testTwoInstancesSharingTheDatabaseRefreshASessionOnce(t *testing.T, engine 
 	// Behind a load balancer, requests of one session land on different
 	// instances. If both refreshed, the second would replay the rotated
 	// refresh token and the IdP would revoke the sign-in.
-	clock := &appClock{} // both instances' and the IdP's
+	clock := testkit.NewOffsetClock(0) // both instances' and the IdP's
 	e := startEnv(t, envOptions{engine: engine, accessTokenTTL: 2 * time.Second, appNow: clock.Now, idpNow: clock.Now})
 	other := e.secondInstance()
 	b := e.signIn(e.user("bob@acme.example")) // the cookie jar sends the cookie to both (same host)

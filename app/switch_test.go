@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scalekit-samples/go-rbac-projects/database"
+	"github.com/scalekit-samples/go-rbac-projects/internal/testkit"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
 )
 
@@ -266,7 +267,7 @@ func TestRefreshKeepsTheOrganizationOfTheSignIn(t *testing.T) {
 }
 
 func testRefreshKeepsTheOrganizationOfTheSignIn(t *testing.T, engine database.Engine) {
-	clock := &appClock{} // the app's and the IdP's
+	clock := testkit.NewOffsetClock(0) // the app's and the IdP's
 	e := startEnv(t, envOptions{engine: engine, users: mockidp.DemoCast(), accessTokenTTL: 2 * time.Second, appNow: clock.Now, idpNow: clock.Now})
 	b := e.newBrowser()
 	b.mustSignIn(inOrg(t, e.user(caseyMail), globexID), "/")

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,24 +14,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scalekit-samples/go-rbac-projects/auth"
+	"github.com/scalekit-samples/go-rbac-projects/internal/testkit"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp/mockidptest"
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
 )
 
 // clock is a fake clock tests move by hand.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 func startIdP(t testing.TB) *mockidp.Server {
 	t.Helper()
 	model, err := rbac.Load("../rbac.seed.json")
@@ -47,7 +35,7 @@ func newVerifier(idp *mockidp.Server, now func() time.Time) *auth.Verifier {
 
 func TestKeySetRefetchesForUnknownKeysAtMostOncePerInterval(t *testing.T) {
 	idp := startIdP(t)
-	clk := &clock{now: time.Now()}
+	clk := testkit.NewClock(time.Now())
 	v := newVerifier(idp, clk.Now)
 	bob := idp.Users()[1]
 	ctx := context.Background()
@@ -64,7 +52,7 @@ func TestKeySetRefetchesForUnknownKeysAtMostOncePerInterval(t *testing.T) {
 	}
 	assert.EqualValues(t, 1, idp.JWKSFetches(), "a flood of unknown kids within the interval fetches nothing")
 
-	clk.Add(11 * time.Second)
+	clk.Advance(11 * time.Second)
 	for range 20 {
 		_, _ = v.Verify(ctx, forgedWithKid(t, idp, bob, "forged-again"))
 	}
@@ -73,7 +61,7 @@ func TestKeySetRefetchesForUnknownKeysAtMostOncePerInterval(t *testing.T) {
 
 func TestKeySetPicksUpARotatedKey(t *testing.T) {
 	idp := startIdP(t)
-	clk := &clock{now: time.Now()}
+	clk := testkit.NewClock(time.Now())
 	v := newVerifier(idp, clk.Now)
 	bob := idp.Users()[1]
 	old, err := idp.AccessToken(bob.ID, mockidp.DemoClientID)
@@ -82,7 +70,7 @@ func TestKeySetPicksUpARotatedKey(t *testing.T) {
 	require.NoError(t, err)
 
 	require.NoError(t, idp.RotateKey())
-	clk.Add(11 * time.Second)
+	clk.Advance(11 * time.Second)
 	fresh, err := idp.AccessToken(bob.ID, mockidp.DemoClientID)
 	require.NoError(t, err)
 	p, err := v.Verify(context.Background(), fresh)
@@ -96,7 +84,7 @@ func TestKeySetPicksUpARotatedKey(t *testing.T) {
 
 func TestVerifiedTokensAreCachedButFailuresAreNot(t *testing.T) {
 	idp := startIdP(t)
-	clk := &clock{now: time.Now()}
+	clk := testkit.NewClock(time.Now())
 	v := newVerifier(idp, clk.Now)
 	bob := idp.Users()[1]
 	tok, err := idp.AccessToken(bob.ID, mockidp.DemoClientID)
@@ -109,7 +97,7 @@ func TestVerifiedTokensAreCachedButFailuresAreNot(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, p2.Email, "callers get copies")
 
-	clk.Add(6 * time.Minute) // past exp: the cached entry must not outlive the token
+	clk.Advance(6 * time.Minute) // past exp: the cached entry must not outlive the token
 	_, err = v.Verify(context.Background(), tok)
 	var te *auth.TokenError
 	require.ErrorAs(t, err, &te)

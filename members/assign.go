@@ -54,6 +54,15 @@ func NewAssigner(idp IdP, model *rbac.Model, audit AuditLog, changes *RoleChange
 	return &Assigner{idp: idp, model: model, audit: audit, changes: changes, dir: dir, leases: leases, log: log, wait: changeWait}
 }
 
+// SetWait sets how long a change waits for the organization's lease
+// before it is answered 503 with Retry-After (default changeWait, 5 s);
+// d <= 0 keeps the default. Tests shorten it.
+func (a *Assigner) SetWait(d time.Duration) {
+	if d > 0 {
+		a.wait = d
+	}
+}
+
 // Role changes of one organization hold its lease from reading its members
 // to recording the change. changeTTL outlasts the two IdP calls in between
 // (each bounded by the IdP client's timeout). changeWait is how long a

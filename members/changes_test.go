@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 
 	"github.com/scalekit-samples/go-rbac-projects/database"
 	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
+	"github.com/scalekit-samples/go-rbac-projects/internal/testkit"
 )
 
 // stampOf is the merged stamp c holds for the member, without syncing.
@@ -20,25 +20,6 @@ func stampOf(c *RoleChanges, orgID, userID string) stamp {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return c.all.merge(c.orgs[orgID]).merge(c.members[member{orgID, userID}])
-}
-
-// frozen is an app clock that moves only when the test says: the poll of a
-// RoleChanges on it runs only then.
-type frozen struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (f *frozen) Now() time.Time {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.now
-}
-
-func (f *frozen) Add(d time.Duration) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.now = f.now.Add(d)
 }
 
 func TestRoleChangesReachOtherInstancesWithinASecond(t *testing.T) {
@@ -49,7 +30,7 @@ func testRoleChangesReachOtherInstancesWithinASecond(t *testing.T, e database.En
 	cfg := databasetest.New(t, e)
 	db, d := databasetest.Open(t, cfg)
 	ctx := context.Background()
-	clock := &frozen{now: time.Now()}
+	clock := testkit.NewClock(time.Now())
 
 	here, err := newRoleChanges(ctx, db, d, slog.New(slog.DiscardHandler), clock.Now)
 	require.NoError(t, err)
@@ -84,7 +65,7 @@ func testRoleChangesReachOtherInstancesWithinASecond(t *testing.T, e database.En
 		})
 	}
 
-	clock.Add(syncInterval)
+	clock.Advance(syncInterval)
 	assert.True(t, there.ChangedAfter(ctx, "org_1", "usr_1", at.Add(-time.Minute)), "another instance knows within syncInterval")
 }
 
@@ -178,7 +159,7 @@ func testRoleChangesArriveByNotificationAndAfterAReconnect(t *testing.T, e datab
 	db, d := databasetest.Open(t, cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	log := slog.New(slog.DiscardHandler)
-	clock := &frozen{now: time.Now()} // never moves: no poll
+	clock := testkit.NewClock(time.Now()) // never moves: no poll
 	here, err := newRoleChanges(ctx, db, d, log, clock.Now)
 	require.NoError(t, err)
 	odb, od := databasetest.Open(t, cfg)
@@ -228,7 +209,7 @@ func testOldRoleChangesArePrunedAndNoOtherOne(t *testing.T, e database.Engine) {
 			user, dbNow.Add(-age).UnixMilli())
 		require.NoError(t, err)
 	}
-	clock := &frozen{now: time.Now()}
+	clock := testkit.NewClock(time.Now())
 	c, err := newRoleChanges(ctx, db, d, slog.New(slog.DiscardHandler), clock.Now) // loads both, prunes the old row
 	require.NoError(t, err)
 	var users []string
@@ -242,7 +223,7 @@ func testOldRoleChangesArePrunedAndNoOtherOne(t *testing.T, e database.Engine) {
 	require.NoError(t, rows.Err())
 	assert.Equal(t, []string{"usr_kept"}, users, "the table keeps what a live token may still need")
 
-	clock.Add(pruneEvery) // the next prune
+	clock.Advance(pruneEvery) // the next prune
 	require.NoError(t, c.syncNow(ctx))
 	c.mu.RLock()
 	_, old := c.members[member{"org_1", "usr_old"}]

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
 
+	"github.com/scalekit-samples/go-rbac-projects/internal/testkit"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp/mockidptest"
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
@@ -32,30 +32,12 @@ const (
 	erin  = "usr_200000000000000001"
 )
 
-// clock is the one fake: tests move time forward to expire codes and tokens.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // env is a mock IdP and a standard relying party (x/oauth2 + go-oidc) set
 // up against it, the way the app sets itself up.
 type env struct {
 	idp      *mockidp.Server
 	model    *rbac.Model
-	clock    *clock
+	clock    *testkit.Clock
 	provider *oidc.Provider
 	verifier *oidc.IDTokenVerifier
 	oauth    *oauth2.Config
@@ -77,7 +59,7 @@ func start(t testing.TB) *env {
 // startWith is start with these users (nil: the default, DemoUsers).
 func startWith(t testing.TB, users []mockidp.User) *env {
 	t.Helper()
-	e := &env{model: loadModel(t), clock: &clock{now: time.Now()}}
+	e := &env{model: loadModel(t), clock: testkit.NewClock(time.Now())}
 	e.idp = mockidptest.Start(t, mockidp.Config{Model: e.model, Users: users, Now: e.clock.Now})
 	var err error
 	e.provider, err = oidc.NewProvider(context.Background(), e.idp.URL())

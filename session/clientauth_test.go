@@ -23,6 +23,7 @@ import (
 	"github.com/scalekit-samples/go-rbac-projects/auth"
 	"github.com/scalekit-samples/go-rbac-projects/database"
 	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
+	"github.com/scalekit-samples/go-rbac-projects/internal/testkit"
 	"github.com/scalekit-samples/go-rbac-projects/lease"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
@@ -74,7 +75,7 @@ type tokenCall struct{ grant, method string }
 // to form fields when it is the one advertised.
 type strictIdP struct {
 	url   string
-	clock *fakeClock
+	clock *testkit.Clock
 	basic bool // the front advertises and accepts client_secret_basic only
 
 	mu  sync.Mutex
@@ -85,7 +86,7 @@ func startStrictIdP(t *testing.T, methods []string, absent bool) *strictIdP {
 	t.Helper()
 	model, err := rbac.Load("../rbac.seed.json")
 	require.NoError(t, err)
-	s := &strictIdP{clock: &fakeClock{now: time.Now()}}
+	s := &strictIdP{clock: testkit.NewClock(time.Now())}
 	// Basic only when that is all the document offers (or all Discovery's
 	// default allows).
 	s.basic = absent || len(methods) > 0 && !slices.Contains(methods, "client_secret_post")

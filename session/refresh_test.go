@@ -6,7 +6,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,30 +16,13 @@ import (
 	"github.com/scalekit-samples/go-rbac-projects/auth"
 	"github.com/scalekit-samples/go-rbac-projects/database"
 	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
+	"github.com/scalekit-samples/go-rbac-projects/internal/testkit"
 	"github.com/scalekit-samples/go-rbac-projects/lease"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp/mockidptest"
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
 	"github.com/scalekit-samples/go-rbac-projects/session"
 )
-
-// fakeClock is the time of the IdP and the relying party alike.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // cancelAfterTokenCall plays a browser that gives up while the app talks to
 // the IdP's token endpoint: once armed, it runs the next token call and,
@@ -63,7 +45,7 @@ func (c *cancelAfterTokenCall) RoundTrip(req *http.Request) (*http.Response, err
 // signedIn is a relying party with one signed-in browser session.
 type signedIn struct {
 	idp       *mockidp.Server
-	clock     *fakeClock
+	clock     *testkit.Clock
 	transport *cancelAfterTokenCall
 	handler   http.Handler // a page behind the session middleware: 200 signed in, 401 not
 	cookie    *http.Cookie
@@ -75,7 +57,7 @@ func signInForRefresh(t *testing.T, e database.Engine) *signedIn {
 	t.Helper()
 	model, err := rbac.Load("../rbac.seed.json")
 	require.NoError(t, err)
-	clock := &fakeClock{now: time.Now()}
+	clock := testkit.NewClock(time.Now())
 	idp := mockidptest.Start(t, mockidp.Config{Model: model, Now: clock.Now})
 
 	db, d := databasetest.OpenNew(t, e)

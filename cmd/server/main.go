@@ -5,11 +5,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -18,7 +16,6 @@ import (
 
 	"github.com/scalekit-samples/go-rbac-projects/app"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
-	"github.com/scalekit-samples/go-rbac-projects/rbac"
 )
 
 func main() {
@@ -38,76 +35,18 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("ADDR=%q: %w%s", cfg.Addr, err, portHint(err, "ADDR=:8090"))
-	}
-	defer ln.Close()
-	if getenv("APP_BASE_URL") == "" {
-		// Default: localhost on whatever port we got (":0" picks one).
-		cfg.BaseURL = "http://localhost:" + port(ln.Addr())
-	}
-
-	var idp *mockidp.Server
-	if cfg.MockMode() {
-		if idp, err = startMockIdP(cfg, log); err != nil {
-			return err
-		}
-		defer idp.Close()
-		cfg.Issuer, cfg.ClientID, cfg.ClientSecret = idp.URL(), mockidp.DemoClientID, mockidp.DemoClientSecret
-		if cfg.DatabaseURL != "" {
-			// The mock's signing keys and users live in this process: another
-			// instance on the same database would refuse its tokens.
-			log.Warn("mock IdP: run a single instance; several instances on DATABASE_URL need a real IdP")
-		}
-	}
-	if cfg.GeneratedSecret {
-		log.Warn("SESSION_SECRET not set: using a random one, so sessions end when the server restarts")
-	}
-
-	a, err := app.New(ctx, cfg, log)
+	// Without APP_BASE_URL: localhost on whatever port we got (":0" picks one).
+	r, err := app.Start(ctx, cfg, log, app.StartOptions{BaseURLFromPort: getenv("APP_BASE_URL") == ""})
 	if err != nil {
 		return err
 	}
-	defer a.Close()
+	defer r.Close()
 
-	banner(stdout, cfg, idp)
+	banner(stdout, r.Config, r.IdP)
 	if ready != nil {
-		ready <- cfg.BaseURL
+		ready <- r.URL
 	}
-	return app.Serve(ctx, ln, a.Handler(), log)
-}
-
-// startMockIdP starts the built-in IdP on MOCK_IDP_ADDR (default
-// localhost:8081; app.LoadConfig refuses any address beyond loopback
-// without MOCK_IDP_ALLOW_NONLOCAL=1) with a client whose redirect URIs
-// match APP_BASE_URL.
-func startMockIdP(cfg app.Config, log *slog.Logger) (*mockidp.Server, error) {
-	model, err := rbac.Load(cfg.SeedFile)
-	if err != nil {
-		return nil, fmt.Errorf("RBAC_SEED_FILE: %w", err)
-	}
-	client := mockidp.DemoClient()
-	client.RedirectURIs = append(client.RedirectURIs, cfg.BaseURL+"/auth/callback")
-	client.PostLogoutRedirectURIs = append(client.PostLogoutRedirectURIs, cfg.BaseURL+"/")
-	addr := cfg.MockIdPAddr
-	if cfg.MockIdPNonlocal {
-		log.Warn("MOCK_IDP_ALLOW_NONLOCAL=1: the mock IdP, which signs anybody in as any demo user, may be reachable from other machines", "addr", addr, "base_url", cfg.BaseURL)
-	}
-	idp, err := mockidp.Start(mockidp.Config{Model: model, Users: mockidp.DemoCast(), Clients: []mockidp.Client{client}, Addr: addr, Logger: log.With("component", "mockidp")})
-	if err != nil {
-		return nil, fmt.Errorf("start mock IdP on MOCK_IDP_ADDR=%q: %w%s", addr, err, portHint(err, "MOCK_IDP_ADDR=localhost:8091"))
-	}
-	return idp, nil
-}
-
-// portHint tells a new user what to do when a port is taken, often by
-// another copy of this app.
-func portHint(err error, example string) string {
-	if !errors.Is(err, syscall.EADDRINUSE) {
-		return ""
-	}
-	return fmt.Sprintf(" (is the app already running? stop it, or choose another port: %s go run ./cmd/server)", example)
+	return r.Wait()
 }
 
 func banner(w io.Writer, cfg app.Config, idp *mockidp.Server) {
@@ -129,9 +68,4 @@ func banner(w io.Writer, cfg app.Config, idp *mockidp.Server) {
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
-}
-
-func port(addr net.Addr) string {
-	_, p, _ := net.SplitHostPort(addr.String())
-	return p
 }

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net"
 	"net/http"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +15,7 @@ import (
 
 	"github.com/scalekit-samples/go-rbac-projects/database"
 	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
+	"github.com/scalekit-samples/go-rbac-projects/internal/testkit"
 )
 
 // TestRunWithNoConfiguration is README's first command as a test: with no
@@ -73,9 +72,9 @@ func TestTheMockIdPServesOthersOnlyWhenAskedTo(t *testing.T) {
 
 // startServer runs the server with env until the test ends and returns its
 // base URL and what it printed.
-func startServer(t *testing.T, env map[string]string) (base string, stdout, stderr *lockedBuffer) {
+func startServer(t *testing.T, env map[string]string) (base string, stdout, stderr *testkit.Buffer) {
 	t.Helper()
-	stdout, stderr = &lockedBuffer{}, &lockedBuffer{}
+	stdout, stderr = &testkit.Buffer{}, &testkit.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
@@ -143,23 +142,6 @@ func TestRunRefusesBadConfiguration(t *testing.T) {
 			assert.NotContains(t, err.Error(), "\n", "one line")
 		})
 	}
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return strings.Clone(b.buf.String())
 }
 
 // TestTheServerDoesNotLinkPackageTesting: the mock IdP's test helpers live

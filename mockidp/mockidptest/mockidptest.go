@@ -4,16 +4,23 @@
 package mockidptest
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
+	"sync"
 	"testing"
 
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
 )
 
 // Start starts a mock IdP on a random port of 127.0.0.1 for one test and
-// closes it when the test ends.
+// closes it when the test ends. Unless cfg names a SigningKey, it signs
+// with a key that no other test holds while this one runs (see keys).
 func Start(t testing.TB, cfg mockidp.Config) *mockidp.Server {
 	t.Helper()
 	cfg.Addr = "127.0.0.1:0"
+	if cfg.SigningKey == nil {
+		cfg.SigningKey = keys.take(t)
+	}
 	s, err := mockidp.Start(cfg)
 	if err != nil {
 		t.Fatalf("start mock idp: %v", err)
@@ -24,4 +31,39 @@ func Start(t testing.TB, cfg mockidp.Config) *mockidp.Server {
 		}
 	})
 	return s
+}
+
+// keys lends signing keys to tests. Making a 2048-bit RSA key costs about
+// 100 ms of CPU, half of what the app's end-to-end tests spent: a key
+// returns to the pool when the test that took it ends, and the next test
+// signs with it. Two IdPs alive in the same test, or in two tests running
+// at once, never share a key, so "a token signed by another IdP is
+// refused" still means another key.
+var keys keyPool
+
+type keyPool struct {
+	mu   sync.Mutex
+	free []*rsa.PrivateKey
+}
+
+func (p *keyPool) take(t testing.TB) *rsa.PrivateKey {
+	t.Helper()
+	p.mu.Lock()
+	var k *rsa.PrivateKey
+	if n := len(p.free); n > 0 {
+		k, p.free = p.free[n-1], p.free[:n-1]
+	}
+	p.mu.Unlock()
+	if k == nil {
+		var err error
+		if k, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
+			t.Fatalf("generate signing key: %v", err)
+		}
+	}
+	t.Cleanup(func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.free = append(p.free, k)
+	})
+	return k
 }

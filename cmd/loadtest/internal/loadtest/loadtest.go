@@ -6,8 +6,9 @@
 //
 // Everything runs in one process over loopback HTTP: a mock IdP with
 // generated organizations (mockidp.Start), the app configured as
-// cmd/server would be against an external IdP (app.LoadConfig, app.New,
-// app.Serve on 127.0.0.1:0 with a temporary database), and the workers,
+// cmd/server would be against an external IdP (app.LoadConfig, then
+// app.Start, cmd/server's start-up, on 127.0.0.1:0 with a temporary
+// database), and the workers,
 // each holding a bearer token minted by the IdP. Run stops by itself
 // after Options.Duration or Options.MaxRequests, whichever comes first.
 //

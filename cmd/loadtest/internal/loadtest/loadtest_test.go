@@ -5,12 +5,13 @@ import (
 	"context"
 	"io"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/scalekit-samples/go-rbac-projects/internal/testkit"
 )
 
 // TestMixedLoadKeepsEveryWriteAndEveryTenantApart is the load script in
@@ -19,8 +20,12 @@ import (
 // read back.
 func TestMixedLoadKeepsEveryWriteAndEveryTenantApart(t *testing.T) {
 	t.Parallel()
+	d := 3 * time.Second
+	if testing.Short() {
+		d = time.Second // the same checks on fewer requests
+	}
 	rep, err := Run(context.Background(), Options{
-		Duration: 3 * time.Second, Workers: 4, Orgs: 3, SeedFile: "../../../../rbac.seed.json", Log: testLog(t),
+		Duration: d, Workers: 4, Orgs: 3, SeedFile: "../../../../rbac.seed.json", Log: testLog(t),
 	})
 	require.NoError(t, err)
 	var out bytes.Buffer
@@ -172,29 +177,11 @@ func TestUsersGiveEveryOrganizationEachRole(t *testing.T) {
 // test fails.
 func testLog(t *testing.T) io.Writer {
 	t.Helper()
-	buf := &lockedBuffer{}
+	buf := &testkit.Buffer{}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("app and IdP log:\n%s", buf.String())
 		}
 	})
 	return buf
-}
-
-// lockedBuffer is a bytes.Buffer safe for concurrent writers.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

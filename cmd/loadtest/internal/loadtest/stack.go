@@ -148,18 +148,13 @@ func startStack(ctx context.Context, o Options) (_ *stack, err error) {
 		ln.Close()
 		return nil, err
 	}
-	a, err := app.New(ctx, cfg, log)
+	// Served until stop, not until ctx ends: the report reads the
+	// database after the workers stop.
+	running, err := app.Start(context.WithoutCancel(ctx), cfg, log, app.StartOptions{Listener: ln})
 	if err != nil {
-		ln.Close()
 		return nil, fmt.Errorf("start app: %w", err)
 	}
-	serveCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	served := make(chan error, 1)
-	go func() { served <- app.Serve(serveCtx, ln, a.Handler(), log) }()
-	cleanup = append(cleanup, func() error {
-		cancel()
-		return errors.Join(<-served, a.Close())
-	})
+	cleanup = append(cleanup, running.Close)
 
 	s := &stack{idp: idp, base: base, client: loopbackClient(o.Workers), stop: stopAll}
 	cleanup = append(cleanup, func() error { s.client.CloseIdleConnections(); return nil })
