@@ -4,8 +4,10 @@
 package mockidptest
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"errors"
 	"sync"
 	"testing"
 
@@ -26,7 +28,14 @@ func Start(t testing.TB, cfg mockidp.Config) *mockidp.Server {
 		t.Fatalf("start mock idp: %v", err)
 	}
 	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
+		err := s.Close()
+		switch {
+		case errors.Is(err, context.DeadlineExceeded):
+			// A client of the test still held a connection open when the
+			// grace period ended; Close cut it. Worth a line, not a failure:
+			// the test's assertions were made before.
+			t.Logf("close mock idp: connections still open after the grace period were cut: %v", err)
+		case err != nil:
 			t.Errorf("close mock idp: %v", err)
 		}
 	})
