@@ -2,7 +2,6 @@ package session_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -11,7 +10,6 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,11 +18,9 @@ import (
 	"github.com/stretchr/testify/require"
 	_ "modernc.org/sqlite"
 
-	"github.com/scalekit-samples/go-rbac-projects/auth"
 	"github.com/scalekit-samples/go-rbac-projects/database"
 	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
 	"github.com/scalekit-samples/go-rbac-projects/internal/testkit"
-	"github.com/scalekit-samples/go-rbac-projects/lease"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
 	"github.com/scalekit-samples/go-rbac-projects/session"
@@ -187,42 +183,11 @@ type relyingParty struct {
 
 func startRelyingParty(t *testing.T, e database.Engine, idp *strictIdP) *relyingParty {
 	t.Helper()
-	ctx := context.Background()
-	db, d := databasetest.OpenNew(t, e)
-	leases := lease.New(db, d)
-	store, err := session.NewSessionStore(ctx, db, leases, []byte(strings.Repeat("s", 32)), time.Hour, false)
-	require.NoError(t, err)
-
-	mux := http.NewServeMux()
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	rp, err := session.NewRelyingParty(ctx, session.Config{
-		Issuer: idp.url, ClientID: mockidp.DemoClientID, ClientSecret: mockidp.DemoClientSecret,
-		BaseURL: srv.URL, Sessions: store, Now: idp.clock.Now,
-	})
-	require.NoError(t, err)
-	fail := func(w http.ResponseWriter, _ *http.Request, err error) {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-	}
-	handle := func(h func(http.ResponseWriter, *http.Request) error) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if err := h(w, r); err != nil {
-				fail(w, r, err)
-			}
-		})
-	}
-	mux.Handle("GET /login", handle(rp.Login))
-	mux.Handle("GET /auth/callback", handle(rp.Callback))
-	mux.Handle("GET /page", rp.Sessions(fail)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if auth.PrincipalFrom(r.Context()) == nil {
-			w.WriteHeader(http.StatusUnauthorized)
-		}
-	})))
-
+	app := startTestApp(t, e, idp.url, session.Config{Now: idp.clock.Now}, http.StatusInternalServerError)
 	jar, err := cookiejar.New(nil)
 	require.NoError(t, err)
 	client := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	return &relyingParty{url: srv.URL, idp: idp, client: client}
+	return &relyingParty{url: app.url, idp: idp, client: client}
 }
 
 // signIn goes through /login, the mock's picker and the callback.

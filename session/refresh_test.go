@@ -13,11 +13,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/scalekit-samples/go-rbac-projects/auth"
 	"github.com/scalekit-samples/go-rbac-projects/database"
 	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
 	"github.com/scalekit-samples/go-rbac-projects/internal/testkit"
-	"github.com/scalekit-samples/go-rbac-projects/lease"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp/mockidptest"
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
@@ -60,43 +58,14 @@ func signInForRefresh(t *testing.T, e database.Engine) *signedIn {
 	clock := testkit.NewClock(time.Now())
 	idp := mockidptest.Start(t, mockidp.Config{Model: model, Now: clock.Now})
 
-	db, d := databasetest.OpenNew(t, e)
-	ctx := context.Background()
-	leases := lease.New(db, d)
-	store, err := session.NewSessionStore(ctx, db, leases, []byte(strings.Repeat("s", 32)), time.Hour, false)
-	require.NoError(t, err)
-
-	mux := http.NewServeMux()
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
 	transport := &cancelAfterTokenCall{base: http.DefaultTransport}
-	rp, err := session.NewRelyingParty(ctx, session.Config{
-		Issuer: idp.URL(), ClientID: mockidp.DemoClientID, ClientSecret: mockidp.DemoClientSecret,
-		BaseURL: srv.URL, Sessions: store, HTTPClient: &http.Client{Transport: transport}, Now: clock.Now,
-	})
-	require.NoError(t, err)
-	fail := func(w http.ResponseWriter, _ *http.Request, err error) {
-		http.Error(w, err.Error(), http.StatusServiceUnavailable)
-	}
-	handle := func(h func(http.ResponseWriter, *http.Request) error) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if err := h(w, r); err != nil {
-				fail(w, r, err)
-			}
-		})
-	}
-	mux.Handle("GET /login", handle(rp.Login))
-	mux.Handle("GET /auth/callback", handle(rp.Callback))
-	page := rp.Sessions(fail)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if auth.PrincipalFrom(r.Context()) == nil {
-			w.WriteHeader(http.StatusUnauthorized)
-		}
-	}))
+	app := startTestApp(t, e, idp.URL(), session.Config{HTTPClient: &http.Client{Transport: transport}, Now: clock.Now}, http.StatusServiceUnavailable)
+	page := app.page
 
 	jar, err := cookiejar.New(nil)
 	require.NoError(t, err)
 	client := &http.Client{Jar: jar}
-	resp, err := client.Get(srv.URL + "/login") // follows to the IdP's picker
+	resp, err := client.Get(app.url + "/login") // follows to the IdP's picker
 	require.NoError(t, err)
 	resp.Body.Close()
 	form := resp.Request.URL.Query()
@@ -109,7 +78,7 @@ func signInForRefresh(t *testing.T, e database.Engine) *signedIn {
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode, "signed in")
-	cookies := jar.Cookies(mustParse(t, srv.URL))
+	cookies := jar.Cookies(mustParse(t, app.url))
 	require.Len(t, cookies, 1)
 	return &signedIn{idp: idp, clock: clock, transport: transport, handler: page, cookie: cookies[0]}
 }
