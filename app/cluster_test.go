@@ -44,6 +44,11 @@ type nodeKey struct{}
 // rolls them out) behind a proxy on a random loopback port.
 func startCluster(t testing.TB, n int, opts envOptions) *cluster {
 	t.Helper()
+	if testing.Short() {
+		// Like the browser and crash tests: whole deployments, for the
+		// full run (and CI), not for the quick one.
+		t.Skip("cluster test (several app instances behind a proxy): skipped with -short")
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	c := &cluster{down: map[*instance]bool{}}

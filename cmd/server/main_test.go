@@ -132,6 +132,7 @@ func TestRunRefusesBadConfiguration(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			// A configuration wrongly accepted would serve until ctx ends;
 			// start-up retries a database server that is down as long.
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
