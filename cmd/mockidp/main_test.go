@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -31,6 +32,12 @@ import (
 var bin string // the built command
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		// These tests run the built command as a process, like the crash
+		// tests: the full run (and CI) has them; -short skips the build.
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "mockidp-test")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -54,6 +61,15 @@ const (
 	bobID        = "usr_100000000000000002"
 	acme         = "org_100000000000000001"
 )
+
+// needBinary skips a test of the built command under -short, which builds
+// none (TestMain).
+func needBinary(t *testing.T) {
+	t.Helper()
+	if bin == "" {
+		t.Skip("runs the built cmd/mockidp as a process: skipped with -short")
+	}
+}
 
 // start runs the command on a random loopback port and returns its issuer,
 // read from the MOCKIDP_URL= line it prints first.
@@ -183,6 +199,7 @@ func claims(t *testing.T, jwt string) map[string]any {
 }
 
 func TestHeadlessSignIn(t *testing.T) {
+	needBinary(t)
 	issuer := start(t)
 	t.Run("a known login_hint signs in at once", func(t *testing.T) {
 		tk := signIn(t, issuer, "bob@acme.example")
@@ -217,6 +234,7 @@ func TestHeadlessSignIn(t *testing.T) {
 }
 
 func TestControlPlaneUsersAndRoles(t *testing.T) {
+	needBinary(t)
 	issuer := start(t)
 	ctl := issuer + "/_mock"
 
@@ -262,6 +280,7 @@ func TestControlPlaneUsersAndRoles(t *testing.T) {
 }
 
 func TestControlPlaneBadInput(t *testing.T) {
+	needBinary(t)
 	issuer := start(t)
 	ctl := issuer + "/_mock"
 	tests := []struct {
@@ -309,6 +328,7 @@ func TestControlPlaneBadInput(t *testing.T) {
 }
 
 func TestControlPlaneLoopbackOnly(t *testing.T) {
+	needBinary(t)
 	issuer := start(t)
 	for name, set := range map[string]func(*http.Request){
 		"relayed by a proxy":            func(r *http.Request) { r.Header.Set("X-Forwarded-For", "203.0.113.9") },
@@ -328,6 +348,7 @@ func TestControlPlaneLoopbackOnly(t *testing.T) {
 }
 
 func TestFaults(t *testing.T) {
+	needBinary(t)
 	issuer := start(t)
 	ctl := issuer + "/_mock"
 	// A fresh connection per request: Go's client would retry a GET on a
@@ -397,6 +418,7 @@ func TestFaults(t *testing.T) {
 }
 
 func TestTamperKeysRevokeLogReset(t *testing.T) {
+	needBinary(t)
 	issuer := start(t)
 	ctl := issuer + "/_mock"
 
@@ -494,6 +516,7 @@ func TestTamperKeysRevokeLogReset(t *testing.T) {
 }
 
 func TestWebhooksOut(t *testing.T) {
+	needBinary(t)
 	const secret = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 	verifier, err := standardwebhooks.NewWebhook(secret)
 	require.NoError(t, err)
@@ -561,6 +584,7 @@ func TestWebhooksOut(t *testing.T) {
 }
 
 func TestKeptKeyKeepsTheJWKSAcrossARestart(t *testing.T) {
+	needBinary(t)
 	key := filepath.Join(t.TempDir(), "mock.key")
 	jwks := func(issuer string) string {
 		resp, err := http.Get(issuer + "/keys")
@@ -579,6 +603,7 @@ func TestKeptKeyKeepsTheJWKSAcrossARestart(t *testing.T) {
 }
 
 func TestCheck(t *testing.T) {
+	needBinary(t)
 	dir := t.TempDir()
 	write := func(name, body string) string {
 		p := filepath.Join(dir, name)
@@ -623,6 +648,7 @@ const (
 )
 
 func TestTheBannerListsEveryMembership(t *testing.T) {
+	needBinary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "-addr", "127.0.0.1:0", "-seed", "../../rbac.seed.json", "-log-level", "warn")
@@ -650,6 +676,7 @@ func TestTheBannerListsEveryMembership(t *testing.T) {
 }
 
 func TestAConsultantSignsInToOneOrganizationAtATime(t *testing.T) {
+	needBinary(t)
 	issuer := start(t)
 	ctl := issuer + "/_mock"
 	signInTo := func(t *testing.T, org string) tokens {
@@ -715,6 +742,7 @@ func TestAConsultantSignsInToOneOrganizationAtATime(t *testing.T) {
 }
 
 func TestControlPlaneMemberships(t *testing.T) {
+	needBinary(t)
 	const secret = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 	verifier, err := standardwebhooks.NewWebhook(secret)
 	require.NoError(t, err)
