@@ -515,16 +515,24 @@ func TestTamperKeysRevokeLogReset(t *testing.T) {
 	})
 }
 
-func TestWebhooksOut(t *testing.T) {
-	needBinary(t)
-	const secret = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-	verifier, err := standardwebhooks.NewWebhook(secret)
+// webhookSecret signs the events the command sends in these tests.
+const webhookSecret = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+// event is a webhook event as the command sends it.
+type event struct {
+	Type           string         `json:"type"`
+	OrganizationID string         `json:"organization_id"`
+	OccurredAt     string         `json:"occurred_at"`
+	Data           map[string]any `json:"data"`
+}
+
+// webhookSink is an endpoint that checks each event's Standard Webhooks
+// signature (401 when it does not verify) and hands the verified ones to
+// the returned channel.
+func webhookSink(t *testing.T) (<-chan event, string) {
+	t.Helper()
+	verifier, err := standardwebhooks.NewWebhook(webhookSecret)
 	require.NoError(t, err)
-	type event struct {
-		Type       string         `json:"type"`
-		OccurredAt string         `json:"occurred_at"`
-		Data       map[string]any `json:"data"`
-	}
 	got := make(chan event, 10)
 	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -536,8 +544,14 @@ func TestWebhooksOut(t *testing.T) {
 		_ = json.Unmarshal(body, &ev)
 		got <- ev
 	}))
-	defer sink.Close()
-	issuer := start(t, "-webhook-url", sink.URL, "-webhook-secret", secret)
+	t.Cleanup(sink.Close)
+	return got, sink.URL
+}
+
+func TestWebhooksOut(t *testing.T) {
+	needBinary(t)
+	got, sinkURL := webhookSink(t)
+	issuer := start(t, "-webhook-url", sinkURL, "-webhook-secret", webhookSecret)
 	ctl := issuer + "/_mock"
 
 	// Control-plane changes wait for their webhooks: the events are there.
@@ -555,7 +569,7 @@ func TestWebhooksOut(t *testing.T) {
 	assert.Equal(t, "zoe@acme.example", ev.Data["email"])
 	assert.Equal(t, acme, ev.Data["organization_id"])
 	assert.Equal(t, []any{map[string]any{"role_name": "viewer"}}, ev.Data["roles"])
-	_, err = time.Parse(time.RFC3339Nano, ev.OccurredAt)
+	_, err := time.Parse(time.RFC3339Nano, ev.OccurredAt)
 	assert.NoError(t, err)
 
 	require.Equal(t, 200, call(t, "PATCH", ctl+"/users/"+zoe["id"].(string), map[string]any{"roles": []string{"team_member"}}, nil))
@@ -573,14 +587,14 @@ func TestWebhooksOut(t *testing.T) {
 		}
 	}
 	require.Equal(t, 200, call(t, "GET", ctl+"/webhook", nil, &hook))
-	assert.Equal(t, sink.URL, hook.URL)
+	assert.Equal(t, sinkURL, hook.URL)
 	require.Len(t, hook.Deliveries, 5)
 	for _, d := range hook.Deliveries {
 		assert.True(t, d.Done)
 		assert.Equal(t, 200, d.Status, d.Type)
 	}
 	require.Equal(t, 204, call(t, "DELETE", ctl+"/webhook", nil, nil))
-	require.Equal(t, 200, call(t, "PUT", ctl+"/webhook", map[string]any{"url": sink.URL, "secret": secret}, nil))
+	require.Equal(t, 200, call(t, "PUT", ctl+"/webhook", map[string]any{"url": sinkURL, "secret": webhookSecret}, nil))
 }
 
 func TestKeptKeyKeepsTheJWKSAcrossARestart(t *testing.T) {
@@ -743,27 +757,8 @@ func TestAConsultantSignsInToOneOrganizationAtATime(t *testing.T) {
 
 func TestControlPlaneMemberships(t *testing.T) {
 	needBinary(t)
-	const secret = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-	verifier, err := standardwebhooks.NewWebhook(secret)
-	require.NoError(t, err)
-	type event struct {
-		Type           string         `json:"type"`
-		OrganizationID string         `json:"organization_id"`
-		Data           map[string]any `json:"data"`
-	}
-	got := make(chan event, 10)
-	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		if verifier.Verify(body, r.Header) != nil {
-			http.Error(w, "bad signature", http.StatusUnauthorized)
-			return
-		}
-		var ev event
-		_ = json.Unmarshal(body, &ev)
-		got <- ev
-	}))
-	defer sink.Close()
-	issuer := start(t, "-webhook-url", sink.URL, "-webhook-secret", secret)
+	got, sinkURL := webhookSink(t)
+	issuer := start(t, "-webhook-url", sinkURL, "-webhook-secret", webhookSecret)
 	ctl := issuer + "/_mock"
 	orgOf := func(ev event) string { return ev.Data["organization"].(map[string]any)["id"].(string) }
 
