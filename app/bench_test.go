@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/scalekit-samples/go-rbac-projects/app/apptest"
 )
 
 // BenchmarkRequests measures whole requests through the app's router and
@@ -20,12 +22,12 @@ import (
 //
 // go test -run '^$' -bench Requests -benchmem ./app
 func BenchmarkRequests(b *testing.B) {
-	e := startEnv(b, envOptions{quiet: true})
-	alice := e.user("alice@acme.example")
-	authorization := "Bearer " + e.token(alice)
-	e.fixture(alice)
-	browser := e.signIn(alice)
-	cookies := browser.client.Jar.Cookies(mustURL(b, e.URL))
+	e := apptest.Start(b, apptest.Options{Quiet: true})
+	alice := e.User("alice@acme.example")
+	authorization := "Bearer " + e.Token(alice)
+	e.ProjectWithTask(alice)
+	browser := e.SignIn(alice)
+	cookies := browser.Client.Jar.Cookies(apptest.MustURL(b, e.URL))
 	h := e.App.Handler()
 
 	cases := []struct {

@@ -19,7 +19,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scalekit-samples/go-rbac-projects/app/apptest"
 	"github.com/scalekit-samples/go-rbac-projects/database"
+	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
 )
 
@@ -40,13 +42,13 @@ func TestBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drives a real browser; skipped with -short")
 	}
-	eachEngine(t, testBrowser)
+	databasetest.Run(t, testBrowser)
 }
 
 func testBrowser(t *testing.T, engine database.Engine) {
 	chrome := startChrome(t)
-	e := startEnv(t, envOptions{engine: engine, users: mockidp.DemoCast()})
-	alice, carol := e.user("alice@acme.example"), e.user("carol@acme.example")
+	e := apptest.Start(t, apptest.Options{Engine: engine, Users: mockidp.DemoCast()})
+	alice, carol := e.User("alice@acme.example"), e.User("carol@acme.example")
 
 	t.Run("each demo user signs in through the picker and sees their token's claims", func(t *testing.T) {
 		for _, u := range e.IdP.Users() {
@@ -55,8 +57,8 @@ func testBrowser(t *testing.T, engine database.Engine) {
 				tab.signIn(u)
 
 				doc := tab.page()
-				assert.Equal(t, u.Name, text(doc, `[data-testid="user-name"]`))
-				assert.Equal(t, u.OrgID, text(doc, `[data-testid="user-org"]`))
+				assert.Equal(t, u.Name, apptest.Text(doc, `[data-testid="user-name"]`))
+				assert.Equal(t, u.OrgID, apptest.Text(doc, `[data-testid="user-org"]`))
 				assert.Equal(t, u.Roles, allText(doc, `[data-testid="user-roles"] .role`))
 				tab.screenshot("signed-in-" + localPart(u.Email))
 
@@ -67,7 +69,7 @@ func testBrowser(t *testing.T, engine database.Engine) {
 					Roles       []string `json:"roles"`
 					Permissions []string `json:"permissions"`
 				}
-				require.NoError(t, json.Unmarshal([]byte(text(tab.page(), `[data-testid="access-claims"]`)), &claims))
+				require.NoError(t, json.Unmarshal([]byte(apptest.Text(tab.page(), `[data-testid="access-claims"]`)), &claims))
 				assert.Equal(t, u.ID, claims.Sub)
 				assert.Equal(t, u.OrgID, claims.OID)
 				assert.Equal(t, u.Roles, claims.Roles)
@@ -96,7 +98,7 @@ func testBrowser(t *testing.T, engine database.Engine) {
 		tab.screenshot("new-project")
 		tab.click(`[data-testid="new-project"] button[type="submit"]`)
 		require.Regexp(t, `^/projects/\d+$`, tab.path(), "creating a project opens it")
-		assert.Equal(t, "Website launch", text(tab.page(), `[data-testid="project-name"]`))
+		assert.Equal(t, "Website launch", apptest.Text(tab.page(), `[data-testid="project-name"]`))
 
 		titles := []string{"Write the launch announcement", "Review the authorization matrix", "Book the launch-day call"}
 		for _, title := range titles {
@@ -116,8 +118,8 @@ func testBrowser(t *testing.T, engine database.Engine) {
 		tab.click(announcement + ` form[action$="/done"] button`)
 
 		doc = tab.page()
-		assert.Equal(t, carol.Name, text(doc, announcement+" .meta strong"), "assigned to Carol")
-		assert.Equal(t, alice.Name, text(doc, review+" .meta strong"), "assigned to Alice")
+		assert.Equal(t, carol.Name, apptest.Text(doc, announcement+" .meta strong"), "assigned to Carol")
+		assert.Equal(t, alice.Name, apptest.Text(doc, review+" .meta strong"), "assigned to Alice")
 		assert.Equal(t, 1, doc.Find(announcement+".task.done").Length(), "the announcement is done")
 		assert.Equal(t, 1, doc.Find(`.task.done`).Length(), "only the announcement is done")
 		tab.screenshot("project-page")
@@ -138,18 +140,18 @@ func testBrowser(t *testing.T, engine database.Engine) {
 		status := tab.submitForm("/projects", url.Values{"name": {"Sneaky"}})
 		assert.EqualValues(t, http.StatusForbidden, status)
 		doc = tab.page()
-		assert.Equal(t, "the projects:create permission", text(doc, `[data-testid="required"]`))
+		assert.Equal(t, "the projects:create permission", apptest.Text(doc, `[data-testid="required"]`))
 		assert.Contains(t, allText(doc, `.error-page .role`), "team_member", "the 403 page shows the user's roles")
 		tab.screenshot("forbidden")
 
-		projects := decode[struct{ Projects []struct{ Name string } }](t, e.api(e.token(carol), "GET", "/api/projects", nil))
+		projects := apptest.Decode[struct{ Projects []struct{ Name string } }](t, e.API(e.Token(carol), "GET", "/api/projects", nil))
 		for _, p := range projects.Projects {
 			assert.NotEqual(t, "Sneaky", p.Name, "the refused post wrote nothing")
 		}
 	})
 
 	t.Run("an admin demotes a member on the members page and the audit log shows it", func(t *testing.T) {
-		bob := e.user("bob@acme.example")
+		bob := e.User("bob@acme.example")
 		bobTab := chrome.open(t, e)
 		bobTab.signIn(bob)
 		bobTab.click(`nav a[href="/projects"]`)
@@ -163,27 +165,27 @@ func testBrowser(t *testing.T, engine database.Engine) {
 		tab.toggle(row + ` input[name="role"][value="project_manager"]`)
 		tab.toggle(row + ` input[name="role"][value="team_member"]`)
 		tab.click(row + ` [data-testid="role-form"] button`)
-		assert.Contains(t, text(tab.page(), `[data-testid="changed"]`), bob.Name)
-		assert.Equal(t, "team_member", text(tab.page(), row+` [data-testid="member-roles"]`))
+		assert.Contains(t, apptest.Text(tab.page(), `[data-testid="changed"]`), bob.Name)
+		assert.Equal(t, "team_member", apptest.Text(tab.page(), row+` [data-testid="member-roles"]`))
 		tab.screenshot("members")
 
 		bobTab.visit("/projects")
 		assert.Zero(t, bobTab.page().Find(`[data-testid="new-project"]`).Length(), "Bob's next page load already reflects the demotion")
 
 		tab.click(`nav a[href="/audit"]`)
-		latest := strings.Fields(text(tab.page(), `[data-testid="audit-log"] tbody tr:first-child`))
+		latest := strings.Fields(apptest.Text(tab.page(), `[data-testid="audit-log"] tbody tr:first-child`))
 		assert.Equal(t, []string{"Alice", "Admin", alice.ID, "Bob", "Manager", bob.ID, "project_manager", "team_member", "the", "app", "changed"}, latest[2:],
 			"who, whom, old roles, new roles, through what, outcome")
 		tab.screenshot("audit")
 	})
 
 	t.Run("a consultant switches from Acme to Globex with the header's switcher", func(t *testing.T) {
-		casey := e.user(caseyMail)
+		casey := e.User(caseyMail)
 		tab := chrome.open(t, e)
-		tab.signIn(inOrg(t, casey, acmeID))
+		tab.signIn(apptest.InOrg(t, casey, acmeID))
 		tab.click(`nav a[href="/projects"]`)
 		doc := tab.page()
-		assert.Equal(t, "Acme Corp", text(doc, `[data-testid="org-name"]`))
+		assert.Equal(t, "Acme Corp", apptest.Text(doc, `[data-testid="org-name"]`))
 		assert.Equal(t, []string{"Acme Corp", "Globex Inc"}, allText(doc, `[data-testid="org-select"] option`))
 		assert.Equal(t, 1, doc.Find(`[data-testid="new-project"]`).Length(), "a project manager in Acme")
 		tab.screenshotOf("switcher", "header.topbar")
@@ -194,15 +196,15 @@ func testBrowser(t *testing.T, engine database.Engine) {
 		tab.click(`[data-testid="org-switch"]`)
 		assert.Equal(t, "/projects", tab.path(), "back on the same page")
 		doc = tab.page()
-		assert.Equal(t, "Globex Inc", text(doc, `[data-testid="org-name"]`))
-		assert.Equal(t, globexID, text(doc, `[data-testid="user-org"]`))
+		assert.Equal(t, "Globex Inc", apptest.Text(doc, `[data-testid="org-name"]`))
+		assert.Equal(t, globexID, apptest.Text(doc, `[data-testid="user-org"]`))
 		assert.Equal(t, []string{"viewer"}, allText(doc, `[data-testid="user-roles"] .role`))
 		assert.Zero(t, doc.Find(`[data-testid="new-project"]`).Length(), "a viewer in Globex")
 		tab.screenshot("switched-to-globex")
 	})
 
 	t.Run("signing out returns to the landing page and a protected page then asks to sign in", func(t *testing.T) {
-		dave := e.user("dave@acme.example")
+		dave := e.User("dave@acme.example")
 		tab := chrome.open(t, e)
 		tab.signIn(dave)
 
@@ -300,7 +302,7 @@ func findChrome() string {
 // is shared with another session, as in a private window.
 type browserTab struct {
 	t      *testing.T
-	e      *env
+	e      *apptest.Env
 	ctx    context.Context
 	chrome *chromium
 	mu     sync.Mutex
@@ -309,7 +311,7 @@ type browserTab struct {
 
 // open starts a tab that ends with the test. A tab has a minute,
 // so that a browser that stops answering fails the test instead of hanging it.
-func (c *chromium) open(t *testing.T, e *env) *browserTab {
+func (c *chromium) open(t *testing.T, e *apptest.Env) *browserTab {
 	t.Helper()
 	ctx, cancelTimeout := context.WithTimeout(c.ctx, time.Minute)
 	ctx, cancel := chromedp.NewContext(ctx, chromedp.WithNewBrowserContext())
@@ -358,7 +360,7 @@ func (tab *browserTab) signIn(u mockidp.User) {
 		tab.click(`button[name="organization_id"][value="` + u.OrgID + `"]`)
 	}
 	require.Equal(tab.t, tab.e.URL+"/", tab.location(), "the callback lands on the start page")
-	require.Equal(tab.t, u.Name, text(tab.page(), `[data-testid="user-name"]`), "signed in as %s", u.Email)
+	require.Equal(tab.t, u.Name, apptest.Text(tab.page(), `[data-testid="user-name"]`), "signed in as %s", u.Email)
 }
 
 // visit loads a page of the app and waits for it, redirects included.
@@ -440,7 +442,7 @@ func (tab *browserTab) page() *goquery.Document {
 	tab.t.Helper()
 	html, err := chromedp.Run(tab.ctx, chromedp.OuterHTML(chromedp.CSS("html")))
 	require.NoError(tab.t, err)
-	return parseHTML(tab.t, html)
+	return apptest.ParseHTML(tab.t, html)
 }
 
 // location is the URL of the current page.
@@ -454,7 +456,7 @@ func (tab *browserTab) location() string {
 // path is the path of the current page's URL.
 func (tab *browserTab) path() string {
 	tab.t.Helper()
-	return mustURL(tab.t, tab.location()).Path
+	return apptest.MustURL(tab.t, tab.location()).Path
 }
 
 // screenshot saves the whole page as name.png. Names are stable, so a new

@@ -13,7 +13,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scalekit-samples/go-rbac-projects/app"
+	"github.com/scalekit-samples/go-rbac-projects/app/apptest"
 	"github.com/scalekit-samples/go-rbac-projects/database"
+	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
 	"github.com/scalekit-samples/go-rbac-projects/internal/testkit"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
@@ -21,24 +23,24 @@ import (
 
 func TestSignedInUsersKeepWorkingWhileTheIdPIsDown(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testSignedInUsersKeepWorkingWhileTheIdPIsDown)
+	databasetest.Run(t, testSignedInUsersKeepWorkingWhileTheIdPIsDown)
 }
 
 func testSignedInUsersKeepWorkingWhileTheIdPIsDown(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine})
-	alice := e.user("alice@acme.example")
-	b := e.signIn(alice)
-	token := e.token(alice)
-	require.Equal(t, http.StatusOK, e.api(token, "GET", "/api/projects", nil).StatusCode)
+	e := apptest.Start(t, apptest.Options{Engine: engine})
+	alice := e.User("alice@acme.example")
+	b := e.SignIn(alice)
+	token := e.Token(alice)
+	require.Equal(t, http.StatusOK, e.API(token, "GET", "/api/projects", nil).StatusCode)
 
 	require.NoError(t, e.IdP.Close())
 
-	assert.Equal(t, http.StatusOK, b.get("/projects").StatusCode, "the session's token is still valid and its key cached")
-	assert.Equal(t, http.StatusOK, e.api(token, "GET", "/api/projects", nil).StatusCode, "bearer tokens too")
+	assert.Equal(t, http.StatusOK, b.Get("/projects").StatusCode, "the session's token is still valid and its key cached")
+	assert.Equal(t, http.StatusOK, e.API(token, "GET", "/api/projects", nil).StatusCode, "bearer tokens too")
 
-	resp := e.newBrowser().get("/login")
+	resp := e.NewBrowser().Get("/login")
 	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, "sign-in explains instead of redirecting to a dead host")
-	assert.Equal(t, "Identity provider unreachable", text(parseHTML(t, resp.Body), "h1"))
+	assert.Equal(t, "Identity provider unreachable", apptest.Text(apptest.ParseHTML(t, resp.Body), "h1"))
 }
 
 func TestStartUpWaitsForTheIdPWithBackoff(t *testing.T) {

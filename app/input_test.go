@@ -11,19 +11,21 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scalekit-samples/go-rbac-projects/app/apptest"
 	"github.com/scalekit-samples/go-rbac-projects/database"
+	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
 )
 
 func TestBadFormInputRerendersTheFormAndWritesNothing(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testBadFormInputRerendersTheFormAndWritesNothing)
+	databasetest.Run(t, testBadFormInputRerendersTheFormAndWritesNothing)
 }
 
 func testBadFormInputRerendersTheFormAndWritesNothing(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine})
-	alice := e.user("alice@acme.example")
-	b := e.signIn(alice)
-	projectID, _ := e.fixture(alice)
+	e := apptest.Start(t, apptest.Options{Engine: engine})
+	alice := e.User("alice@acme.example")
+	b := e.SignIn(alice)
+	projectID, _ := e.ProjectWithTask(alice)
 
 	tests := []struct {
 		name, path string
@@ -39,29 +41,29 @@ func testBadFormInputRerendersTheFormAndWritesNothing(t *testing.T, engine datab
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before := e.api(e.token(alice), "GET", "/api/projects", nil).Body
-			resp := b.post(tt.path, tt.form)
+			before := e.API(e.Token(alice), "GET", "/api/projects", nil).Body
+			resp := b.Post(tt.path, tt.form)
 			require.Equal(t, http.StatusBadRequest, resp.StatusCode)
-			doc := parseHTML(t, resp.Body)
-			assert.Equal(t, tt.field, text(doc, `.form-error`), "the form says what to fix")
+			doc := apptest.ParseHTML(t, resp.Body)
+			assert.Equal(t, tt.field, apptest.Text(doc, `.form-error`), "the form says what to fix")
 			assert.Equal(t, 1, doc.Find("form .form-error").Length(), "inside the form")
-			assert.Equal(t, before, e.api(e.token(alice), "GET", "/api/projects", nil).Body, "nothing written")
+			assert.Equal(t, before, e.API(e.Token(alice), "GET", "/api/projects", nil).Body, "nothing written")
 		})
 	}
-	tasks := e.api(e.token(alice), "GET", fmt.Sprintf("/api/projects/%d/tasks", projectID), nil)
+	tasks := e.API(e.Token(alice), "GET", fmt.Sprintf("/api/projects/%d/tasks", projectID), nil)
 	assert.Equal(t, 1, strings.Count(tasks.Body, `"title"`), "no task was added")
 }
 
 func TestBadJSONInputIsA400ThatExplains(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testBadJSONInputIsA400ThatExplains)
+	databasetest.Run(t, testBadJSONInputIsA400ThatExplains)
 }
 
 func testBadJSONInputIsA400ThatExplains(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine})
-	alice := e.user("alice@acme.example")
-	token := e.token(alice)
-	projectID, taskID := e.fixture(alice)
+	e := apptest.Start(t, apptest.Options{Engine: engine})
+	alice := e.User("alice@acme.example")
+	token := e.Token(alice)
+	projectID, taskID := e.ProjectWithTask(alice)
 	tests := []struct {
 		name, method, path, body string
 		want                     int
@@ -83,58 +85,58 @@ func testBadJSONInputIsA400ThatExplains(t *testing.T, engine database.Engine) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before := e.api(token, "GET", "/api/projects", nil).Body
+			before := e.API(token, "GET", "/api/projects", nil).Body
 			req, err := http.NewRequest(tt.method, e.URL+tt.path, bytes.NewBufferString(tt.body))
 			require.NoError(t, err)
 			req.Header.Set("Authorization", "Bearer "+token)
-			resp := send(t, http.DefaultClient, req)
+			resp := apptest.Send(t, http.DefaultClient, req)
 			assert.Equal(t, tt.want, resp.StatusCode, resp.Body)
-			body := decode[map[string]string](t, resp)
+			body := apptest.Decode[map[string]string](t, resp)
 			assert.NotEmpty(t, body["error"])
 			assert.NotEmpty(t, body["error_description"])
-			assert.Equal(t, before, e.api(token, "GET", "/api/projects", nil).Body, "nothing written")
+			assert.Equal(t, before, e.API(token, "GET", "/api/projects", nil).Body, "nothing written")
 		})
 	}
 }
 
 func TestCrossSitePostIsRefusedAndChangesNothing(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testCrossSitePostIsRefusedAndChangesNothing)
+	databasetest.Run(t, testCrossSitePostIsRefusedAndChangesNothing)
 }
 
 func testCrossSitePostIsRefusedAndChangesNothing(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine})
-	alice := e.user("alice@acme.example")
-	b := e.signIn(alice)
-	before := e.api(e.token(alice), "GET", "/api/projects", nil).Body
+	e := apptest.Start(t, apptest.Options{Engine: engine})
+	alice := e.User("alice@acme.example")
+	b := e.SignIn(alice)
+	before := e.API(e.Token(alice), "GET", "/api/projects", nil).Body
 
 	req, err := http.NewRequest("POST", e.URL+"/projects", strings.NewReader("name=Forged"))
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Sec-Fetch-Site", "cross-site")
-	resp := send(t, b.client, req)
+	resp := apptest.Send(t, b.Client, req)
 	assert.Equal(t, http.StatusForbidden, resp.StatusCode)
 
 	req, err = http.NewRequest("POST", e.URL+"/projects", strings.NewReader("name=Forged"))
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Origin", "https://evil.example")
-	resp = send(t, b.client, req)
+	resp = apptest.Send(t, b.Client, req)
 	assert.Equal(t, http.StatusForbidden, resp.StatusCode)
 
-	assert.Equal(t, before, e.api(e.token(alice), "GET", "/api/projects", nil).Body)
+	assert.Equal(t, before, e.API(e.Token(alice), "GET", "/api/projects", nil).Body)
 }
 
 func TestSecurityHeadersOnEveryPage(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testSecurityHeadersOnEveryPage)
+	databasetest.Run(t, testSecurityHeadersOnEveryPage)
 }
 
 func testSecurityHeadersOnEveryPage(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine})
-	b := e.signIn(e.user("alice@acme.example"))
+	e := apptest.Start(t, apptest.Options{Engine: engine})
+	b := e.SignIn(e.User("alice@acme.example"))
 	for _, path := range []string{"/", "/projects", "/me", "/nope", "/healthz"} {
-		resp := b.get(path)
+		resp := b.Get(path)
 		csp := resp.Header.Get("Content-Security-Policy")
 		assert.Contains(t, csp, "default-src 'none'", path)
 		assert.NotContains(t, csp, "unsafe-inline", path)
@@ -147,17 +149,17 @@ func testSecurityHeadersOnEveryPage(t *testing.T, engine database.Engine) {
 
 func TestUnreadableFormsChangeNothing(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testUnreadableFormsChangeNothing)
+	databasetest.Run(t, testUnreadableFormsChangeNothing)
 }
 
 func testUnreadableFormsChangeNothing(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine})
-	alice := e.user("alice@acme.example")
-	b := e.signIn(alice)
-	projectID, taskID := e.fixture(alice)
-	token := e.token(alice)
-	require.Equal(t, http.StatusOK, e.api(token, "POST", fmt.Sprintf("/api/tasks/%d/assign", taskID), map[string]string{"assignee": alice.ID}).StatusCode)
-	before := e.api(token, "GET", fmt.Sprintf("/api/projects/%d/tasks", projectID), nil).Body
+	e := apptest.Start(t, apptest.Options{Engine: engine})
+	alice := e.User("alice@acme.example")
+	b := e.SignIn(alice)
+	projectID, taskID := e.ProjectWithTask(alice)
+	token := e.Token(alice)
+	require.Equal(t, http.StatusOK, e.API(token, "POST", fmt.Sprintf("/api/tasks/%d/assign", taskID), map[string]string{"assignee": alice.ID}).StatusCode)
+	before := e.API(token, "GET", fmt.Sprintf("/api/projects/%d/tasks", projectID), nil).Body
 
 	tests := []struct {
 		name, path, body string
@@ -170,9 +172,9 @@ func testUnreadableFormsChangeNothing(t *testing.T, engine database.Engine) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp := b.do("POST", e.URL+tt.path, strings.NewReader(tt.body), "application/x-www-form-urlencoded")
+			resp := b.Do("POST", e.URL+tt.path, strings.NewReader(tt.body), "application/x-www-form-urlencoded")
 			assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
-			assert.Equal(t, before, e.api(token, "GET", fmt.Sprintf("/api/projects/%d/tasks", projectID), nil).Body, "the task is unchanged")
+			assert.Equal(t, before, e.API(token, "GET", fmt.Sprintf("/api/projects/%d/tasks", projectID), nil).Body, "the task is unchanged")
 		})
 	}
 }

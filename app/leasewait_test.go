@@ -12,13 +12,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scalekit-samples/go-rbac-projects/app/apptest"
 	"github.com/scalekit-samples/go-rbac-projects/database"
 	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
 )
 
 func TestARequestBehindACrashedHolderIsAnswered503WithRetryAfter(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testARequestBehindACrashedHolderIsAnswered503WithRetryAfter)
+	databasetest.Run(t, testARequestBehindACrashedHolderIsAnswered503WithRetryAfter)
 }
 
 // testARequestBehindACrashedHolderIsAnswered503WithRetryAfter: an instance
@@ -28,25 +29,25 @@ func TestARequestBehindACrashedHolderIsAnswered503WithRetryAfter(t *testing.T) {
 // lapsed, the same change goes through. Under -short the wait is 300 ms:
 // the same path, without 5 s per engine.
 func testARequestBehindACrashedHolderIsAnswered503WithRetryAfter(t *testing.T, engine database.Engine) {
-	opts := envOptions{engine: engine}
+	opts := apptest.Options{Engine: engine}
 	if testing.Short() {
-		opts.roleChangeWait = 300 * time.Millisecond
+		opts.RoleChangeWait = 300 * time.Millisecond
 	}
-	e := startEnv(t, opts)
-	alice, bob := e.user("alice@acme.example"), e.user("bob@acme.example")
-	admin := e.signIn(alice)
-	members := parseHTML(t, admin.get("/members").Body)
+	e := apptest.Start(t, opts)
+	alice, bob := e.User("alice@acme.example"), e.User("bob@acme.example")
+	admin := e.SignIn(alice)
+	members := apptest.ParseHTML(t, admin.Get("/members").Body)
 	action, ok := members.Find(fmt.Sprintf(`tr[data-user="%s"] [data-testid="role-form"]`, bob.ID)).Attr("action")
 	require.True(t, ok, "the admin sees a role picker for Bob")
 
-	db, d := databasetest.Open(t, e.cfg.Database())
+	db, d := databasetest.Open(t, e.Config.Database())
 	ctx := context.Background()
 	_, err := db.ExecContext(ctx, `INSERT INTO leases (name, holder, until) VALUES ($1, 'crashed', `+d.Now()+` + 50000)`,
 		"org-roles:"+alice.OrgID)
 	require.NoError(t, err)
 
 	start := time.Now()
-	resp := admin.post(action, url.Values{"role": {"team_member"}})
+	resp := admin.Post(action, url.Values{"role": {"team_member"}})
 	waited := time.Since(start)
 	t.Logf("answered %d after %v", resp.StatusCode, waited.Round(time.Millisecond))
 	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
@@ -54,11 +55,11 @@ func testARequestBehindACrashedHolderIsAnswered503WithRetryAfter(t *testing.T, e
 	require.NoError(t, err, "Retry-After says when to come back")
 	assert.Positive(t, retry)
 	assert.Less(t, waited, 40*time.Second, "well before the crashed holder's lease lapses (a generous bound for a loaded machine)")
-	assert.Equal(t, []string{"project_manager"}, e.rolesAtIdP(bob.ID), "nothing changed")
+	assert.Equal(t, []string{"project_manager"}, e.IdPRoles(bob.ID), "nothing changed")
 
 	_, err = db.ExecContext(ctx, `UPDATE leases SET until = 0 WHERE holder = 'crashed'`) // it lapses
 	require.NoError(t, err)
-	resp = admin.post(action, url.Values{"role": {"team_member"}})
+	resp = admin.Post(action, url.Values{"role": {"team_member"}})
 	assert.Equal(t, http.StatusSeeOther, resp.StatusCode, resp.Body)
-	assert.Equal(t, []string{"team_member"}, e.rolesAtIdP(bob.ID))
+	assert.Equal(t, []string{"team_member"}, e.IdPRoles(bob.ID))
 }

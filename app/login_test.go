@@ -10,7 +10,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scalekit-samples/go-rbac-projects/app/apptest"
 	"github.com/scalekit-samples/go-rbac-projects/database"
+	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
 )
 
@@ -19,12 +21,12 @@ import (
 // explains, with a 4xx and no session, never a 500.
 func TestBadSignInsEndWithoutASession(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testBadSignInsEndWithoutASession)
+	databasetest.Run(t, testBadSignInsEndWithoutASession)
 }
 
 func testBadSignInsEndWithoutASession(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine})
-	alice, bob := e.user("alice@acme.example"), e.user("bob@acme.example")
+	e := apptest.Start(t, apptest.Options{Engine: engine})
+	alice, bob := e.User("alice@acme.example"), e.User("bob@acme.example")
 	set := func(k string, v any) func(map[string]any) { return func(c map[string]any) { c[k] = v } }
 	del := func(k string) func(map[string]any) { return func(c map[string]any) { delete(c, k) } }
 
@@ -68,68 +70,68 @@ func testBadSignInsEndWithoutASession(t *testing.T, engine database.Engine) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := e.newBrowser()
-			login := b.get("/login?return_to=/projects")
+			b := e.NewBrowser()
+			login := b.Get("/login?return_to=/projects")
 			require.Equal(t, http.StatusFound, login.StatusCode)
 			e.IdP.TamperNextTokens(tt.tamper)
-			callback := mustURL(t, b.pickUser(alice, login).Header.Get("Location"))
+			callback := apptest.MustURL(t, b.PickUser(alice, login).Header.Get("Location"))
 			if tt.callback != nil {
 				tt.callback(callback)
 			}
-			resp := b.do("GET", callback.String(), nil, "")
+			resp := b.Do("GET", callback.String(), nil, "")
 			e.IdP.TamperNextTokens(mockidp.Tamper{}) // unused tampering must not leak into the next case
 
 			assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
-			doc := parseHTML(t, resp.Body)
-			assert.Equal(t, "Sign-in failed", text(doc, "h1"))
-			assert.Contains(t, text(doc, ".message"), tt.reason)
+			doc := apptest.ParseHTML(t, resp.Body)
+			assert.Equal(t, "Sign-in failed", apptest.Text(doc, "h1"))
+			assert.Contains(t, apptest.Text(doc, ".message"), tt.reason)
 			assert.NotContains(t, resp.Body, "<script>alert")
-			assert.Equal(t, http.StatusFound, b.get("/projects").StatusCode, "no session was created")
+			assert.Equal(t, http.StatusFound, b.Get("/projects").StatusCode, "no session was created")
 		})
 	}
 }
 
 func TestAuthorizationCodeReplayIsRefused(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testAuthorizationCodeReplayIsRefused)
+	databasetest.Run(t, testAuthorizationCodeReplayIsRefused)
 }
 
 func testAuthorizationCodeReplayIsRefused(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine})
-	alice := e.user("alice@acme.example")
-	b := e.newBrowser()
-	login := b.get("/login")
-	callback := b.pickUser(alice, login).Header.Get("Location")
-	require.Equal(t, http.StatusSeeOther, b.do("GET", callback, nil, "").StatusCode)
+	e := apptest.Start(t, apptest.Options{Engine: engine})
+	alice := e.User("alice@acme.example")
+	b := e.NewBrowser()
+	login := b.Get("/login")
+	callback := b.PickUser(alice, login).Header.Get("Location")
+	require.Equal(t, http.StatusSeeOther, b.Do("GET", callback, nil, "").StatusCode)
 
 	// An attacker who saw the callback URL starts their own sign-in and
 	// presents the used code with their own, valid state.
-	attacker := e.newBrowser()
-	start := mustURL(t, attacker.get("/login").Header.Get("Location"))
-	replay := mustURL(t, callback)
+	attacker := e.NewBrowser()
+	start := apptest.MustURL(t, attacker.Get("/login").Header.Get("Location"))
+	replay := apptest.MustURL(t, callback)
 	q := replay.Query()
 	q.Set("state", start.Query().Get("state"))
 	replay.RawQuery = q.Encode()
-	resp := attacker.do("GET", replay.String(), nil, "")
+	resp := attacker.Do("GET", replay.String(), nil, "")
 	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
-	assert.Contains(t, text(parseHTML(t, resp.Body), ".message"), "refused the sign-in code")
-	assert.Equal(t, http.StatusFound, attacker.get("/projects").StatusCode, "the attacker has no session")
+	assert.Contains(t, apptest.Text(apptest.ParseHTML(t, resp.Body), ".message"), "refused the sign-in code")
+	assert.Equal(t, http.StatusFound, attacker.Get("/projects").StatusCode, "the attacker has no session")
 }
 
 func TestCancelledSignInExplains(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testCancelledSignInExplains)
+	databasetest.Run(t, testCancelledSignInExplains)
 }
 
 func testCancelledSignInExplains(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine})
-	b := e.newBrowser()
-	login := b.get("/login")
-	form := mustURL(t, login.Header.Get("Location")).Query()
+	e := apptest.Start(t, apptest.Options{Engine: engine})
+	b := e.NewBrowser()
+	login := b.Get("/login")
+	form := apptest.MustURL(t, login.Header.Get("Location")).Query()
 	form.Set("cancel", "1")
-	resp := b.do("POST", e.IdP.URL()+"/oauth/authorize", strings.NewReader(form.Encode()), "application/x-www-form-urlencoded")
+	resp := b.Do("POST", e.IdP.URL()+"/oauth/authorize", strings.NewReader(form.Encode()), "application/x-www-form-urlencoded")
 	require.Equal(t, http.StatusFound, resp.StatusCode)
-	page := b.do("GET", resp.Header.Get("Location"), nil, "")
+	page := b.Do("GET", resp.Header.Get("Location"), nil, "")
 	assert.Equal(t, http.StatusBadRequest, page.StatusCode)
-	assert.Contains(t, text(parseHTML(t, page.Body), ".message"), "access_denied")
+	assert.Contains(t, apptest.Text(apptest.ParseHTML(t, page.Body), ".message"), "access_denied")
 }

@@ -10,7 +10,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scalekit-samples/go-rbac-projects/app/apptest"
 	"github.com/scalekit-samples/go-rbac-projects/database"
+	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
 	"github.com/scalekit-samples/go-rbac-projects/internal/testkit"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
 )
@@ -20,36 +22,36 @@ import (
 // logged for tokens, cookies, codes, state and the client secret.
 func TestLogsHoldNoSecrets(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testLogsHoldNoSecrets)
+	databasetest.Run(t, testLogsHoldNoSecrets)
 }
 
 func testLogsHoldNoSecrets(t *testing.T, engine database.Engine) {
 	clock := testkit.NewOffsetClock(0) // the app's and the IdP's
-	e := startEnv(t, envOptions{engine: engine, accessTokenTTL: 2 * time.Second, appNow: clock.Now, idpNow: clock.Now})
-	alice := e.user("alice@acme.example")
+	e := apptest.Start(t, apptest.Options{Engine: engine, AccessTokenTTL: 2 * time.Second, AppNow: clock.Now, IdPNow: clock.Now})
+	alice := e.User("alice@acme.example")
 
-	b := e.newBrowser()
-	login := b.get("/login?return_to=/projects")
+	b := e.NewBrowser()
+	login := b.Get("/login?return_to=/projects")
 	authorize, err := url.Parse(login.Header.Get("Location"))
 	require.NoError(t, err)
 	state := authorize.Query().Get("state")
-	callback := b.pickUser(alice, login).Header.Get("Location")
-	code := mustURL(t, callback).Query().Get("code")
-	require.Equal(t, http.StatusSeeOther, b.do("GET", callback, nil, "").StatusCode)
-	cookies := b.client.Jar.Cookies(mustURL(t, e.URL))
+	callback := b.PickUser(alice, login).Header.Get("Location")
+	code := apptest.MustURL(t, callback).Query().Get("code")
+	require.Equal(t, http.StatusSeeOther, b.Do("GET", callback, nil, "").StatusCode)
+	cookies := b.Client.Jar.Cookies(apptest.MustURL(t, e.URL))
 	require.NotEmpty(t, cookies)
 
-	b.get("/projects")
-	b.get("/me")
-	b.post("/projects", url.Values{"name": {""}}) // a 400
-	b.do("GET", callback, nil, "")                // a replayed callback
-	token := e.token(alice)
-	e.api(token, "GET", "/api/projects", nil)                                                            // a 200
-	e.api(token+"x", "GET", "/api/projects", nil)                                                        // a bad signature
-	e.api(e.token(e.user("dave@acme.example")), "POST", "/api/projects", map[string]string{"name": "x"}) // a 403
+	b.Get("/projects")
+	b.Get("/me")
+	b.Post("/projects", url.Values{"name": {""}}) // a 400
+	b.Do("GET", callback, nil, "")                // a replayed callback
+	token := e.Token(alice)
+	e.API(token, "GET", "/api/projects", nil)                                                            // a 200
+	e.API(token+"x", "GET", "/api/projects", nil)                                                        // a bad signature
+	e.API(e.Token(e.User("dave@acme.example")), "POST", "/api/projects", map[string]string{"name": "x"}) // a 403
 	clock.Advance(2100 * time.Millisecond)
-	b.get("/projects") // a refresh
-	b.post("/logout", nil)
+	b.Get("/projects") // a refresh
+	b.Post("/logout", nil)
 
 	logs := e.Logs.String()
 	require.NotEmpty(t, logs)
@@ -73,7 +75,7 @@ func testLogsHoldNoSecrets(t *testing.T, engine database.Engine) {
 // may carry a code or state) is logged at all.
 func TestTheAccessLogIsBounded(t *testing.T) {
 	t.Parallel()
-	e := startEnv(t, envOptions{})
+	e := apptest.Start(t, apptest.Options{})
 	long := "/" + strings.Repeat("a", 100<<10)
 	tests := []struct {
 		name   string
@@ -91,7 +93,7 @@ func TestTheAccessLogIsBounded(t *testing.T) {
 			before := len(e.Logs.String())
 			req, err := http.NewRequest(tt.method, e.URL+tt.target, nil)
 			require.NoError(t, err)
-			send(t, http.DefaultClient, req)
+			apptest.Send(t, http.DefaultClient, req)
 			logged := e.Logs.String()[before:]
 			require.Contains(t, logged, `msg=request`, "the request is logged")
 			assert.Less(t, len(logged), 2<<10, "a request adds at most a few hundred bytes to the log")

@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -13,8 +14,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scalekit-samples/go-rbac-projects/app"
+	"github.com/scalekit-samples/go-rbac-projects/app/apptest"
 	"github.com/scalekit-samples/go-rbac-projects/auth"
 	"github.com/scalekit-samples/go-rbac-projects/database"
+	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
 )
 
@@ -25,11 +28,11 @@ import (
 // route or a changed role shows up here by itself.
 func TestAuthorizationMatrix(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testAuthorizationMatrix)
+	databasetest.Run(t, testAuthorizationMatrix)
 }
 
 func testAuthorizationMatrix(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine, users: mockidp.DemoCast()})
+	e := apptest.Start(t, apptest.Options{Engine: engine, Users: mockidp.DemoCast()})
 	// Casey, a member of two organizations, once in each: the token of
 	// each sign-in carries that organization's roles only.
 	var users []mockidp.User
@@ -39,12 +42,12 @@ func testAuthorizationMatrix(t *testing.T, engine database.Engine) {
 			continue
 		}
 		for _, m := range u.Memberships {
-			users = append(users, inOrg(t, u, m.OrgID))
+			users = append(users, apptest.InOrg(t, u, m.OrgID))
 		}
 	}
 	require.Len(t, users, len(mockidp.DemoCast())+1, "Casey in Acme and in Globex")
 	for _, u := range users {
-		e.signIn(u) // as users of the app would: each sign-in records its user and syncs the organization's members
+		e.SignIn(u) // as users of the app would: each sign-in records its user and syncs the organization's members
 	}
 	var allowed, denied int
 	for _, rt := range tableOf(e.App) {
@@ -57,10 +60,10 @@ func testAuthorizationMatrix(t *testing.T, engine database.Engine) {
 					p = &auth.Principal{Subject: u.ID, OrgID: u.OrgID, Roles: u.Roles, Permissions: e.Model.Effective(u.Roles...)}
 				}
 				want := rt.Gate.Check(p)
-				got, fix := e.call(t, rt, u)
-				e.assertOutcome(t, rt, want, got)
+				got, fix := call(t, e, rt, u)
+				assertOutcome(t, rt, want, got)
 				if want != nil && fix.projectID != 0 {
-					e.assertUnchanged(t, fix)
+					assertUnchanged(t, e, fix)
 				}
 				if want == nil {
 					allowed++
@@ -80,7 +83,7 @@ func testAuthorizationMatrix(t *testing.T, engine database.Engine) {
 // redirect and challenge alike, without a body.
 func TestHeadIsGatedLikeGet(t *testing.T) {
 	t.Parallel()
-	e := startEnv(t, envOptions{})
+	e := apptest.Start(t, apptest.Options{})
 	users := append([]mockidp.User{{Name: "nobody"}}, e.IdP.Users()...)
 	var routes int
 	for _, rt := range tableOf(e.App) {
@@ -92,12 +95,12 @@ func TestHeadIsGatedLikeGet(t *testing.T) {
 		head.Method = http.MethodHead
 		for _, u := range users {
 			t.Run(fmt.Sprintf("HEAD %s/%s", rt.Pattern, u.Name), func(t *testing.T) {
-				want, _ := e.call(t, rt, u)
-				got, _ := e.call(t, head, u)
+				want, _ := call(t, e, rt, u)
+				got, _ := call(t, e, head, u)
 				assert.Equal(t, want.StatusCode, got.StatusCode, "HEAD answers as GET does (GET body: %.200s)", want.Body)
 				assert.Empty(t, got.Body, "HEAD has no body")
 				// Each call has its own fixture ids, and /login its own state.
-				location := func(r response) string {
+				location := func(r apptest.Response) string {
 					loc := r.Header.Get("Location")
 					if rt.Pattern == "/login" {
 						loc, _, _ = strings.Cut(loc, "?")
@@ -140,7 +143,7 @@ func tableOf(a *app.App) []tableRoute {
 }
 
 // assertOutcome checks a response against the gate's verdict.
-func (e *env) assertOutcome(t *testing.T, rt tableRoute, want error, got response) {
+func assertOutcome(t *testing.T, rt tableRoute, want error, got apptest.Response) {
 	t.Helper()
 	var d *auth.DeniedError
 	switch {
@@ -150,16 +153,16 @@ func (e *env) assertOutcome(t *testing.T, rt tableRoute, want error, got respons
 		assert.Equal(t, http.StatusUnauthorized, got.StatusCode, "public, but an unsigned delivery is refused: %s", got.Body)
 	case want == nil:
 		assert.Less(t, got.StatusCode, 400, "allowed, body: %s", got.Body)
-	case errorsAs(want, &d) && rt.api():
+	case errors.As(want, &d) && rt.api():
 		require.Equal(t, http.StatusForbidden, got.StatusCode, got.Body)
-		body := decode[map[string]string](t, got)
+		body := apptest.Decode[map[string]string](t, got)
 		assert.Equal(t, "insufficient_scope", body["error"])
 		assert.Equal(t, string(d.Permission), body["required_permission"])
 		assert.Contains(t, got.Header.Get("WWW-Authenticate"), `error="insufficient_scope"`)
-	case errorsAs(want, &d):
+	case errors.As(want, &d):
 		require.Equal(t, http.StatusForbidden, got.StatusCode, got.Body)
-		doc := parseHTML(t, got.Body)
-		assert.Equal(t, d.Requirement(), text(doc, `[data-testid="required"]`), "the 403 page names what is missing")
+		doc := apptest.ParseHTML(t, got.Body)
+		assert.Equal(t, d.Requirement(), apptest.Text(doc, `[data-testid="required"]`), "the 403 page names what is missing")
 	case rt.api():
 		assert.Equal(t, http.StatusUnauthorized, got.StatusCode)
 		assert.Contains(t, got.Header.Get("WWW-Authenticate"), "Bearer")
@@ -180,34 +183,34 @@ type fixtures struct {
 }
 
 // assertUnchanged checks that the fixture project and task are as created.
-func (e *env) assertUnchanged(t *testing.T, fix fixtures) {
+func assertUnchanged(t *testing.T, e *apptest.Env, fix fixtures) {
 	t.Helper()
-	token := e.token(fix.admin)
-	proj := e.api(token, "GET", fmt.Sprintf("/api/projects/%d", fix.projectID), nil)
+	token := e.Token(fix.admin)
+	proj := e.API(token, "GET", fmt.Sprintf("/api/projects/%d", fix.projectID), nil)
 	require.Equal(t, http.StatusOK, proj.StatusCode, "a refused request deleted nothing")
-	assert.Equal(t, "Fixture", decode[struct{ Project struct{ Name string } }](t, proj).Project.Name, "a refused request renamed nothing")
-	tasks := decode[struct {
+	assert.Equal(t, "Fixture", apptest.Decode[struct{ Project struct{ Name string } }](t, proj).Project.Name, "a refused request renamed nothing")
+	tasks := apptest.Decode[struct {
 		Tasks []struct {
 			Title, Assignee string
 			Done            bool
 		}
-	}](t, e.api(token, "GET", fmt.Sprintf("/api/projects/%d/tasks", fix.projectID), nil)).Tasks
+	}](t, e.API(token, "GET", fmt.Sprintf("/api/projects/%d/tasks", fix.projectID), nil)).Tasks
 	require.Len(t, tasks, 1, "a refused request added no task")
 	assert.Equal(t, "Fixture task", tasks[0].Title)
 	assert.Empty(t, tasks[0].Assignee, "a refused request assigned nothing")
 	assert.False(t, tasks[0].Done, "a refused request completed nothing")
 }
 
-func (e *env) call(t *testing.T, rt tableRoute, u mockidp.User) (response, fixtures) {
+func call(t *testing.T, e *apptest.Env, rt tableRoute, u mockidp.User) (apptest.Response, fixtures) {
 	t.Helper()
-	orgAdmin := e.user("alice@acme.example")
+	orgAdmin := e.User("alice@acme.example")
 	if u.OrgID == "org_200000000000000001" {
-		orgAdmin = e.user("erin@globex.example")
+		orgAdmin = e.User("erin@globex.example")
 	}
 	path, role := rt.Pattern, ""
 	fix := fixtures{admin: orgAdmin}
 	if strings.Contains(path, "{id}") {
-		projectID, taskID := e.fixture(orgAdmin)
+		projectID, taskID := e.ProjectWithTask(orgAdmin)
 		fix.projectID, fix.taskID = projectID, taskID
 		id := projectID
 		if strings.Contains(path, "/tasks/{id}") {
@@ -218,9 +221,9 @@ func (e *env) call(t *testing.T, rt tableRoute, u mockidp.User) (response, fixtu
 	if strings.Contains(path, "{userID}") {
 		// Give a non-admin member of the caller's organization the role
 		// they already have: allowed or not, nothing really changes.
-		target := e.user("dave@acme.example")
+		target := e.User("dave@acme.example")
 		if orgAdmin.OrgID != target.OrgID {
-			target = e.user("grace@globex.example")
+			target = e.User("grace@globex.example")
 		}
 		path = strings.Replace(path, "{userID}", target.ID, 1)
 		role = target.Roles[0]
@@ -232,19 +235,19 @@ func (e *env) call(t *testing.T, rt tableRoute, u mockidp.User) (response, fixtu
 	if rt.api() {
 		token := ""
 		if u.ID != "" {
-			token = e.token(u)
+			token = e.Token(u)
 		}
-		return e.callAPI(rt, token, path, assignee), fix
+		return callAPI(e, rt, token, path, assignee), fix
 	}
-	b := e.newBrowser()
+	b := e.NewBrowser()
 	if u.ID != "" {
-		b.mustSignIn(u, "/")
+		b.SignInTo(u, "/")
 	}
-	return b.callPage(rt, path, assignee, role, u.OrgID), fix
+	return callPage(b, e.URL, rt, path, assignee, role, u.OrgID), fix
 }
 
 // callAPI makes an API route's request with token, with a valid body.
-func (e *env) callAPI(rt tableRoute, token, path, assignee string) response {
+func callAPI(e *apptest.Env, rt tableRoute, token, path, assignee string) apptest.Response {
 	body := map[string]map[string]any{
 		"POST /api/projects":            {"name": "Matrix project"},
 		"PATCH /api/projects/{id}":      {"name": "Renamed"},
@@ -253,31 +256,18 @@ func (e *env) callAPI(rt tableRoute, token, path, assignee string) response {
 		"PATCH /api/tasks/{id}":         {"done": true},
 	}[rt.Method+" "+rt.Pattern]
 	if body == nil {
-		return e.api(token, rt.Method, path, nil)
+		return e.API(token, rt.Method, path, nil)
 	}
-	return e.api(token, rt.Method, path, body)
+	return e.API(token, rt.Method, path, body)
 }
 
 // callPage makes a page route's request in browser b, with a valid form.
-func (b *browser) callPage(rt tableRoute, path, assignee, role, orgID string) response {
+func callPage(b *apptest.Browser, base string, rt tableRoute, path, assignee, role, orgID string) apptest.Response {
 	if rt.Method == http.MethodGet || rt.Method == http.MethodHead {
-		return b.do(rt.Method, b.e.URL+path, nil, "")
+		return b.Do(rt.Method, base+path, nil, "")
 	}
-	return b.post(path, url.Values{
+	return b.Post(path, url.Values{
 		"name": {"Matrix project"}, "title": {"Matrix task"}, "assignee": {assignee}, "done": {"true"}, "role": {role},
 		"organization_id": {orgID}, // a switch into the caller's own organization: a new sign-in there
 	})
-}
-
-// fixture creates a project with one task in the admin's organization.
-func (e *env) fixture(admin mockidp.User) (projectID, taskID int64) {
-	e.t.Helper()
-	tok := e.token(admin)
-	resp := e.api(tok, "POST", "/api/projects", map[string]string{"name": "Fixture"})
-	require.Equal(e.t, http.StatusCreated, resp.StatusCode, resp.Body)
-	projectID = decode[struct{ Project struct{ ID int64 } }](e.t, resp).Project.ID
-	resp = e.api(tok, "POST", fmt.Sprintf("/api/projects/%d/tasks", projectID), map[string]string{"title": "Fixture task"})
-	require.Equal(e.t, http.StatusCreated, resp.StatusCode, resp.Body)
-	taskID = decode[struct{ Task struct{ ID int64 } }](e.t, resp).Task.ID
-	return projectID, taskID
 }

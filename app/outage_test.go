@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scalekit-samples/go-rbac-projects/app/apptest"
 	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
 )
 
@@ -20,20 +21,22 @@ import (
 func TestADatabaseThatGoesAwayIsA503UntilItComesBack(t *testing.T) {
 	pg := databasetest.StartServer(t)
 	cfg := pg.Config()
-	e := startEnv(t, envOptions{database: &cfg})
-	alice := e.user("alice@acme.example")
-	b := e.signIn(alice)
-	token := e.token(alice)
-	require.Equal(t, http.StatusCreated, e.api(token, "POST", "/api/projects", map[string]string{"name": "before"}).StatusCode)
+	e := apptest.Start(t, apptest.Options{Database: &cfg})
+	alice := e.User("alice@acme.example")
+	b := e.SignIn(alice)
+	token := e.Token(alice)
+	require.Equal(t, http.StatusCreated, e.API(token, "POST", "/api/projects", map[string]string{"name": "before"}).StatusCode)
 
 	pg.Crash()
 	for _, tt := range []struct {
 		name string
-		call func() response
+		call func() apptest.Response
 	}{
-		{"API read", func() response { return e.api(token, "GET", "/api/projects", nil) }},
-		{"API write", func() response { return e.api(token, "POST", "/api/projects", map[string]string{"name": "during"}) }},
-		{"page", func() response { return b.get("/projects") }},
+		{"API read", func() apptest.Response { return e.API(token, "GET", "/api/projects", nil) }},
+		{"API write", func() apptest.Response {
+			return e.API(token, "POST", "/api/projects", map[string]string{"name": "during"})
+		}},
+		{"page", func() apptest.Response { return b.Get("/projects") }},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			start := time.Now()
@@ -46,7 +49,7 @@ func TestADatabaseThatGoesAwayIsA503UntilItComesBack(t *testing.T) {
 			assert.Positive(t, retry)
 			assert.Less(t, took, 5*time.Second, "answered, not hung")
 			if tt.name != "page" {
-				body := decode[map[string]string](t, resp)
+				body := apptest.Decode[map[string]string](t, resp)
 				assert.Equal(t, "temporarily_unavailable", body["error"])
 				assert.NotEmpty(t, body["request_id"], "a request id to quote")
 			} else {
@@ -60,7 +63,7 @@ func TestADatabaseThatGoesAwayIsA503UntilItComesBack(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	var statuses []int
 	for {
-		resp := e.api(token, "GET", "/api/projects", nil)
+		resp := e.API(token, "GET", "/api/projects", nil)
 		statuses = append(statuses, resp.StatusCode)
 		if resp.StatusCode == http.StatusOK || time.Now().After(deadline) {
 			break
@@ -72,6 +75,6 @@ func TestADatabaseThatGoesAwayIsA503UntilItComesBack(t *testing.T) {
 	for _, s := range statuses {
 		assert.Contains(t, []int{http.StatusOK, http.StatusServiceUnavailable}, s, "no 5xx but 503 while reconnecting")
 	}
-	assert.Equal(t, http.StatusOK, b.get("/projects").StatusCode, "the session survived the outage")
-	assert.Equal(t, http.StatusCreated, e.api(token, "POST", "/api/projects", map[string]string{"name": "after"}).StatusCode)
+	assert.Equal(t, http.StatusOK, b.Get("/projects").StatusCode, "the session survived the outage")
+	assert.Equal(t, http.StatusCreated, e.API(token, "POST", "/api/projects", map[string]string{"name": "after"}).StatusCode)
 }

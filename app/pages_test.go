@@ -8,10 +8,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/PuerkitoBio/goquery"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scalekit-samples/go-rbac-projects/app/apptest"
 	"github.com/scalekit-samples/go-rbac-projects/database"
+	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
 )
 
@@ -20,12 +23,12 @@ import (
 // the name of the permission it would need.
 func TestPagesShowOnlyWhatTheTokenAllows(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testPagesShowOnlyWhatTheTokenAllows)
+	databasetest.Run(t, testPagesShowOnlyWhatTheTokenAllows)
 }
 
 func testPagesShowOnlyWhatTheTokenAllows(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine})
-	projectID, _ := e.fixture(e.user("alice@acme.example"))
+	e := apptest.Start(t, apptest.Options{Engine: engine})
+	projectID, _ := e.ProjectWithTask(e.User("alice@acme.example"))
 	project := fmt.Sprintf("/projects/%d", projectID)
 
 	tests := []struct {
@@ -51,20 +54,20 @@ func testPagesShowOnlyWhatTheTokenAllows(t *testing.T, engine database.Engine) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.email, func(t *testing.T) {
-			b := e.signIn(e.user(tt.email))
-			list := b.get("/projects")
+			b := e.SignIn(e.User(tt.email))
+			list := b.Get("/projects")
 			require.Equal(t, http.StatusOK, list.StatusCode)
-			show := b.get(project)
+			show := b.Get(project)
 			require.Equal(t, http.StatusOK, show.StatusCode)
 			html := list.Body + show.Body
-			doc := parseHTML(t, html)
+			doc := apptest.ParseHTML(t, html)
 			for _, sel := range tt.shown {
 				assert.Equal(t, 1, doc.Find(sel).Length(), "shows %s", sel)
 			}
 			for _, sel := range tt.gone {
 				assert.Zero(t, doc.Find(sel).Length(), "hides %s", sel)
 			}
-			needs := doc.Find(`[data-testid="needs"] code`).Map(func(_ int, s *goquerySelection) string { return s.Text() })
+			needs := doc.Find(`[data-testid="needs"] code`).Map(func(_ int, s *goquery.Selection) string { return s.Text() })
 			for _, perm := range tt.needs {
 				assert.Contains(t, needs, perm)
 			}
@@ -74,88 +77,88 @@ func testPagesShowOnlyWhatTheTokenAllows(t *testing.T, engine database.Engine) {
 
 func TestTeamMemberIsRefusedEvenWhenPostingDirectly(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testTeamMemberIsRefusedEvenWhenPostingDirectly)
+	databasetest.Run(t, testTeamMemberIsRefusedEvenWhenPostingDirectly)
 }
 
 func testTeamMemberIsRefusedEvenWhenPostingDirectly(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine})
-	carol := e.user("carol@acme.example")
-	b := e.signIn(carol)
-	resp := b.post("/projects", url.Values{"name": {"Sneaky"}})
+	e := apptest.Start(t, apptest.Options{Engine: engine})
+	carol := e.User("carol@acme.example")
+	b := e.SignIn(carol)
+	resp := b.Post("/projects", url.Values{"name": {"Sneaky"}})
 	require.Equal(t, http.StatusForbidden, resp.StatusCode)
-	doc := parseHTML(t, resp.Body)
-	assert.Equal(t, "the projects:create permission", text(doc, `[data-testid="required"]`))
-	assert.Contains(t, text(doc, `.error-page`), "team_member", "the 403 page shows the user's roles")
-	assert.Equal(t, `{"projects":[]}`, strings.TrimSpace(e.api(e.token(carol), "GET", "/api/projects", nil).Body))
+	doc := apptest.ParseHTML(t, resp.Body)
+	assert.Equal(t, "the projects:create permission", apptest.Text(doc, `[data-testid="required"]`))
+	assert.Contains(t, apptest.Text(doc, `.error-page`), "team_member", "the 403 page shows the user's roles")
+	assert.Equal(t, `{"projects":[]}`, strings.TrimSpace(e.API(e.Token(carol), "GET", "/api/projects", nil).Body))
 }
 
 func TestProjectLifecycleInTheBrowser(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testProjectLifecycleInTheBrowser)
+	databasetest.Run(t, testProjectLifecycleInTheBrowser)
 }
 
 func testProjectLifecycleInTheBrowser(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine})
-	alice, carol := e.user("alice@acme.example"), e.user("carol@acme.example")
-	e.signIn(carol)
-	b := e.signIn(alice)
+	e := apptest.Start(t, apptest.Options{Engine: engine})
+	alice, carol := e.User("alice@acme.example"), e.User("carol@acme.example")
+	e.SignIn(carol)
+	b := e.SignIn(alice)
 
-	empty := parseHTML(t, b.get("/projects").Body)
+	empty := apptest.ParseHTML(t, b.Get("/projects").Body)
 	assert.Equal(t, 1, empty.Find(`[data-testid="empty"]`).Length(), "an empty state, not an empty list")
 
-	resp := b.post("/projects", url.Values{"name": {"Launch"}, "description": {"Ship v1"}})
+	resp := b.Post("/projects", url.Values{"name": {"Launch"}, "description": {"Ship v1"}})
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
 	project := resp.Header.Get("Location")
 	require.Regexp(t, `^/projects/\d+$`, project)
 
-	require.Equal(t, http.StatusSeeOther, b.post(project+"/tasks", url.Values{"title": {"Write docs"}}).StatusCode)
-	doc := parseHTML(t, b.get(project).Body)
+	require.Equal(t, http.StatusSeeOther, b.Post(project+"/tasks", url.Values{"title": {"Write docs"}}).StatusCode)
+	doc := apptest.ParseHTML(t, b.Get(project).Body)
 	taskForm, ok := doc.Find(`[data-testid="assign-form"]`).Attr("action")
 	require.True(t, ok)
-	options := doc.Find(`[data-testid="assign-form"] option`).Map(func(_ int, s *goquerySelection) string { return s.Text() })
+	options := doc.Find(`[data-testid="assign-form"] option`).Map(func(_ int, s *goquery.Selection) string { return s.Text() })
 	assert.Contains(t, options, "Carol Member", "signed-in members can be picked")
 
-	require.Equal(t, http.StatusSeeOther, b.post(taskForm, url.Values{"assignee": {carol.ID}}).StatusCode)
+	require.Equal(t, http.StatusSeeOther, b.Post(taskForm, url.Values{"assignee": {carol.ID}}).StatusCode)
 	doneURL := strings.Replace(taskForm, "/assign", "/done", 1)
-	require.Equal(t, http.StatusSeeOther, b.post(doneURL, url.Values{"done": {"true"}}).StatusCode)
+	require.Equal(t, http.StatusSeeOther, b.Post(doneURL, url.Values{"done": {"true"}}).StatusCode)
 
-	doc = parseHTML(t, b.get(project).Body)
-	assert.Contains(t, text(doc, `[data-testid="task-list"]`), "Carol Member")
+	doc = apptest.ParseHTML(t, b.Get(project).Body)
+	assert.Contains(t, apptest.Text(doc, `[data-testid="task-list"]`), "Carol Member")
 	assert.Equal(t, 1, doc.Find(`.task.done`).Length())
 
-	require.Equal(t, http.StatusSeeOther, b.post(project, url.Values{"name": {"Launch 2"}}).StatusCode)
-	assert.Equal(t, "Launch 2", text(parseHTML(t, b.get(project).Body), `[data-testid="project-name"]`))
+	require.Equal(t, http.StatusSeeOther, b.Post(project, url.Values{"name": {"Launch 2"}}).StatusCode)
+	assert.Equal(t, "Launch 2", apptest.Text(apptest.ParseHTML(t, b.Get(project).Body), `[data-testid="project-name"]`))
 
-	require.Equal(t, http.StatusSeeOther, b.post(project+"/delete", nil).StatusCode)
-	assert.Equal(t, http.StatusNotFound, b.get(project).StatusCode)
+	require.Equal(t, http.StatusSeeOther, b.Post(project+"/delete", nil).StatusCode)
+	assert.Equal(t, http.StatusNotFound, b.Get(project).StatusCode)
 }
 
 func TestMePageShowsVerifiedClaimsAndWhatTheyUnlock(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testMePageShowsVerifiedClaimsAndWhatTheyUnlock)
+	databasetest.Run(t, testMePageShowsVerifiedClaimsAndWhatTheyUnlock)
 }
 
 func testMePageShowsVerifiedClaimsAndWhatTheyUnlock(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine})
-	bob := e.user("bob@acme.example")
-	b := e.signIn(bob)
-	resp := b.get("/me")
+	e := apptest.Start(t, apptest.Options{Engine: engine})
+	bob := e.User("bob@acme.example")
+	b := e.SignIn(bob)
+	resp := b.Get("/me")
 	require.Equal(t, http.StatusOK, resp.StatusCode)
-	doc := parseHTML(t, resp.Body)
+	doc := apptest.ParseHTML(t, resp.Body)
 
 	var access, id map[string]any
-	require.NoError(t, json.Unmarshal([]byte(text(doc, `[data-testid="access-claims"]`)), &access))
-	require.NoError(t, json.Unmarshal([]byte(text(doc, `[data-testid="id-claims"]`)), &id))
+	require.NoError(t, json.Unmarshal([]byte(apptest.Text(doc, `[data-testid="access-claims"]`)), &access))
+	require.NoError(t, json.Unmarshal([]byte(apptest.Text(doc, `[data-testid="id-claims"]`)), &id))
 	assert.Equal(t, bob.ID, access["sub"])
 	assert.Equal(t, bob.OrgID, access["oid"])
 	assert.ElementsMatch(t, toAny(permissionNames(e.Model.Effective(bob.Roles...))), access["permissions"])
 	assert.Equal(t, bob.Email, id["email"])
 
-	granted := doc.Find(`[data-testid="unlocks"] tr.granted td:first-child`).Map(func(_ int, s *goquerySelection) string { return s.Text() })
+	granted := doc.Find(`[data-testid="unlocks"] tr.granted td:first-child`).Map(func(_ int, s *goquery.Selection) string { return s.Text() })
 	assert.ElementsMatch(t, permissionNames(e.Model.Effective(bob.Roles...)), granted)
-	assert.Contains(t, text(doc, `[data-testid="unlocks"]`), "POST /projects")
+	assert.Contains(t, apptest.Text(doc, `[data-testid="unlocks"]`), "POST /projects")
 
-	api := decode[map[string]any](t, e.api(e.token(bob), "GET", "/api/me", nil))
+	api := apptest.Decode[map[string]any](t, e.API(e.Token(bob), "GET", "/api/me", nil))
 	assert.Equal(t, bob.ID, api["sub"])
 }
 

@@ -8,20 +8,22 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scalekit-samples/go-rbac-projects/app/apptest"
 	"github.com/scalekit-samples/go-rbac-projects/database"
+	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
 )
 
 func TestEveryRequestHasAnIDInTheHeaderAndTheLog(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testEveryRequestHasAnIDInTheHeaderAndTheLog)
+	databasetest.Run(t, testEveryRequestHasAnIDInTheHeaderAndTheLog)
 }
 
 func testEveryRequestHasAnIDInTheHeaderAndTheLog(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine})
-	b := e.newBrowser()
+	e := apptest.Start(t, apptest.Options{Engine: engine})
+	b := e.NewBrowser()
 	seen := map[string]bool{}
 	for _, path := range []string{"/healthz", "/", "/no-such-page", "/healthz"} {
-		resp := b.get(path)
+		resp := b.Get(path)
 		id := resp.Header.Get("X-Request-Id")
 		require.Regexp(t, `^[0-9a-f]{16}$`, id, path)
 		assert.False(t, seen[id], "ids are not reused")
@@ -33,30 +35,30 @@ func testEveryRequestHasAnIDInTheHeaderAndTheLog(t *testing.T, engine database.E
 	req, err := http.NewRequest("GET", e.URL+"/healthz", nil)
 	require.NoError(t, err)
 	req.Header.Set("X-Request-Id", "forged-by-the-client")
-	resp := send(t, http.DefaultClient, req)
+	resp := apptest.Send(t, http.DefaultClient, req)
 	assert.NotEqual(t, "forged-by-the-client", resp.Header.Get("X-Request-Id"))
 	assert.NotContains(t, e.Logs.String(), "forged")
 }
 
 func TestAServerErrorShowsAReferenceThatLeadsToTheLog(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testAServerErrorShowsAReferenceThatLeadsToTheLog)
+	databasetest.Run(t, testAServerErrorShowsAReferenceThatLeadsToTheLog)
 }
 
 func testAServerErrorShowsAReferenceThatLeadsToTheLog(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine})
-	b := e.signIn(e.user("alice@acme.example"))
-	token := e.token(e.user("alice@acme.example"))
-	require.Equal(t, http.StatusOK, b.get("/projects").StatusCode)
+	e := apptest.Start(t, apptest.Options{Engine: engine})
+	b := e.SignIn(e.User("alice@acme.example"))
+	token := e.Token(e.User("alice@acme.example"))
+	require.Equal(t, http.StatusOK, b.Get("/projects").StatusCode)
 	require.NoError(t, e.App.Close()) // the database goes away under the running app
 
-	page := b.get("/projects")
+	page := b.Get("/projects")
 	require.Equal(t, http.StatusInternalServerError, page.StatusCode, page.Body)
 	id := page.Header.Get("X-Request-Id")
-	assert.Equal(t, id, text(parseHTML(t, page.Body), `[data-testid="reference"]`))
+	assert.Equal(t, id, apptest.Text(apptest.ParseHTML(t, page.Body), `[data-testid="reference"]`))
 	assert.NotContains(t, page.Body, "sql", "no internals on the page")
 
-	api := e.api(token, "GET", "/api/projects", nil)
+	api := e.API(token, "GET", "/api/projects", nil)
 	require.Equal(t, http.StatusInternalServerError, api.StatusCode, api.Body)
 	assert.Contains(t, api.Body, `"request_id":"`+api.Header.Get("X-Request-Id")+`"`)
 

@@ -9,76 +9,67 @@ import (
 	"testing"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scalekit-samples/go-rbac-projects/app/apptest"
 	"github.com/scalekit-samples/go-rbac-projects/database"
+	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
 	"github.com/scalekit-samples/go-rbac-projects/internal/testkit"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
 )
 
-// rolesAtIdP returns the user's roles as the IdP has them now.
-func (e *env) rolesAtIdP(userID string) []string {
-	e.t.Helper()
-	for _, u := range e.IdP.Users() {
-		if u.ID == userID {
-			return u.Roles
-		}
-	}
-	e.t.Fatalf("no user %s at the IdP", userID)
-	return nil
-}
-
 // auditRows returns the audit page's rows as the given admin sees them.
-func auditRows(t *testing.T, admin *browser) []string {
+func auditRows(t *testing.T, admin *apptest.Browser) []string {
 	t.Helper()
-	resp := admin.get("/audit")
+	resp := admin.Get("/audit")
 	require.Equal(t, http.StatusOK, resp.StatusCode)
-	doc := parseHTML(t, resp.Body)
-	return doc.Find(`[data-testid="audit-log"] tbody tr`).Map(func(_ int, s *goquerySelection) string {
+	doc := apptest.ParseHTML(t, resp.Body)
+	return doc.Find(`[data-testid="audit-log"] tbody tr`).Map(func(_ int, s *goquery.Selection) string {
 		return strings.Join(strings.Fields(s.Text()), " ")
 	})
 }
 
 func TestAdminDemotionTakesEffectOnTheMembersNextRequest(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testAdminDemotionTakesEffectOnTheMembersNextRequest)
+	databasetest.Run(t, testAdminDemotionTakesEffectOnTheMembersNextRequest)
 }
 
 func testAdminDemotionTakesEffectOnTheMembersNextRequest(t *testing.T, engine database.Engine) {
 	clock := testkit.NewOffsetClock(0)
-	e := startEnv(t, envOptions{engine: engine, idpNow: clock.Now})
-	alice, bob := e.user("alice@acme.example"), e.user("bob@acme.example")
-	admin := e.signIn(alice)
-	bobBrowser := e.signIn(bob)
-	bobToken := e.token(bob)
-	require.Equal(t, 1, parseHTML(t, bobBrowser.get("/projects").Body).Find(`[data-testid="new-project"]`).Length())
-	require.Equal(t, http.StatusCreated, e.api(bobToken, "POST", "/api/projects", map[string]string{"name": "Before"}).StatusCode)
+	e := apptest.Start(t, apptest.Options{Engine: engine, IdPNow: clock.Now})
+	alice, bob := e.User("alice@acme.example"), e.User("bob@acme.example")
+	admin := e.SignIn(alice)
+	bobBrowser := e.SignIn(bob)
+	bobToken := e.Token(bob)
+	require.Equal(t, 1, apptest.ParseHTML(t, bobBrowser.Get("/projects").Body).Find(`[data-testid="new-project"]`).Length())
+	require.Equal(t, http.StatusCreated, e.API(bobToken, "POST", "/api/projects", map[string]string{"name": "Before"}).StatusCode)
 
 	// Alice uses the role picker on /members.
-	members := parseHTML(t, admin.get("/members").Body)
+	members := apptest.ParseHTML(t, admin.Get("/members").Body)
 	action, ok := members.Find(fmt.Sprintf(`tr[data-user="%s"] [data-testid="role-form"]`, bob.ID)).Attr("action")
 	require.True(t, ok, "the admin sees a role picker for Bob")
-	resp := admin.post(action, url.Values{"role": {"team_member"}})
+	resp := admin.Post(action, url.Values{"role": {"team_member"}})
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode, resp.Body)
-	assert.Equal(t, []string{"team_member"}, e.rolesAtIdP(bob.ID), "the change went to the IdP")
-	changed := parseHTML(t, admin.get(resp.Header.Get("Location")).Body)
-	assert.Contains(t, text(changed, `[data-testid="changed"]`), "Bob Manager")
+	assert.Equal(t, []string{"team_member"}, e.IdPRoles(bob.ID), "the change went to the IdP")
+	changed := apptest.ParseHTML(t, admin.Get(resp.Header.Get("Location")).Body)
+	assert.Contains(t, apptest.Text(changed, `[data-testid="changed"]`), "Bob Manager")
 
 	// Bob's very next request: the browser session refreshes its token...
-	page := parseHTML(t, bobBrowser.get("/projects").Body)
+	page := apptest.ParseHTML(t, bobBrowser.Get("/projects").Body)
 	assert.Zero(t, page.Find(`[data-testid="new-project"]`).Length(), "the New project form is gone")
-	assert.Equal(t, "team_member", text(page, `[data-testid="user-roles"]`))
-	assert.Equal(t, http.StatusForbidden, bobBrowser.post("/projects", url.Values{"name": {"After"}}).StatusCode)
+	assert.Equal(t, "team_member", apptest.Text(page, `[data-testid="user-roles"]`))
+	assert.Equal(t, http.StatusForbidden, bobBrowser.Post("/projects", url.Values{"name": {"After"}}).StatusCode)
 
 	// ...and his old bearer token is refused with a reason to refresh.
-	old := e.api(bobToken, "POST", "/api/projects", map[string]string{"name": "After"})
+	old := e.API(bobToken, "POST", "/api/projects", map[string]string{"name": "After"})
 	assert.Equal(t, http.StatusUnauthorized, old.StatusCode)
-	assert.Contains(t, decode[map[string]string](t, old)["error_description"], "roles changed")
+	assert.Contains(t, apptest.Decode[map[string]string](t, old)["error_description"], "roles changed")
 	clock.Advance(time.Second) // JWT times are whole seconds: a token of the next second is a new one
-	fresh := e.api(e.token(bob), "POST", "/api/projects", map[string]string{"name": "After"})
+	fresh := e.API(e.Token(bob), "POST", "/api/projects", map[string]string{"name": "After"})
 	assert.Equal(t, http.StatusForbidden, fresh.StatusCode, "a new token carries the new role")
-	assert.Equal(t, http.StatusOK, e.api(e.token(bob), "GET", "/api/projects", nil).StatusCode, "and what the new role allows")
+	assert.Equal(t, http.StatusOK, e.API(e.Token(bob), "GET", "/api/projects", nil).StatusCode, "and what the new role allows")
 
 	rows := auditRows(t, admin)
 	require.NotEmpty(t, rows)
@@ -88,11 +79,11 @@ func testAdminDemotionTakesEffectOnTheMembersNextRequest(t *testing.T, engine da
 
 func TestMembersPageShowsThePickerOnlyToThoseWhoMayAssign(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testMembersPageShowsThePickerOnlyToThoseWhoMayAssign)
+	databasetest.Run(t, testMembersPageShowsThePickerOnlyToThoseWhoMayAssign)
 }
 
 func testMembersPageShowsThePickerOnlyToThoseWhoMayAssign(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine})
+	e := apptest.Start(t, apptest.Options{Engine: engine})
 	tests := []struct {
 		email   string
 		status  int
@@ -104,9 +95,9 @@ func testMembersPageShowsThePickerOnlyToThoseWhoMayAssign(t *testing.T, engine d
 	}
 	for _, tt := range tests {
 		t.Run(tt.email, func(t *testing.T) {
-			resp := e.signIn(e.user(tt.email)).get("/members")
+			resp := e.SignIn(e.User(tt.email)).Get("/members")
 			require.Equal(t, tt.status, resp.StatusCode)
-			doc := parseHTML(t, resp.Body)
+			doc := apptest.ParseHTML(t, resp.Body)
 			assert.Equal(t, tt.pickers, doc.Find(`[data-testid="role-form"]`).Length())
 			if tt.status == http.StatusOK {
 				assert.Equal(t, 4, doc.Find(`[data-testid="member-list"] tbody tr`).Length(), "Acme's four members, from the IdP")
@@ -118,13 +109,13 @@ func testMembersPageShowsThePickerOnlyToThoseWhoMayAssign(t *testing.T, engine d
 
 func TestRefusedRoleChangesChangeNothingAndAreAudited(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testRefusedRoleChangesChangeNothingAndAreAudited)
+	databasetest.Run(t, testRefusedRoleChangesChangeNothingAndAreAudited)
 }
 
 func testRefusedRoleChangesChangeNothingAndAreAudited(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine})
-	alice, bob, carol, erin := e.user("alice@acme.example"), e.user("bob@acme.example"), e.user("carol@acme.example"), e.user("erin@globex.example")
-	admin := e.signIn(alice)
+	e := apptest.Start(t, apptest.Options{Engine: engine})
+	alice, bob, carol, erin := e.User("alice@acme.example"), e.User("bob@acme.example"), e.User("carol@acme.example"), e.User("erin@globex.example")
+	admin := e.SignIn(alice)
 	before := map[string][]string{}
 	for _, u := range e.IdP.Users() {
 		before[u.ID] = slices.Clone(u.Roles)
@@ -152,7 +143,7 @@ func testRefusedRoleChangesChangeNothingAndAreAudited(t *testing.T, engine datab
 		t.Run(tt.name, func(t *testing.T) {
 			b := admin
 			if tt.as.ID != alice.ID {
-				b = e.signIn(tt.as)
+				b = e.SignIn(tt.as)
 			}
 			req, err := http.NewRequest("POST", e.URL+"/members/"+url.PathEscape(tt.target)+"/role", strings.NewReader(url.Values{"role": {tt.role}}.Encode()))
 			require.NoError(t, err)
@@ -160,7 +151,7 @@ func testRefusedRoleChangesChangeNothingAndAreAudited(t *testing.T, engine datab
 			if tt.header[0] != "" {
 				req.Header.Set(tt.header[0], tt.header[1])
 			}
-			resp := send(t, b.client, req)
+			resp := apptest.Send(t, b.Client, req)
 			assert.Equal(t, tt.status, resp.StatusCode, resp.Body)
 
 			for _, u := range e.IdP.Users() {
@@ -168,7 +159,7 @@ func testRefusedRoleChangesChangeNothingAndAreAudited(t *testing.T, engine datab
 			}
 			auditor := admin
 			if tt.auditor.ID != alice.ID {
-				auditor = e.signIn(tt.auditor)
+				auditor = e.SignIn(tt.auditor)
 			}
 			rows := auditRows(t, auditor)
 			require.NotEmpty(t, rows)
@@ -181,37 +172,37 @@ func testRefusedRoleChangesChangeNothingAndAreAudited(t *testing.T, engine datab
 
 func TestANewUserJoiningGetsTheDefaultMemberRole(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testANewUserJoiningGetsTheDefaultMemberRole)
+	databasetest.Run(t, testANewUserJoiningGetsTheDefaultMemberRole)
 }
 
 func testANewUserJoiningGetsTheDefaultMemberRole(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine})
-	b := e.newBrowser()
-	login := b.get("/login")
-	authorize := mustURL(t, login.Header.Get("Location"))
+	e := apptest.Start(t, apptest.Options{Engine: engine})
+	b := e.NewBrowser()
+	login := b.Get("/login")
+	authorize := apptest.MustURL(t, login.Header.Get("Location"))
 	form := authorize.Query()
 	form.Set("join_org", "org_100000000000000001")
-	resp := b.do("POST", e.IdP.URL()+"/oauth/authorize", strings.NewReader(form.Encode()), "application/x-www-form-urlencoded")
+	resp := b.Do("POST", e.IdP.URL()+"/oauth/authorize", strings.NewReader(form.Encode()), "application/x-www-form-urlencoded")
 	require.Equal(t, http.StatusFound, resp.StatusCode, resp.Body)
-	require.Equal(t, http.StatusSeeOther, b.do("GET", resp.Header.Get("Location"), nil, "").StatusCode)
+	require.Equal(t, http.StatusSeeOther, b.Do("GET", resp.Header.Get("Location"), nil, "").StatusCode)
 
-	home := parseHTML(t, b.get("/").Body)
-	assert.Equal(t, "member", text(home, `[data-testid="user-roles"]`), "seed's default_member_role")
-	assert.Equal(t, "org_100000000000000001", text(home, `[data-testid="user-org"]`))
-	members := parseHTML(t, e.signIn(e.user("alice@acme.example")).get("/members").Body)
+	home := apptest.ParseHTML(t, b.Get("/").Body)
+	assert.Equal(t, "member", apptest.Text(home, `[data-testid="user-roles"]`), "seed's default_member_role")
+	assert.Equal(t, "org_100000000000000001", apptest.Text(home, `[data-testid="user-org"]`))
+	members := apptest.ParseHTML(t, e.SignIn(e.User("alice@acme.example")).Get("/members").Body)
 	assert.Equal(t, 5, members.Find(`[data-testid="member-list"] tbody tr`).Length(), "the admin sees the newcomer")
 }
 
 func TestAnonymousRoleChangesLeaveNoAuditTrail(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testAnonymousRoleChangesLeaveNoAuditTrail)
+	databasetest.Run(t, testAnonymousRoleChangesLeaveNoAuditTrail)
 }
 
 func testAnonymousRoleChangesLeaveNoAuditTrail(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine})
-	admin := e.signIn(e.user("alice@acme.example"))
+	e := apptest.Start(t, apptest.Options{Engine: engine})
+	admin := e.SignIn(e.User("alice@acme.example"))
 	for range 5 {
-		resp := e.newBrowser().post("/members/usr_100000000000000002/role", url.Values{"role": {strings.Repeat("x", 60<<10)}})
+		resp := e.NewBrowser().Post("/members/usr_100000000000000002/role", url.Values{"role": {strings.Repeat("x", 60<<10)}})
 		assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 	}
 	assert.Empty(t, auditRows(t, admin), "nobody signed in: nothing to audit, and nobody can fill the log")

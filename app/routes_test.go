@@ -7,8 +7,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scalekit-samples/go-rbac-projects/app/apptest"
 	"github.com/scalekit-samples/go-rbac-projects/auth"
 	"github.com/scalekit-samples/go-rbac-projects/database"
+	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
 )
 
 // TestRouteTableMatchesTheDesign pins the policy to the public contract in
@@ -17,7 +19,7 @@ import (
 // change to this table too.
 func TestRouteTableMatchesTheDesign(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testRouteTableMatchesTheDesign)
+	databasetest.Run(t, testRouteTableMatchesTheDesign)
 }
 
 func testRouteTableMatchesTheDesign(t *testing.T, engine database.Engine) {
@@ -52,7 +54,7 @@ func testRouteTableMatchesTheDesign(t *testing.T, engine database.Engine) {
 		"PATCH /api/tasks/{id}":         "tasks:update",
 		"GET /healthz":                  "public",
 	}
-	e := startEnv(t, envOptions{engine: engine})
+	e := apptest.Start(t, apptest.Options{Engine: engine})
 	got := map[string]string{}
 	for _, rt := range e.App.Routes().All() {
 		got[rt.Method+" "+rt.Pattern] = rt.Gate.String()
@@ -66,7 +68,7 @@ func testRouteTableMatchesTheDesign(t *testing.T, engine database.Engine) {
 // closing its route to everybody. Nobody passes any of them.
 func TestEveryGateCanBePassed(t *testing.T) {
 	t.Parallel()
-	e := startEnv(t, envOptions{})
+	e := apptest.Start(t, apptest.Options{})
 	var roles []string
 	for _, r := range e.Model.Roles {
 		roles = append(roles, r.Name)
@@ -93,7 +95,7 @@ func TestEveryGateCanBePassed(t *testing.T) {
 // no directory of /static/ lists what is in it.
 func TestStaticServesFilesOnly(t *testing.T) {
 	t.Parallel()
-	e := startEnv(t, envOptions{})
+	e := apptest.Start(t, apptest.Options{})
 	tests := []struct {
 		name, method, path string
 		want               int
@@ -114,7 +116,7 @@ func TestStaticServesFilesOnly(t *testing.T) {
 			req, err := http.NewRequest(tt.method, e.URL+tt.path, nil)
 			require.NoError(t, err)
 			req.URL.Opaque = tt.path // sent as written, not cleaned by the client
-			got := send(t, client, req)
+			got := apptest.Send(t, client, req)
 			assert.Equal(t, tt.want, got.StatusCode)
 			assert.NotContains(t, got.Body, `href="app.css"`, "no listing")
 			if tt.want == http.StatusOK {
@@ -126,10 +128,10 @@ func TestStaticServesFilesOnly(t *testing.T) {
 
 func TestHealthzAnswersHead(t *testing.T) {
 	t.Parallel()
-	e := startEnv(t, envOptions{})
+	e := apptest.Start(t, apptest.Options{})
 	req, err := http.NewRequest("HEAD", e.URL+"/healthz", nil)
 	require.NoError(t, err)
-	got := send(t, http.DefaultClient, req)
+	got := apptest.Send(t, http.DefaultClient, req)
 	assert.Equal(t, http.StatusOK, got.StatusCode)
 	assert.Empty(t, got.Body)
 }

@@ -13,59 +13,61 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scalekit-samples/go-rbac-projects/app/apptest"
 	"github.com/scalekit-samples/go-rbac-projects/database"
+	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
 )
 
 // The guarantees of several instances sharing one database, each proved
-// on three instances behind a round-robin proxy (cluster_test.go), on
+// on three instances behind a round-robin proxy (apptest.StartCluster), on
 // PostgreSQL and on one shared SQLite file.
 
 func TestClusterSignInHopsBetweenInstances(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testClusterSignInHopsBetweenInstances)
+	databasetest.Run(t, testClusterSignInHopsBetweenInstances)
 }
 
 func testClusterSignInHopsBetweenInstances(t *testing.T, engine database.Engine) {
-	c := startCluster(t, 3, envOptions{engine: engine})
-	bob := c.user("bob@acme.example")
-	b := c.newBrowser()
+	c := apptest.StartCluster(t, 3, apptest.Options{Engine: engine})
+	bob := c.User("bob@acme.example")
+	b := c.NewBrowser()
 
 	// /login on instance 0 sets the pending sign-in; the IdP sends the
 	// browser back to the balancer, which here picks instance 1.
-	login := b.do("GET", c.at(0, c.URL+"/login?return_to=%2Fprojects"), nil, "")
+	login := b.Do("GET", c.At(0, c.URL+"/login?return_to=%2Fprojects"), nil, "")
 	require.Equal(t, http.StatusFound, login.StatusCode)
-	callback := b.pickUser(bob, login).Header.Get("Location")
+	callback := b.PickUser(bob, login).Header.Get("Location")
 	require.True(t, strings.HasPrefix(callback, c.URL+"/auth/callback"), "the callback goes to the balancer: %s", callback)
-	resp := b.do("GET", c.at(1, callback), nil, "")
+	resp := b.Do("GET", c.At(1, callback), nil, "")
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode, "callback on another instance than /login: %s", resp.Body)
 	assert.Equal(t, "/projects", resp.Header.Get("Location"))
 
 	// The session then works on every instance, and through the balancer.
 	for i := range 3 {
-		page := b.do("GET", c.at(2-i, c.URL+"/"), nil, "")
+		page := b.Do("GET", c.At(2-i, c.URL+"/"), nil, "")
 		require.Equal(t, http.StatusOK, page.StatusCode, "instance %d", 2-i)
-		assert.Equal(t, "Bob Manager", text(parseHTML(t, page.Body), `[data-testid="user-name"]`), "instance %d", 2-i)
+		assert.Equal(t, "Bob Manager", apptest.Text(apptest.ParseHTML(t, page.Body), `[data-testid="user-name"]`), "instance %d", 2-i)
 	}
 	served := map[string]bool{}
 	for range 3 {
-		resp := b.get("/projects")
+		resp := b.Get("/projects")
 		require.Equal(t, http.StatusOK, resp.StatusCode)
-		served[resp.Header.Get(instanceHeader)] = true
+		served[resp.Header.Get(apptest.InstanceHeader)] = true
 	}
 	assert.Len(t, served, 3, "the balancer spread the requests over the three instances")
 }
 
 func TestClusterBurstAfterExpiryRefreshesOnce(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testClusterBurstAfterExpiryRefreshesOnce)
+	databasetest.Run(t, testClusterBurstAfterExpiryRefreshesOnce)
 }
 
 func testClusterBurstAfterExpiryRefreshesOnce(t *testing.T, engine database.Engine) {
 	// The IdP rotates refresh tokens and revokes the sign-in when a spent
 	// one comes back: of a burst landing on three instances, one refreshes
 	// and the others use its result.
-	c := startCluster(t, 3, envOptions{engine: engine, accessTokenTTL: 2 * time.Second})
-	b := c.signIn(c.user("bob@acme.example"))
+	c := apptest.StartCluster(t, 3, apptest.Options{Engine: engine, AccessTokenTTL: 2 * time.Second})
+	b := c.SignIn(c.User("bob@acme.example"))
 	before := c.IdP.Refreshes()
 	time.Sleep(2100 * time.Millisecond) // past the access token's expiry
 
@@ -75,7 +77,7 @@ func testClusterBurstAfterExpiryRefreshesOnce(t *testing.T, engine database.Engi
 	for i := range statuses {
 		wg.Go(func() {
 			<-start
-			statuses[i] = b.do("GET", c.at(i%3, c.URL+"/projects"), nil, "").StatusCode
+			statuses[i] = b.Do("GET", c.At(i%3, c.URL+"/projects"), nil, "").StatusCode
 		})
 	}
 	close(start)
@@ -85,7 +87,7 @@ func testClusterBurstAfterExpiryRefreshesOnce(t *testing.T, engine database.Engi
 	}
 	assert.Equal(t, int64(1), c.IdP.Refreshes()-before, "one refresh for the whole burst")
 	assert.Zero(t, c.IdP.RefreshReplays(), "no spent refresh token came back")
-	assert.Equal(t, http.StatusOK, b.get("/projects").StatusCode, "the sign-in survived")
+	assert.Equal(t, http.StatusOK, b.Get("/projects").StatusCode, "the sign-in survived")
 }
 
 // pollBound is the longest a role change may take to reach an instance
@@ -97,20 +99,20 @@ const pollBound = time.Second + 500*time.Millisecond
 // instance refuses, against bounds of 100 ms and pollBound, which it must
 // not share the machine with other tests for.
 func TestClusterDemotionIsRefusedOnEveryInstance(t *testing.T) {
-	eachEngine(t, testClusterDemotionIsRefusedOnEveryInstance)
+	databasetest.Run(t, testClusterDemotionIsRefusedOnEveryInstance)
 }
 
 func testClusterDemotionIsRefusedOnEveryInstance(t *testing.T, engine database.Engine) {
-	c := startCluster(t, 3, envOptions{engine: engine})
-	alice, bob, carol := c.user("alice@acme.example"), c.user("bob@acme.example"), c.user("carol@acme.example")
+	c := apptest.StartCluster(t, 3, apptest.Options{Engine: engine})
+	alice, bob, carol := c.User("alice@acme.example"), c.User("bob@acme.example"), c.User("carol@acme.example")
 	for _, u := range []string{bob.ID, carol.ID} {
 		require.NoError(t, c.IdP.SetUserRoles(u, []string{"admin"}))
 	}
-	admin := c.signIn(alice)
-	tokens := map[string]string{bob.ID: c.token(bob), carol.ID: c.token(carol)}
+	admin := c.SignIn(alice)
+	tokens := map[string]string{bob.ID: c.Token(bob), carol.ID: c.Token(carol)}
 	for i := range 3 { // every instance has accepted both tokens before
 		for _, tok := range tokens {
-			require.Equal(t, http.StatusOK, c.apiAt(c.node(i).URL, tok, "GET", "/api/projects", nil).StatusCode)
+			require.Equal(t, http.StatusOK, c.APIAt(c.Node(i).URL, tok, "GET", "/api/projects", nil).StatusCode)
 		}
 	}
 
@@ -118,7 +120,7 @@ func testClusterDemotionIsRefusedOnEveryInstance(t *testing.T, engine database.E
 	// measures how long each instance keeps accepting target's old token.
 	demote := func(target string) []time.Duration {
 		t.Helper()
-		resp := admin.do("POST", c.at(0, c.URL+"/members/"+url.PathEscape(target)+"/role"),
+		resp := admin.Do("POST", c.At(0, c.URL+"/members/"+url.PathEscape(target)+"/role"),
 			strings.NewReader(url.Values{"role": {"viewer"}}.Encode()), "application/x-www-form-urlencoded")
 		require.Equal(t, http.StatusSeeOther, resp.StatusCode, resp.Body)
 		answered := time.Now()
@@ -128,7 +130,7 @@ func testClusterDemotionIsRefusedOnEveryInstance(t *testing.T, engine database.E
 			wg.Go(func() {
 				deadline := answered.Add(5 * time.Second)
 				for time.Now().Before(deadline) {
-					if c.apiAt(c.node(i).URL, tokens[target], "GET", "/api/projects", nil).StatusCode == http.StatusUnauthorized {
+					if c.APIAt(c.Node(i).URL, tokens[target], "GET", "/api/projects", nil).StatusCode == http.StatusUnauthorized {
 						took[i] = time.Since(answered)
 						return
 					}
@@ -142,7 +144,7 @@ func testClusterDemotionIsRefusedOnEveryInstance(t *testing.T, engine database.E
 	}
 
 	t.Run("within 100 ms, notified", func(t *testing.T) {
-		listening := c.listeners()
+		listening := c.Listeners()
 		took := demote(carol.ID)
 		t.Logf("%s: old token refused after %v on instances 0, 1, 2 (%d LISTEN connections)", engine, took, listening)
 		if engine == database.SQLite {
@@ -154,7 +156,7 @@ func testClusterDemotionIsRefusedOnEveryInstance(t *testing.T, engine database.E
 		}
 	})
 	t.Run("within the poll bound, listener killed", func(t *testing.T) {
-		killed := c.killListeners()
+		killed := c.KillListeners()
 		took := demote(bob.ID)
 		t.Logf("%s: %d LISTEN connections killed; old token refused after %v on instances 0, 1, 2 (bound %v)", engine, killed, took, pollBound)
 		for i, d := range took {
@@ -165,14 +167,14 @@ func testClusterDemotionIsRefusedOnEveryInstance(t *testing.T, engine database.E
 
 func TestClusterAdminsDemotingEachOtherLeaveOne(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testClusterAdminsDemotingEachOtherLeaveOne)
+	databasetest.Run(t, testClusterAdminsDemotingEachOtherLeaveOne)
 }
 
 func testClusterAdminsDemotingEachOtherLeaveOne(t *testing.T, engine database.Engine) {
-	c := startCluster(t, 3, envOptions{engine: engine})
-	alice, bob := c.user("alice@acme.example"), c.user("bob@acme.example")
+	c := apptest.StartCluster(t, 3, apptest.Options{Engine: engine})
+	alice, bob := c.User("alice@acme.example"), c.User("bob@acme.example")
 	require.NoError(t, c.IdP.SetUserRoles(bob.ID, []string{"admin"}))
-	browsers := []*browser{c.signIn(alice), c.signIn(bob)}
+	browsers := []*apptest.Browser{c.SignIn(alice), c.SignIn(bob)}
 	targets := []string{bob.ID, alice.ID}
 
 	for round := range 3 { // each round from two admins again
@@ -185,7 +187,7 @@ func testClusterAdminsDemotingEachOtherLeaveOne(t *testing.T, engine database.En
 			wg.Go(func() {
 				<-start
 				// Alice through instance 0 demotes Bob; Bob through 1, Alice.
-				statuses[i] = browsers[i].do("POST", c.at(i, c.URL+"/members/"+url.PathEscape(targets[i])+"/role"),
+				statuses[i] = browsers[i].Do("POST", c.At(i, c.URL+"/members/"+url.PathEscape(targets[i])+"/role"),
 					strings.NewReader(url.Values{"role": {"viewer"}}.Encode()), "application/x-www-form-urlencoded").StatusCode
 			})
 		}
@@ -209,13 +211,13 @@ func testClusterAdminsDemotingEachOtherLeaveOne(t *testing.T, engine database.En
 
 func TestClusterWebhookRedeliveredToEveryInstanceAppliesOnce(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testClusterWebhookRedeliveredToEveryInstanceAppliesOnce)
+	databasetest.Run(t, testClusterWebhookRedeliveredToEveryInstanceAppliesOnce)
 }
 
 func testClusterWebhookRedeliveredToEveryInstanceAppliesOnce(t *testing.T, engine database.Engine) {
-	c := startCluster(t, 3, envOptions{engine: engine})
-	carol := c.user("carol@acme.example")
-	admin := c.signIn(c.user("alice@acme.example"))
+	c := apptest.StartCluster(t, 3, apptest.Options{Engine: engine})
+	carol := c.User("carol@acme.example")
+	admin := c.SignIn(c.User("alice@acme.example"))
 	promote := directoryEvent("organization.directory.user_updated", carol.OrgID, carol.Email, "project_manager")
 	writes := c.IdP.ManagementWrites()
 
@@ -228,17 +230,17 @@ func testClusterWebhookRedeliveredToEveryInstanceAppliesOnce(t *testing.T, engin
 	for i := range bodies {
 		wg.Go(func() {
 			<-start
-			resp := c.deliverAt(t, c.node(i%3).URL, testWebhookSecret, "msg_cluster", now, promote)
+			resp := c.DeliverAt(t, c.Node(i%3).URL, apptest.WebhookSecret, "msg_cluster", now, promote)
 			// While one copy is being applied, the others are told to come
 			// back (503, Retry-After); once it is done, they are duplicates.
 			if resp.StatusCode == http.StatusServiceUnavailable {
 				assert.NotEmpty(t, resp.Header.Get("Retry-After"))
-				resp = c.deliverAt(t, c.node(i%3).URL, testWebhookSecret, "msg_cluster", now, promote)
+				resp = c.DeliverAt(t, c.Node(i%3).URL, apptest.WebhookSecret, "msg_cluster", now, promote)
 				// As the sender would, until the copy being applied is done
 				// (a few ms; seconds on a loaded machine).
 				for deadline := time.Now().Add(15 * time.Second); resp.StatusCode == http.StatusServiceUnavailable && time.Now().Before(deadline); {
 					time.Sleep(20 * time.Millisecond)
-					resp = c.deliverAt(t, c.node(i%3).URL, testWebhookSecret, "msg_cluster", now, promote)
+					resp = c.DeliverAt(t, c.Node(i%3).URL, apptest.WebhookSecret, "msg_cluster", now, promote)
 				}
 			}
 			assert.Equal(t, http.StatusOK, resp.StatusCode, resp.Body)
@@ -259,7 +261,7 @@ func testClusterWebhookRedeliveredToEveryInstanceAppliesOnce(t *testing.T, engin
 	}
 	assert.Equal(t, 1, applied, "applied once: %v", bodies)
 	assert.Equal(t, 5, duplicate, "the other copies are duplicates: %v", bodies)
-	assert.Equal(t, []string{"project_manager"}, c.rolesAtIdP(carol.ID))
+	assert.Equal(t, []string{"project_manager"}, c.IdPRoles(carol.ID))
 	assert.Equal(t, int64(1), c.IdP.ManagementWrites()-writes, "one role write at the IdP")
 	var audited int
 	for _, r := range auditRows(t, admin) {
@@ -272,38 +274,38 @@ func testClusterWebhookRedeliveredToEveryInstanceAppliesOnce(t *testing.T, engin
 
 func TestClusterLosingAnInstanceLosesNoSession(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testClusterLosingAnInstanceLosesNoSession)
+	databasetest.Run(t, testClusterLosingAnInstanceLosesNoSession)
 }
 
 func testClusterLosingAnInstanceLosesNoSession(t *testing.T, engine database.Engine) {
-	c := startCluster(t, 3, envOptions{engine: engine})
-	bob := c.user("bob@acme.example")
-	b := c.signIn(bob)
-	token := c.token(bob)
+	c := apptest.StartCluster(t, 3, apptest.Options{Engine: engine})
+	bob := c.User("bob@acme.example")
+	b := c.SignIn(bob)
+	token := c.Token(bob)
 	signedIn := func(why string) {
 		t.Helper()
 		for range 3 {
-			resp := b.get("/projects")
-			assert.Equal(t, http.StatusOK, resp.StatusCode, "%s: browser, instance %s", why, resp.Header.Get(instanceHeader))
-			resp = c.api(token, "GET", "/api/projects", nil)
-			assert.Equal(t, http.StatusOK, resp.StatusCode, "%s: API, instance %s", why, resp.Header.Get(instanceHeader))
+			resp := b.Get("/projects")
+			assert.Equal(t, http.StatusOK, resp.StatusCode, "%s: browser, instance %s", why, resp.Header.Get(apptest.InstanceHeader))
+			resp = c.API(token, "GET", "/api/projects", nil)
+			assert.Equal(t, http.StatusOK, resp.StatusCode, "%s: API, instance %s", why, resp.Header.Get(apptest.InstanceHeader))
 		}
 	}
 	signedIn("all up")
 
-	c.stop(0)
+	c.Stop(0)
 	signedIn("instance 0 stopped")
-	c.kill(1) // mid-nothing; listener and connections cut
+	c.Kill(1) // mid-nothing; listener and connections cut
 	signedIn("instance 1 killed")
-	added := c.add()
-	resp := b.do("GET", added.URL+"/projects", nil, "")
+	added := c.Add()
+	resp := b.Do("GET", added.URL+"/projects", nil, "")
 	assert.Equal(t, http.StatusOK, resp.StatusCode, "an instance started since serves the session")
 	signedIn("one instance added")
 }
 
 func TestClusterThreeInstancesStartTogetherOnAnEmptyDatabase(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testClusterThreeInstancesStartTogetherOnAnEmptyDatabase)
+	databasetest.Run(t, testClusterThreeInstancesStartTogetherOnAnEmptyDatabase)
 }
 
 func testClusterThreeInstancesStartTogetherOnAnEmptyDatabase(t *testing.T, engine database.Engine) {
@@ -311,15 +313,15 @@ func testClusterThreeInstancesStartTogetherOnAnEmptyDatabase(t *testing.T, engin
 	// most rounds on PostgreSQL: the migrations run under a lock.
 	for round := range 3 {
 		t.Run(fmt.Sprint("round ", round), func(t *testing.T) {
-			c := startCluster(t, 3, envOptions{engine: engine, emptyDatabase: true})
-			alice := c.user("alice@acme.example")
-			b := c.signIn(alice)
-			token := c.token(alice)
+			c := apptest.StartCluster(t, 3, apptest.Options{Engine: engine, EmptyDatabase: true})
+			alice := c.User("alice@acme.example")
+			b := c.SignIn(alice)
+			token := c.Token(alice)
 			for i := range 3 {
-				resp := c.apiAt(c.node(i).URL, token, "POST", "/api/projects", map[string]string{"name": fmt.Sprint("from ", i)})
+				resp := c.APIAt(c.Node(i).URL, token, "POST", "/api/projects", map[string]string{"name": fmt.Sprint("from ", i)})
 				assert.Equal(t, http.StatusCreated, resp.StatusCode, "instance %d: %s", i, resp.Body)
 			}
-			assert.Equal(t, http.StatusOK, b.get("/projects").StatusCode)
+			assert.Equal(t, http.StatusOK, b.Get("/projects").StatusCode)
 		})
 	}
 }

@@ -7,15 +7,16 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scalekit-samples/go-rbac-projects/app/apptest"
 	"github.com/scalekit-samples/go-rbac-projects/database"
 	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
 )
 
 // sessionRows reads the sessions table as someone holding a copy of the
 // database would.
-func sessionRows(t *testing.T, e *env) map[string]string {
+func sessionRows(t *testing.T, e *apptest.Env) map[string]string {
 	t.Helper()
-	db, _ := databasetest.Open(t, e.cfg.Database())
+	db, _ := databasetest.Open(t, e.Config.Database())
 	rows, err := db.Query(`SELECT id_hash, data FROM sessions`)
 	require.NoError(t, err)
 	defer rows.Close()
@@ -29,23 +30,23 @@ func sessionRows(t *testing.T, e *env) map[string]string {
 	return got
 }
 
-func setSessionRow(t *testing.T, e *env, idHash, data string) {
+func setSessionRow(t *testing.T, e *apptest.Env, idHash, data string) {
 	t.Helper()
-	db, _ := databasetest.Open(t, e.cfg.Database())
+	db, _ := databasetest.Open(t, e.Config.Database())
 	_, err := db.Exec(`UPDATE sessions SET data = $1 WHERE id_hash = $2`, []byte(data), idHash)
 	require.NoError(t, err)
 }
 
 func TestTheDatabaseHoldsNoUsableToken(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testTheDatabaseHoldsNoUsableToken)
+	databasetest.Run(t, testTheDatabaseHoldsNoUsableToken)
 }
 
 func testTheDatabaseHoldsNoUsableToken(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine})
-	alice := e.user("alice@acme.example")
-	b := e.signIn(alice)
-	require.Equal(t, http.StatusOK, b.get("/projects").StatusCode)
+	e := apptest.Start(t, apptest.Options{Engine: engine})
+	alice := e.User("alice@acme.example")
+	b := e.SignIn(alice)
+	require.Equal(t, http.StatusOK, b.Get("/projects").StatusCode)
 
 	rows := sessionRows(t, e)
 	require.NotEmpty(t, rows)
@@ -59,7 +60,7 @@ func testTheDatabaseHoldsNoUsableToken(t *testing.T, engine database.Engine) {
 
 func TestAlteredSessionRowsSignTheUserOut(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testAlteredSessionRowsSignTheUserOut)
+	databasetest.Run(t, testAlteredSessionRowsSignTheUserOut)
 }
 
 func testAlteredSessionRowsSignTheUserOut(t *testing.T, engine database.Engine) {
@@ -79,11 +80,11 @@ func testAlteredSessionRowsSignTheUserOut(t *testing.T, engine database.Engine) 
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := startEnv(t, envOptions{engine: engine})
-			bob := e.signIn(e.user("bob@acme.example"))
+			e := apptest.Start(t, apptest.Options{Engine: engine})
+			bob := e.SignIn(e.User("bob@acme.example"))
 			before := sessionRows(t, e)
 			require.Len(t, before, 1, "one row per signed-in session")
-			alice := e.signIn(e.user("alice@acme.example"))
+			alice := e.SignIn(e.User("alice@acme.example"))
 			rows := sessionRows(t, e)
 			require.Len(t, rows, 2)
 			var bobID, aliceID string
@@ -96,10 +97,10 @@ func testAlteredSessionRowsSignTheUserOut(t *testing.T, engine database.Engine) 
 			}
 			setSessionRow(t, e, bobID, tt.alter(rows[bobID], rows[aliceID]))
 
-			resp := bob.get("/projects")
+			resp := bob.Get("/projects")
 			assert.Equal(t, http.StatusFound, resp.StatusCode, "asked to sign in again, not served as anyone")
 			assert.Equal(t, "/login?return_to=%2Fprojects", resp.Header.Get("Location"))
-			assert.Equal(t, http.StatusOK, alice.get("/projects").StatusCode, "the other session is untouched")
+			assert.Equal(t, http.StatusOK, alice.Get("/projects").StatusCode, "the other session is untouched")
 		})
 	}
 }

@@ -11,57 +11,59 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scalekit-samples/go-rbac-projects/app/apptest"
 	"github.com/scalekit-samples/go-rbac-projects/database"
+	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
 	"github.com/scalekit-samples/go-rbac-projects/internal/testkit"
 )
 
 func TestEveryDemoUserSignsInAndSeesTheirOrganization(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testEveryDemoUserSignsInAndSeesTheirOrganization)
+	databasetest.Run(t, testEveryDemoUserSignsInAndSeesTheirOrganization)
 }
 
 func testEveryDemoUserSignsInAndSeesTheirOrganization(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine})
+	e := apptest.Start(t, apptest.Options{Engine: engine})
 	for _, u := range e.IdP.Users() {
 		t.Run(u.Name, func(t *testing.T) {
-			b := e.signIn(u)
-			home := b.get("/")
+			b := e.SignIn(u)
+			home := b.Get("/")
 			require.Equal(t, http.StatusOK, home.StatusCode)
-			doc := parseHTML(t, home.Body)
-			assert.Equal(t, u.Name, text(doc, `[data-testid="user-name"]`))
-			assert.Equal(t, u.OrgID, text(doc, `[data-testid="user-org"]`))
-			assert.Equal(t, strings.Join(u.Roles, ""), text(doc, `[data-testid="user-roles"]`))
+			doc := apptest.ParseHTML(t, home.Body)
+			assert.Equal(t, u.Name, apptest.Text(doc, `[data-testid="user-name"]`))
+			assert.Equal(t, u.OrgID, apptest.Text(doc, `[data-testid="user-org"]`))
+			assert.Equal(t, strings.Join(u.Roles, ""), apptest.Text(doc, `[data-testid="user-roles"]`))
 		})
 	}
 }
 
 func TestSessionCookieIsSmallOpaqueAndRenewedAtLogin(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testSessionCookieIsSmallOpaqueAndRenewedAtLogin)
+	databasetest.Run(t, testSessionCookieIsSmallOpaqueAndRenewedAtLogin)
 }
 
 func testSessionCookieIsSmallOpaqueAndRenewedAtLogin(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine})
-	b := e.newBrowser()
-	login := b.get("/login")
+	e := apptest.Start(t, apptest.Options{Engine: engine})
+	b := e.NewBrowser()
+	login := b.Get("/login")
 	require.Equal(t, http.StatusFound, login.StatusCode)
-	pending := cookie(t, login.Header, "session_login")
+	pending := apptest.Cookie(t, login.Header, "session_login")
 	assert.True(t, pending.HttpOnly)
 	assert.Equal(t, http.SameSiteLaxMode, pending.SameSite)
 	assert.Equal(t, 600, pending.MaxAge, "a sign-in may take 10 minutes at the IdP")
-	assert.NotContains(t, pending.Value, mustURL(t, login.Header.Get("Location")).Query().Get("state"), "the pending sign-in is encrypted")
+	assert.NotContains(t, pending.Value, apptest.MustURL(t, login.Header.Get("Location")).Query().Get("state"), "the pending sign-in is encrypted")
 	assert.Empty(t, sessionRows(t, e), "starting a sign-in stores nothing")
 
-	b.finishSignIn(e.user("alice@acme.example"), login, "/")
-	first := b.client.Jar.Cookies(mustURL(t, e.URL))
+	b.FinishSignIn(e.User("alice@acme.example"), login, "/")
+	first := b.Client.Jar.Cookies(apptest.MustURL(t, e.URL))
 	require.Len(t, first, 1, "the pending sign-in's cookie is gone, the session's is there")
 	assert.Equal(t, "session", first[0].Name)
 	assert.Less(t, len(first[0].Value), 200, "cookie holds only a signed id, not tokens")
 	assert.NotContains(t, first[0].Value, "eyJ", "no JWT in the cookie")
 
 	// Signing in again, in the same browser, replaces the session.
-	b.mustSignIn(e.user("bob@acme.example"), "/")
-	second := b.client.Jar.Cookies(mustURL(t, e.URL))
+	b.SignInTo(e.User("bob@acme.example"), "/")
+	second := b.Client.Jar.Cookies(apptest.MustURL(t, e.URL))
 	require.Len(t, second, 1)
 	assert.NotEqual(t, first[0].Value, second[0].Value, "session id renewed at sign-in")
 	assert.Len(t, sessionRows(t, e), 1, "the earlier session is deleted")
@@ -69,27 +71,27 @@ func testSessionCookieIsSmallOpaqueAndRenewedAtLogin(t *testing.T, engine databa
 
 func TestStartingSignInsCostsTheServerNoStorage(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testStartingSignInsCostsTheServerNoStorage)
+	databasetest.Run(t, testStartingSignInsCostsTheServerNoStorage)
 }
 
 func testStartingSignInsCostsTheServerNoStorage(t *testing.T, engine database.Engine) {
 	// /login needs no account: a flood of sign-ins started and never
 	// finished must not fill the database.
-	e := startEnv(t, envOptions{engine: engine})
+	e := apptest.Start(t, apptest.Options{Engine: engine})
 	for range 100 {
-		require.Equal(t, http.StatusFound, e.newBrowser().get("/login").StatusCode)
+		require.Equal(t, http.StatusFound, e.NewBrowser().Get("/login").StatusCode)
 	}
 	assert.Empty(t, sessionRows(t, e))
 }
 
 func TestAForgedOrAlteredPendingSignInIsRefused(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testAForgedOrAlteredPendingSignInIsRefused)
+	databasetest.Run(t, testAForgedOrAlteredPendingSignInIsRefused)
 }
 
 func testAForgedOrAlteredPendingSignInIsRefused(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine})
-	alice := e.user("alice@acme.example")
+	e := apptest.Start(t, apptest.Options{Engine: engine})
+	alice := e.User("alice@acme.example")
 	tests := []struct {
 		name  string
 		alter func(c *http.Cookie)
@@ -100,59 +102,59 @@ func testAForgedOrAlteredPendingSignInIsRefused(t *testing.T, engine database.En
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := e.newBrowser()
-			login := b.get("/login")
-			callback := b.pickUser(alice, login).Header.Get("Location")
-			c := cookie(t, login.Header, "session_login")
+			b := e.NewBrowser()
+			login := b.Get("/login")
+			callback := b.PickUser(alice, login).Header.Get("Location")
+			c := apptest.Cookie(t, login.Header, "session_login")
 			tt.alter(c)
-			b.client.Jar.SetCookies(mustURL(t, e.URL), []*http.Cookie{c})
+			b.Client.Jar.SetCookies(apptest.MustURL(t, e.URL), []*http.Cookie{c})
 
-			resp := b.do("GET", callback, nil, "")
+			resp := b.Do("GET", callback, nil, "")
 			assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
 			assert.Contains(t, resp.Body, "No sign-in was in progress in this browser")
-			assert.Equal(t, http.StatusFound, b.get("/projects").StatusCode, "not signed in")
+			assert.Equal(t, http.StatusFound, b.Get("/projects").StatusCode, "not signed in")
 		})
 	}
 }
 
 func TestLogoutEndsTheSessionHereAndAtTheIdP(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testLogoutEndsTheSessionHereAndAtTheIdP)
+	databasetest.Run(t, testLogoutEndsTheSessionHereAndAtTheIdP)
 }
 
 func testLogoutEndsTheSessionHereAndAtTheIdP(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine})
-	b := e.signIn(e.user("bob@acme.example"))
-	require.Equal(t, http.StatusOK, b.get("/projects").StatusCode)
+	e := apptest.Start(t, apptest.Options{Engine: engine})
+	b := e.SignIn(e.User("bob@acme.example"))
+	require.Equal(t, http.StatusOK, b.Get("/projects").StatusCode)
 
-	resp := b.post("/logout", nil)
+	resp := b.Post("/logout", nil)
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
 	loc := resp.Header.Get("Location")
 	assert.True(t, strings.HasPrefix(loc, e.IdP.URL()+"/oidc/logout?"), "redirects to the IdP's end-session endpoint: %s", loc)
 	assert.Contains(t, loc, "id_token_hint=")
-	idp := b.do("GET", loc, nil, "")
+	idp := b.Do("GET", loc, nil, "")
 	assert.Equal(t, http.StatusFound, idp.StatusCode)
 	assert.Equal(t, e.URL+"/", idp.Header.Get("Location"), "IdP sends the browser back to the landing page")
 
-	again := b.get("/projects")
+	again := b.Get("/projects")
 	assert.Equal(t, http.StatusFound, again.StatusCode)
 	assert.Equal(t, "/login?return_to=%2Fprojects", again.Header.Get("Location"))
 }
 
 func TestAccessTokenIsRefreshedBeforeItExpires(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testAccessTokenIsRefreshedBeforeItExpires)
+	databasetest.Run(t, testAccessTokenIsRefreshedBeforeItExpires)
 }
 
 func testAccessTokenIsRefreshedBeforeItExpires(t *testing.T, engine database.Engine) {
 	clock := testkit.NewOffsetClock(0) // the app's and the IdP's
-	e := startEnv(t, envOptions{engine: engine, accessTokenTTL: 2 * time.Second, appNow: clock.Now, idpNow: clock.Now})
-	b := e.signIn(e.user("bob@acme.example"))
-	require.Equal(t, http.StatusOK, b.get("/projects").StatusCode)
+	e := apptest.Start(t, apptest.Options{Engine: engine, AccessTokenTTL: 2 * time.Second, AppNow: clock.Now, IdPNow: clock.Now})
+	b := e.SignIn(e.User("bob@acme.example"))
+	require.Equal(t, http.StatusOK, b.Get("/projects").StatusCode)
 
 	clock.Advance(2500 * time.Millisecond) // past the first access token's expiry
 	for range 3 {
-		resp := b.get("/projects")
+		resp := b.Get("/projects")
 		require.Equal(t, http.StatusOK, resp.StatusCode, "still signed in after the access token expired")
 	}
 	assert.Contains(t, e.Logs.String(), "path=/projects status=200")
@@ -160,7 +162,7 @@ func testAccessTokenIsRefreshedBeforeItExpires(t *testing.T, engine database.Eng
 
 func TestConcurrentRequestsRefreshOnce(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testConcurrentRequestsRefreshOnce)
+	databasetest.Run(t, testConcurrentRequestsRefreshOnce)
 }
 
 func testConcurrentRequestsRefreshOnce(t *testing.T, engine database.Engine) {
@@ -168,29 +170,29 @@ func testConcurrentRequestsRefreshOnce(t *testing.T, engine database.Engine) {
 	// one is replayed: if two requests of one session refreshed at once, the
 	// second would sign the user out. The app refreshes once per session.
 	clock := testkit.NewOffsetClock(0) // the app's and the IdP's
-	e := startEnv(t, envOptions{engine: engine, accessTokenTTL: 2 * time.Second, appNow: clock.Now, idpNow: clock.Now})
-	b := e.signIn(e.user("bob@acme.example"))
+	e := apptest.Start(t, apptest.Options{Engine: engine, AccessTokenTTL: 2 * time.Second, AppNow: clock.Now, IdPNow: clock.Now})
+	b := e.SignIn(e.User("bob@acme.example"))
 	clock.Advance(2100 * time.Millisecond)
 
 	var wg sync.WaitGroup
 	statuses := make([]int, 8)
 	for i := range statuses {
-		wg.Go(func() { statuses[i] = b.get("/projects").StatusCode })
+		wg.Go(func() { statuses[i] = b.Get("/projects").StatusCode })
 	}
 	wg.Wait()
 	for i, s := range statuses {
 		assert.Equal(t, http.StatusOK, s, "request %d", i)
 	}
-	assert.Equal(t, http.StatusOK, b.get("/projects").StatusCode, "the grant survived: no refresh token was replayed")
+	assert.Equal(t, http.StatusOK, b.Get("/projects").StatusCode, "the grant survived: no refresh token was replayed")
 }
 
 func TestReturnToOnlyFollowsLocalPaths(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testReturnToOnlyFollowsLocalPaths)
+	databasetest.Run(t, testReturnToOnlyFollowsLocalPaths)
 }
 
 func testReturnToOnlyFollowsLocalPaths(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine})
+	e := apptest.Start(t, apptest.Options{Engine: engine})
 	tests := []struct {
 		name, returnTo, want string
 	}{
@@ -205,42 +207,42 @@ func testReturnToOnlyFollowsLocalPaths(t *testing.T, engine database.Engine) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := e.newBrowser()
-			resp := b.get("/login?return_to=" + url.QueryEscape(tt.returnTo))
+			b := e.NewBrowser()
+			resp := b.Get("/login?return_to=" + url.QueryEscape(tt.returnTo))
 			require.Equal(t, http.StatusFound, resp.StatusCode)
-			b.finishSignIn(e.user("alice@acme.example"), resp, tt.want)
+			b.FinishSignIn(e.User("alice@acme.example"), resp, tt.want)
 		})
 	}
 }
 
 func TestALinkToLoginDoesNotSignAnyoneOut(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testALinkToLoginDoesNotSignAnyoneOut)
+	databasetest.Run(t, testALinkToLoginDoesNotSignAnyoneOut)
 }
 
 func testALinkToLoginDoesNotSignAnyoneOut(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine})
-	b := e.signIn(e.user("alice@acme.example"))
+	e := apptest.Start(t, apptest.Options{Engine: engine})
+	b := e.SignIn(e.User("alice@acme.example"))
 
 	// Another site sends the signed-in browser to /login, then to a forged
 	// callback: neither ends the session.
-	login := b.get("/login")
+	login := b.Get("/login")
 	require.Equal(t, http.StatusFound, login.StatusCode)
-	assert.Equal(t, http.StatusOK, b.get("/projects").StatusCode, "still signed in after /login")
-	forged := b.get("/auth/callback?code=stolen&state=forged")
+	assert.Equal(t, http.StatusOK, b.Get("/projects").StatusCode, "still signed in after /login")
+	forged := b.Get("/auth/callback?code=stolen&state=forged")
 	assert.Equal(t, http.StatusBadRequest, forged.StatusCode)
-	assert.Equal(t, http.StatusOK, b.get("/projects").StatusCode, "still signed in after a forged callback")
+	assert.Equal(t, http.StatusOK, b.Get("/projects").StatusCode, "still signed in after a forged callback")
 
 	// A real sign-in from there still works, under a new session id.
-	before := b.client.Jar.Cookies(mustURL(t, e.URL))[0].Value
-	b.mustSignIn(e.user("bob@acme.example"), "/")
-	assert.NotEqual(t, before, b.client.Jar.Cookies(mustURL(t, e.URL))[0].Value)
-	assert.Equal(t, "Bob Manager", text(parseHTML(t, b.get("/").Body), `[data-testid="user-name"]`))
+	before := b.Client.Jar.Cookies(apptest.MustURL(t, e.URL))[0].Value
+	b.SignInTo(e.User("bob@acme.example"), "/")
+	assert.NotEqual(t, before, b.Client.Jar.Cookies(apptest.MustURL(t, e.URL))[0].Value)
+	assert.Equal(t, "Bob Manager", apptest.Text(apptest.ParseHTML(t, b.Get("/").Body), `[data-testid="user-name"]`))
 }
 
 func TestTwoInstancesSharingTheDatabaseRefreshASessionOnce(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testTwoInstancesSharingTheDatabaseRefreshASessionOnce)
+	databasetest.Run(t, testTwoInstancesSharingTheDatabaseRefreshASessionOnce)
 }
 
 func testTwoInstancesSharingTheDatabaseRefreshASessionOnce(t *testing.T, engine database.Engine) {
@@ -248,10 +250,10 @@ func testTwoInstancesSharingTheDatabaseRefreshASessionOnce(t *testing.T, engine 
 	// instances. If both refreshed, the second would replay the rotated
 	// refresh token and the IdP would revoke the sign-in.
 	clock := testkit.NewOffsetClock(0) // both instances' and the IdP's
-	e := startEnv(t, envOptions{engine: engine, accessTokenTTL: 2 * time.Second, appNow: clock.Now, idpNow: clock.Now})
-	other := e.secondInstance()
-	b := e.signIn(e.user("bob@acme.example")) // the cookie jar sends the cookie to both (same host)
-	require.Equal(t, http.StatusOK, b.do("GET", other+"/projects", nil, "").StatusCode, "the session works on the other instance")
+	e := apptest.Start(t, apptest.Options{Engine: engine, AccessTokenTTL: 2 * time.Second, AppNow: clock.Now, IdPNow: clock.Now})
+	other := e.SecondInstance()
+	b := e.SignIn(e.User("bob@acme.example")) // the cookie jar sends the cookie to both (same host)
+	require.Equal(t, http.StatusOK, b.Do("GET", other+"/projects", nil, "").StatusCode, "the session works on the other instance")
 	clock.Advance(2100 * time.Millisecond)
 
 	var wg sync.WaitGroup
@@ -261,11 +263,11 @@ func testTwoInstancesSharingTheDatabaseRefreshASessionOnce(t *testing.T, engine 
 		if i%2 == 1 {
 			base = other
 		}
-		wg.Go(func() { statuses[i] = b.do("GET", base+"/projects", nil, "").StatusCode })
+		wg.Go(func() { statuses[i] = b.Do("GET", base+"/projects", nil, "").StatusCode })
 	}
 	wg.Wait()
 	for i, s := range statuses {
 		assert.Equal(t, http.StatusOK, s, "request %d", i)
 	}
-	assert.Equal(t, http.StatusOK, b.get("/projects").StatusCode, "the sign-in survived")
+	assert.Equal(t, http.StatusOK, b.Get("/projects").StatusCode, "the sign-in survived")
 }

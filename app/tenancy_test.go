@@ -10,7 +10,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scalekit-samples/go-rbac-projects/app/apptest"
 	"github.com/scalekit-samples/go-rbac-projects/database"
+	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
 )
 
 // TestOrganizationsNeverSeeEachOther: Acme's project and task are 404 to
@@ -19,15 +21,15 @@ import (
 // of the table with an {id}: a new one is covered without editing this test.
 func TestOrganizationsNeverSeeEachOther(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testOrganizationsNeverSeeEachOther)
+	databasetest.Run(t, testOrganizationsNeverSeeEachOther)
 }
 
 func testOrganizationsNeverSeeEachOther(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine})
-	alice, erin := e.user("alice@acme.example"), e.user("erin@globex.example")
-	projectID, taskID := e.fixture(alice)
-	erinBrowser := e.signIn(erin)
-	erinToken := e.token(erin)
+	e := apptest.Start(t, apptest.Options{Engine: engine})
+	alice, erin := e.User("alice@acme.example"), e.User("erin@globex.example")
+	projectID, taskID := e.ProjectWithTask(alice)
+	erinBrowser := e.SignIn(erin)
+	erinToken := e.Token(erin)
 
 	var routes int
 	for _, rt := range tableOf(e.App) {
@@ -42,36 +44,36 @@ func testOrganizationsNeverSeeEachOther(t *testing.T, engine database.Engine) {
 		for _, id := range []int64{id, 999999} {
 			path := strings.Replace(rt.Pattern, "{id}", strconv.FormatInt(id, 10), 1)
 			t.Run(rt.group+" "+rt.Method+" "+path, func(t *testing.T) {
-				var resp response
+				var resp apptest.Response
 				if rt.api() {
-					resp = e.callAPI(rt, erinToken, path, erin.ID)
+					resp = callAPI(e, rt, erinToken, path, erin.ID)
 				} else {
-					resp = erinBrowser.callPage(rt, path, erin.ID, "", erin.OrgID)
+					resp = callPage(erinBrowser, e.URL, rt, path, erin.ID, "", erin.OrgID)
 				}
 				assert.Equal(t, http.StatusNotFound, resp.StatusCode, resp.Body)
 				assert.NotContains(t, resp.Body, "Fixture", "nothing of Acme's project leaks")
 				if rt.api() {
-					assert.Equal(t, "not_found", decode[map[string]string](t, resp)["error"])
+					assert.Equal(t, "not_found", apptest.Decode[map[string]string](t, resp)["error"])
 				}
 			})
 		}
 	}
 	assert.GreaterOrEqual(t, routes, 13, "the routes with an {id} were found")
 
-	list := e.api(erinToken, "GET", "/api/projects", nil)
+	list := e.API(erinToken, "GET", "/api/projects", nil)
 	assert.Equal(t, `{"projects":[]}`, strings.TrimSpace(list.Body), "Globex lists none of Acme's projects")
 
 	// Acme's data is untouched.
-	aliceToken := e.token(alice)
-	got := decode[struct{ Project struct{ Name string } }](t, e.api(aliceToken, "GET", fmt.Sprintf("/api/projects/%d", projectID), nil))
+	aliceToken := e.Token(alice)
+	got := apptest.Decode[struct{ Project struct{ Name string } }](t, e.API(aliceToken, "GET", fmt.Sprintf("/api/projects/%d", projectID), nil))
 	assert.Equal(t, "Fixture", got.Project.Name)
-	tasks := decode[struct {
+	tasks := apptest.Decode[struct {
 		Tasks []struct {
 			Title    string
 			Assignee string
 			Done     bool
 		}
-	}](t, e.api(aliceToken, "GET", fmt.Sprintf("/api/projects/%d/tasks", projectID), nil))
+	}](t, e.API(aliceToken, "GET", fmt.Sprintf("/api/projects/%d/tasks", projectID), nil))
 	require.Len(t, tasks.Tasks, 1)
 	assert.Equal(t, "Fixture task", tasks.Tasks[0].Title)
 	assert.Empty(t, tasks.Tasks[0].Assignee)
@@ -80,17 +82,17 @@ func testOrganizationsNeverSeeEachOther(t *testing.T, engine database.Engine) {
 
 func TestTasksCannotBeAssignedOutsideTheOrganization(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testTasksCannotBeAssignedOutsideTheOrganization)
+	databasetest.Run(t, testTasksCannotBeAssignedOutsideTheOrganization)
 }
 
 func testTasksCannotBeAssignedOutsideTheOrganization(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine})
-	alice, erin := e.user("alice@acme.example"), e.user("erin@globex.example")
-	e.signIn(erin) // Erin is a known user, but of Globex
-	_, taskID := e.fixture(alice)
-	resp := e.api(e.token(alice), "POST", fmt.Sprintf("/api/tasks/%d/assign", taskID), map[string]string{"assignee": erin.ID})
+	e := apptest.Start(t, apptest.Options{Engine: engine})
+	alice, erin := e.User("alice@acme.example"), e.User("erin@globex.example")
+	e.SignIn(erin) // Erin is a known user, but of Globex
+	_, taskID := e.ProjectWithTask(alice)
+	resp := e.API(e.Token(alice), "POST", fmt.Sprintf("/api/tasks/%d/assign", taskID), map[string]string{"assignee": erin.ID})
 	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
-	body := decode[map[string]string](t, resp)
+	body := apptest.Decode[map[string]string](t, resp)
 	assert.Equal(t, "assignee", body["field"])
 	assert.Contains(t, body["error_description"], "not a member of your organization")
 }

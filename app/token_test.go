@@ -17,7 +17,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scalekit-samples/go-rbac-projects/app/apptest"
 	"github.com/scalekit-samples/go-rbac-projects/database"
+	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
 )
 
@@ -25,12 +27,12 @@ import (
 // token that verifies in every respect gets through.
 func TestAccessTokenVerification(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testAccessTokenVerification)
+	databasetest.Run(t, testAccessTokenVerification)
 }
 
 func testAccessTokenVerification(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine})
-	bob := e.user("bob@acme.example")
+	e := apptest.Start(t, apptest.Options{Engine: engine})
+	bob := e.User("bob@acme.example")
 	now := time.Now()
 	claims := func(change func(map[string]any)) map[string]any {
 		c := map[string]any{
@@ -92,11 +94,11 @@ func testAccessTokenVerification(t *testing.T, engine database.Engine) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp := e.api(tt.token, "GET", "/api/me", nil)
+			resp := e.API(tt.token, "GET", "/api/me", nil)
 			assert.Equal(t, tt.want, resp.StatusCode, resp.Body)
 			if tt.want == http.StatusUnauthorized {
 				assert.Contains(t, resp.Header.Get("WWW-Authenticate"), `Bearer error="invalid_token"`)
-				body := decode[map[string]string](t, resp)
+				body := apptest.Decode[map[string]string](t, resp)
 				assert.Equal(t, "invalid_token", body["error"])
 				assert.NotEmpty(t, body["error_description"], "the developer is told why")
 			}
@@ -121,8 +123,8 @@ func idTokenLike(c map[string]any) map[string]any {
 // typed JWT (an ID token) is refused even with nothing else to give it away.
 func TestAnIssuerTypingItsAccessTokensIsHeldToIt(t *testing.T) {
 	t.Parallel()
-	e := startEnv(t, envOptions{})
-	bob := e.user("bob@acme.example")
+	e := apptest.Start(t, apptest.Options{})
+	bob := e.User("bob@acme.example")
 	now := time.Now()
 	claims := map[string]any{
 		"iss": e.IdP.URL(), "sub": bob.ID, "aud": []string{mockidp.DemoClientID}, "client_id": mockidp.DemoClientID,
@@ -131,23 +133,23 @@ func TestAnIssuerTypingItsAccessTokensIsHeldToIt(t *testing.T) {
 	}
 	plain, err := e.IdP.Sign(claims)
 	require.NoError(t, err)
-	require.Equal(t, http.StatusOK, e.api(plain, "GET", "/api/me", nil).StatusCode, "untyped tokens work until the issuer is seen to type them")
+	require.Equal(t, http.StatusOK, e.API(plain, "GET", "/api/me", nil).StatusCode, "untyped tokens work until the issuer is seen to type them")
 
 	for _, typ := range []string{"at+jwt", "application/at+jwt", "AT+JWT"} {
 		claims["jti"] = "tkn_" + typ
-		assert.Equal(t, http.StatusOK, e.api(signTyped(t, e, typ, claims), "GET", "/api/me", nil).StatusCode, typ)
+		assert.Equal(t, http.StatusOK, e.API(signTyped(t, e, typ, claims), "GET", "/api/me", nil).StatusCode, typ)
 	}
 
 	claims["jti"] = "tkn_2" // a new token, not one cached as verified
 	stripped, err := e.IdP.Sign(claims)
 	require.NoError(t, err)
-	got := e.api(stripped, "GET", "/api/me", nil)
+	got := e.API(stripped, "GET", "/api/me", nil)
 	assert.Equal(t, http.StatusUnauthorized, got.StatusCode)
-	assert.Contains(t, decode[map[string]string](t, got)["error_description"], "at+jwt")
+	assert.Contains(t, apptest.Decode[map[string]string](t, got)["error_description"], "at+jwt")
 }
 
 // signTyped signs claims with the mock IdP's key under the JOSE typ given.
-func signTyped(t *testing.T, e *env, typ string, claims map[string]any) string {
+func signTyped(t *testing.T, e *apptest.Env, typ string, claims map[string]any) string {
 	t.Helper()
 	tok, err := e.IdP.SignWithType(typ, claims)
 	require.NoError(t, err)
@@ -156,29 +158,29 @@ func signTyped(t *testing.T, e *env, typ string, claims map[string]any) string {
 
 func TestMalformedAuthorizationHeaderIsABadRequest(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testMalformedAuthorizationHeaderIsABadRequest)
+	databasetest.Run(t, testMalformedAuthorizationHeaderIsABadRequest)
 }
 
 func testMalformedAuthorizationHeaderIsABadRequest(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine})
+	e := apptest.Start(t, apptest.Options{Engine: engine})
 	for _, h := range []string{"Basic dXNlcjpwYXNz", "Bearer", "Bearer a b", "Bearer <script>"} {
 		req, err := http.NewRequest("GET", e.URL+"/api/projects", nil)
 		require.NoError(t, err)
 		req.Header.Set("Authorization", h)
-		resp := send(t, http.DefaultClient, req)
+		resp := apptest.Send(t, http.DefaultClient, req)
 		assert.Equal(t, http.StatusBadRequest, resp.StatusCode, h)
-		assert.Equal(t, "invalid_request", decode[map[string]string](t, resp)["error"])
+		assert.Equal(t, "invalid_request", apptest.Decode[map[string]string](t, resp)["error"])
 	}
 }
 
 func TestMissingTokenIs401WithAChallenge(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testMissingTokenIs401WithAChallenge)
+	databasetest.Run(t, testMissingTokenIs401WithAChallenge)
 }
 
 func testMissingTokenIs401WithAChallenge(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine})
-	resp := e.api("", "GET", "/api/projects", nil)
+	e := apptest.Start(t, apptest.Options{Engine: engine})
+	resp := e.API("", "GET", "/api/projects", nil)
 	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 	assert.Equal(t, `Bearer realm="api"`, resp.Header.Get("WWW-Authenticate"))
 }
@@ -189,10 +191,10 @@ func algNone(t *testing.T, claims map[string]any) string {
 	return header + "." + payload(t, claims) + "."
 }
 
-func hs256WithPublicKey(t *testing.T, e *env, claims map[string]any) string {
+func hs256WithPublicKey(t *testing.T, e *apptest.Env, claims map[string]any) string {
 	t.Helper()
-	resp := send(t, http.DefaultClient, mustRequest(t, "GET", e.IdP.URL()+"/keys"))
-	jwks := decode[jose.JSONWebKeySet](t, resp)
+	resp := apptest.Send(t, http.DefaultClient, mustRequest(t, "GET", e.IdP.URL()+"/keys"))
+	jwks := apptest.Decode[jose.JSONWebKeySet](t, resp)
 	require.NotEmpty(t, jwks.Keys)
 	der, err := x509.MarshalPKIXPublicKey(jwks.Keys[0].Key)
 	require.NoError(t, err)
@@ -275,11 +277,11 @@ func mustRequest(t *testing.T, method, u string) *http.Request {
 
 func TestAManagementTokenIsNotAUser(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testAManagementTokenIsNotAUser)
+	databasetest.Run(t, testAManagementTokenIsNotAUser)
 }
 
 func testAManagementTokenIsNotAUser(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine})
+	e := apptest.Start(t, apptest.Options{Engine: engine})
 	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {mockidp.DemoClientID}, "client_secret": {mockidp.DemoClientSecret}}
 	resp, err := http.PostForm(e.IdP.URL()+"/oauth/token", form)
 	require.NoError(t, err)
@@ -290,18 +292,18 @@ func testAManagementTokenIsNotAUser(t *testing.T, engine database.Engine) {
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&tok))
 	require.NotEmpty(t, tok.AccessToken)
 
-	got := e.api(tok.AccessToken, "GET", "/api/me", nil)
+	got := e.API(tok.AccessToken, "GET", "/api/me", nil)
 	assert.Equal(t, http.StatusUnauthorized, got.StatusCode, "the app's own management token grants no user access")
-	assert.Contains(t, decode[map[string]string](t, got)["error_description"], "client credentials")
+	assert.Contains(t, apptest.Decode[map[string]string](t, got)["error_description"], "client credentials")
 }
 
 func TestTheMockDevTokenWorksOnTheAPI(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testTheMockDevTokenWorksOnTheAPI)
+	databasetest.Run(t, testTheMockDevTokenWorksOnTheAPI)
 }
 
 func testTheMockDevTokenWorksOnTheAPI(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine})
+	e := apptest.Start(t, apptest.Options{Engine: engine})
 	resp, err := http.PostForm(e.IdP.URL()+"/dev/token", url.Values{"email": {"bob@acme.example"}})
 	require.NoError(t, err)
 	defer resp.Body.Close()
@@ -309,7 +311,7 @@ func testTheMockDevTokenWorksOnTheAPI(t *testing.T, engine database.Engine) {
 		AccessToken string `json:"access_token"`
 	}
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&tok))
-	me := decode[map[string]any](t, e.api(tok.AccessToken, "GET", "/api/me", nil))
+	me := apptest.Decode[map[string]any](t, e.API(tok.AccessToken, "GET", "/api/me", nil))
 	assert.Equal(t, "usr_100000000000000002", me["sub"], "README's curl recipe works")
 }
 
@@ -319,27 +321,36 @@ func testTheMockDevTokenWorksOnTheAPI(t *testing.T, engine database.Engine) {
 // organization's caller is not.
 func TestAnAPIOnlyUserCanBeAssignedTasks(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testAnAPIOnlyUserCanBeAssignedTasks)
+	databasetest.Run(t, testAnAPIOnlyUserCanBeAssignedTasks)
 }
 
 func testAnAPIOnlyUserCanBeAssignedTasks(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine})
-	alice, carol, erin := e.user("alice@acme.example"), e.user("carol@acme.example"), e.user("erin@globex.example")
-	_, taskID := e.fixture(alice) // all by API: no sign-in, so no listing of the organization
-	assign := func(who mockidp.User) response {
-		return e.api(e.token(alice), "POST", fmt.Sprintf("/api/tasks/%d/assign", taskID), map[string]string{"assignee": who.ID})
+	e := apptest.Start(t, apptest.Options{Engine: engine})
+	alice, carol, erin := e.User("alice@acme.example"), e.User("carol@acme.example"), e.User("erin@globex.example")
+	_, taskID := e.ProjectWithTask(alice) // all by API: no sign-in, so no listing of the organization
+	assign := func(who mockidp.User) apptest.Response {
+		return e.API(e.Token(alice), "POST", fmt.Sprintf("/api/tasks/%d/assign", taskID), map[string]string{"assignee": who.ID})
 	}
 	require.Equal(t, http.StatusBadRequest, assign(carol).StatusCode, "carol has not been seen yet")
 
-	require.Equal(t, http.StatusOK, e.api(e.token(carol), "GET", "/api/me", nil).StatusCode)
-	require.Equal(t, http.StatusOK, e.api(e.token(erin), "GET", "/api/me", nil).StatusCode)
+	require.Equal(t, http.StatusOK, e.API(e.Token(carol), "GET", "/api/me", nil).StatusCode)
+	require.Equal(t, http.StatusOK, e.API(e.Token(erin), "GET", "/api/me", nil).StatusCode)
 
 	got := assign(carol)
 	require.Equal(t, http.StatusOK, got.StatusCode, got.Body)
-	assert.Equal(t, carol.ID, decode[struct{ Task struct{ Assignee string } }](t, got).Task.Assignee)
+	assert.Equal(t, carol.ID, apptest.Decode[struct{ Task struct{ Assignee string } }](t, got).Task.Assignee)
 	assert.Equal(t, http.StatusBadRequest, assign(erin).StatusCode, "a caller of another organization is a member there, not here")
 
-	dave := e.user("dave@acme.example")
-	require.Equal(t, http.StatusUnauthorized, e.api(tamperSignature(e.token(dave)), "GET", "/api/me", nil).StatusCode)
+	dave := e.User("dave@acme.example")
+	require.Equal(t, http.StatusUnauthorized, e.API(tamperSignature(e.Token(dave)), "GET", "/api/me", nil).StatusCode)
 	assert.Equal(t, http.StatusBadRequest, assign(dave).StatusCode, "a token that did not verify makes nobody a member")
+}
+
+// mustJSON is v as JSON, for bodies built in a table.
+func mustJSON(v any) string {
+	data, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(data)
 }

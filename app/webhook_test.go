@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"bytes"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -11,35 +10,13 @@ import (
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
-	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scalekit-samples/go-rbac-projects/app/apptest"
 	"github.com/scalekit-samples/go-rbac-projects/database"
+	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
 )
-
-// deliver posts a directory-sync event signed with secret at the given
-// time, as Scalekit would.
-func (e *env) deliver(t *testing.T, secret, id string, at time.Time, body string) response {
-	t.Helper()
-	return e.deliverAt(t, e.URL, secret, id, at, body)
-}
-
-// deliverAt is deliver to the app at base: one instance of several, say.
-func (e *env) deliverAt(t *testing.T, base, secret, id string, at time.Time, body string) response {
-	t.Helper()
-	wh, err := standardwebhooks.NewWebhook(secret)
-	require.NoError(t, err)
-	sig, err := wh.Sign(id, at, []byte(body))
-	require.NoError(t, err)
-	req, err := http.NewRequest("POST", base+"/webhooks/scalekit", bytes.NewBufferString(body))
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("webhook-id", id)
-	req.Header.Set("webhook-timestamp", strconv.FormatInt(at.Unix(), 10))
-	req.Header.Set("webhook-signature", sig)
-	return send(t, http.DefaultClient, req)
-}
 
 // directoryEvent is a Scalekit directory-sync event for the user with
 // the email, whose directory groups map to the roles.
@@ -60,13 +37,13 @@ func directoryEventAt(occurredAt, typ, orgID, email string, roles ...string) str
 
 func TestDirectorySyncWebhook(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testDirectorySyncWebhook)
+	databasetest.Run(t, testDirectorySyncWebhook)
 }
 
 func testDirectorySyncWebhook(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine})
-	alice, carol := e.user("alice@acme.example"), e.user("carol@acme.example")
-	admin := e.signIn(alice)
+	e := apptest.Start(t, apptest.Options{Engine: engine})
+	alice, carol := e.User("alice@acme.example"), e.User("carol@acme.example")
+	admin := e.SignIn(alice)
 	promote := directoryEvent("organization.directory.user_updated", carol.OrgID, carol.Email, "project_manager")
 	now := time.Now()
 
@@ -80,21 +57,21 @@ func testDirectorySyncWebhook(t *testing.T, engine database.Engine) {
 		wantRoles  []string
 	}{
 		{"a bad signature is refused", "whsec_" + "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "msg_1", now, promote, http.StatusUnauthorized, "", []string{"team_member"}},
-		{"a stale timestamp is refused", testWebhookSecret, "msg_2", now.Add(-10 * time.Minute), promote, http.StatusUnauthorized, "", []string{"team_member"}},
-		{"a timestamp from the future is refused", testWebhookSecret, "msg_3", now.Add(10 * time.Minute), promote, http.StatusUnauthorized, "", []string{"team_member"}},
-		{"an unknown event type is acknowledged and ignored", testWebhookSecret, "msg_4", now, directoryEvent("organization.directory.group_created", carol.OrgID, carol.Email), http.StatusOK, `"status":"ignored"`, []string{"team_member"}},
-		{"an unknown role is acknowledged, refused and audited", testWebhookSecret, "msg_5", now, directoryEvent("organization.directory.user_updated", carol.OrgID, carol.Email, "superuser"), http.StatusOK, `"status":"refused"`, []string{"team_member"}},
-		{"a valid delivery applies the directory's roles", testWebhookSecret, "msg_6", now, promote, http.StatusOK, `"status":"applied"`, []string{"project_manager"}},
-		{"a redelivery of the same id is not applied again", testWebhookSecret, "msg_6", now, promote, http.StatusOK, `"status":"duplicate"`, []string{"project_manager"}},
-		{"a user leaving the directory is granted nothing: roles unchanged", testWebhookSecret, "msg_7", now, directoryEvent("organization.directory.user_deleted", carol.OrgID, carol.Email), http.StatusOK, `"status":"applied"`, []string{"project_manager"}},
-		{"not JSON is a bad request", testWebhookSecret, "msg_8", now, `{`, http.StatusBadRequest, "", []string{"project_manager"}},
+		{"a stale timestamp is refused", apptest.WebhookSecret, "msg_2", now.Add(-10 * time.Minute), promote, http.StatusUnauthorized, "", []string{"team_member"}},
+		{"a timestamp from the future is refused", apptest.WebhookSecret, "msg_3", now.Add(10 * time.Minute), promote, http.StatusUnauthorized, "", []string{"team_member"}},
+		{"an unknown event type is acknowledged and ignored", apptest.WebhookSecret, "msg_4", now, directoryEvent("organization.directory.group_created", carol.OrgID, carol.Email), http.StatusOK, `"status":"ignored"`, []string{"team_member"}},
+		{"an unknown role is acknowledged, refused and audited", apptest.WebhookSecret, "msg_5", now, directoryEvent("organization.directory.user_updated", carol.OrgID, carol.Email, "superuser"), http.StatusOK, `"status":"refused"`, []string{"team_member"}},
+		{"a valid delivery applies the directory's roles", apptest.WebhookSecret, "msg_6", now, promote, http.StatusOK, `"status":"applied"`, []string{"project_manager"}},
+		{"a redelivery of the same id is not applied again", apptest.WebhookSecret, "msg_6", now, promote, http.StatusOK, `"status":"duplicate"`, []string{"project_manager"}},
+		{"a user leaving the directory is granted nothing: roles unchanged", apptest.WebhookSecret, "msg_7", now, directoryEvent("organization.directory.user_deleted", carol.OrgID, carol.Email), http.StatusOK, `"status":"applied"`, []string{"project_manager"}},
+		{"not JSON is a bad request", apptest.WebhookSecret, "msg_8", now, `{`, http.StatusBadRequest, "", []string{"project_manager"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp := e.deliver(t, tt.secret, tt.id, tt.at, tt.body)
+			resp := e.Deliver(t, tt.secret, tt.id, tt.at, tt.body)
 			assert.Equal(t, tt.wantStatus, resp.StatusCode, resp.Body)
 			assert.Contains(t, resp.Body, tt.wantResult)
-			assert.Equal(t, tt.wantRoles, e.rolesAtIdP(carol.ID))
+			assert.Equal(t, tt.wantRoles, e.IdPRoles(carol.ID))
 		})
 	}
 
@@ -112,16 +89,16 @@ func testDirectorySyncWebhook(t *testing.T, engine database.Engine) {
 
 func TestLateDirectoryEventsNeverRollAMemberBack(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testLateDirectoryEventsNeverRollAMemberBack)
+	databasetest.Run(t, testLateDirectoryEventsNeverRollAMemberBack)
 }
 
 func testLateDirectoryEventsNeverRollAMemberBack(t *testing.T, engine database.Engine) {
 	// The directory moved Carol to team_member at 10:00 and to
 	// project_manager at 10:05; the 10:00 delivery failed, and its retry
 	// arrives after the 10:05 one.
-	e := startEnv(t, envOptions{engine: engine})
-	alice, carol := e.user("alice@acme.example"), e.user("carol@acme.example")
-	admin := e.signIn(alice)
+	e := apptest.Start(t, apptest.Options{Engine: engine})
+	alice, carol := e.User("alice@acme.example"), e.User("carol@acme.example")
+	admin := e.SignIn(alice)
 	event := func(at, typ string, roles ...string) string {
 		return directoryEventAt(at, typ, carol.OrgID, carol.Email, roles...)
 	}
@@ -144,10 +121,10 @@ func testLateDirectoryEventsNeverRollAMemberBack(t *testing.T, engine database.E
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp := e.deliver(t, testWebhookSecret, tt.id, time.Now(), tt.body)
+			resp := e.Deliver(t, apptest.WebhookSecret, tt.id, time.Now(), tt.body)
 			assert.Equal(t, tt.wantStatus, resp.StatusCode, resp.Body)
 			assert.Contains(t, resp.Body, tt.wantResult)
-			assert.Equal(t, tt.wantRoles, e.rolesAtIdP(carol.ID))
+			assert.Equal(t, tt.wantRoles, e.IdPRoles(carol.ID))
 		})
 	}
 	rows := auditRows(t, admin)
@@ -162,24 +139,24 @@ func testLateDirectoryEventsNeverRollAMemberBack(t *testing.T, engine database.E
 
 func TestDirectorySyncTakesEffectAtOnce(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testDirectorySyncTakesEffectAtOnce)
+	databasetest.Run(t, testDirectorySyncTakesEffectAtOnce)
 }
 
 func testDirectorySyncTakesEffectAtOnce(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine})
-	carol := e.user("carol@acme.example")
-	b := e.signIn(carol)
-	require.Equal(t, http.StatusForbidden, b.post("/projects", nil).StatusCode)
+	e := apptest.Start(t, apptest.Options{Engine: engine})
+	carol := e.User("carol@acme.example")
+	b := e.SignIn(carol)
+	require.Equal(t, http.StatusForbidden, b.Post("/projects", nil).StatusCode)
 
-	resp := e.deliver(t, testWebhookSecret, "msg_1", time.Now(), directoryEvent("organization.directory.user_updated", carol.OrgID, carol.Email, "project_manager"))
+	resp := e.Deliver(t, apptest.WebhookSecret, "msg_1", time.Now(), directoryEvent("organization.directory.user_updated", carol.OrgID, carol.Email, "project_manager"))
 	require.Equal(t, http.StatusOK, resp.StatusCode, resp.Body)
 
-	page := parseHTML(t, b.get("/projects").Body)
+	page := apptest.ParseHTML(t, b.Get("/projects").Body)
 	assert.Equal(t, 1, page.Find(`[data-testid="new-project"]`).Length(), "Carol's next request carries her new role")
 }
 
 func TestADirectoryEventTheIdPAppliedFirstStillEndsOldTokens(t *testing.T) {
-	eachEngine(t, testADirectoryEventTheIdPAppliedFirstStillEndsOldTokens)
+	databasetest.Run(t, testADirectoryEventTheIdPAppliedFirstStillEndsOldTokens)
 }
 
 // Scalekit maps directory groups to roles itself: by the time the event
@@ -187,43 +164,43 @@ func TestADirectoryEventTheIdPAppliedFirstStillEndsOldTokens(t *testing.T) {
 // nothing to change there. The member's older tokens still carry the old
 // roles, so they must stop counting all the same.
 func testADirectoryEventTheIdPAppliedFirstStillEndsOldTokens(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine})
-	bob := e.user("bob@acme.example")
-	b := e.signIn(bob)
-	token := e.token(bob)
+	e := apptest.Start(t, apptest.Options{Engine: engine})
+	bob := e.User("bob@acme.example")
+	b := e.SignIn(bob)
+	token := e.Token(bob)
 	require.NoError(t, e.IdP.SetUserRoles(bob.ID, []string{"viewer"})) // the directory, through the IdP; no webhook here
 
 	now := time.Now().UTC().Format(time.RFC3339)
-	resp := e.deliver(t, testWebhookSecret, "msg_1", time.Now(), directoryEventAt(now, "organization.directory.user_updated", bob.OrgID, bob.Email, "viewer"))
+	resp := e.Deliver(t, apptest.WebhookSecret, "msg_1", time.Now(), directoryEventAt(now, "organization.directory.user_updated", bob.OrgID, bob.Email, "viewer"))
 	require.Equal(t, http.StatusOK, resp.StatusCode, resp.Body)
 
-	assert.Equal(t, http.StatusForbidden, b.post("/projects", url.Values{"name": {"Still a manager?"}}).StatusCode, "the session refreshed: Bob is a viewer")
-	assert.Equal(t, http.StatusUnauthorized, e.api(token, "GET", "/api/projects", nil).StatusCode, "the older bearer token is stale")
+	assert.Equal(t, http.StatusForbidden, b.Post("/projects", url.Values{"name": {"Still a manager?"}}).StatusCode, "the session refreshed: Bob is a viewer")
+	assert.Equal(t, http.StatusUnauthorized, e.API(token, "GET", "/api/projects", nil).StatusCode, "the older bearer token is stale")
 }
 
 func TestWebhookRouteIsAbsentWithoutASecret(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testWebhookRouteIsAbsentWithoutASecret)
+	databasetest.Run(t, testWebhookRouteIsAbsentWithoutASecret)
 }
 
 func testWebhookRouteIsAbsentWithoutASecret(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine, noWebhookSecret: true})
-	resp := e.deliver(t, testWebhookSecret, "msg_1", time.Now(), `{}`)
+	e := apptest.Start(t, apptest.Options{Engine: engine, NoWebhookSecret: true})
+	resp := e.Deliver(t, apptest.WebhookSecret, "msg_1", time.Now(), `{}`)
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
 }
 
 func TestTheFirstToSignInCanAssignAnyoneInTheOrganization(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testTheFirstToSignInCanAssignAnyoneInTheOrganization)
+	databasetest.Run(t, testTheFirstToSignInCanAssignAnyoneInTheOrganization)
 }
 
 func testTheFirstToSignInCanAssignAnyoneInTheOrganization(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine})
-	alice, carol := e.user("alice@acme.example"), e.user("carol@acme.example")
-	b := e.signIn(alice) // nobody else has ever signed in
-	projectID, taskID := e.fixture(alice)
+	e := apptest.Start(t, apptest.Options{Engine: engine})
+	alice, carol := e.User("alice@acme.example"), e.User("carol@acme.example")
+	b := e.SignIn(alice) // nobody else has ever signed in
+	projectID, taskID := e.ProjectWithTask(alice)
 
-	page := parseHTML(t, b.get(fmt.Sprintf("/projects/%d", projectID)).Body)
+	page := apptest.ParseHTML(t, b.Get(fmt.Sprintf("/projects/%d", projectID)).Body)
 	var offered []string
 	page.Find(`select[name="assignee"] option`).Each(func(_ int, s *goquery.Selection) {
 		if v, _ := s.Attr("value"); v != "" {
@@ -238,90 +215,90 @@ func testTheFirstToSignInCanAssignAnyoneInTheOrganization(t *testing.T, engine d
 	}
 	assert.ElementsMatch(t, want, offered, "everyone the IdP lists in Acme, not only who signed in here")
 
-	assign := e.api(e.token(alice), "POST", fmt.Sprintf("/api/tasks/%d/assign", taskID), map[string]string{"assignee": carol.ID})
+	assign := e.API(e.Token(alice), "POST", fmt.Sprintf("/api/tasks/%d/assign", taskID), map[string]string{"assignee": carol.ID})
 	assert.Equal(t, http.StatusOK, assign.StatusCode, "Carol never signed in, and is assignable: %s", assign.Body)
 }
 
 func TestAMemberWhoLeftTheDirectoryCannotBeAssignedTasks(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testAMemberWhoLeftTheDirectoryCannotBeAssignedTasks)
+	databasetest.Run(t, testAMemberWhoLeftTheDirectoryCannotBeAssignedTasks)
 }
 
 func testAMemberWhoLeftTheDirectoryCannotBeAssignedTasks(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine})
-	alice, carol := e.user("alice@acme.example"), e.user("carol@acme.example")
-	e.signIn(carol)
-	_, taskID := e.fixture(alice)
+	e := apptest.Start(t, apptest.Options{Engine: engine})
+	alice, carol := e.User("alice@acme.example"), e.User("carol@acme.example")
+	e.SignIn(carol)
+	_, taskID := e.ProjectWithTask(alice)
 	assign := func() int {
-		return e.api(e.token(alice), "POST", "/api/tasks/"+strconv.FormatInt(taskID, 10)+"/assign", map[string]string{"assignee": carol.ID}).StatusCode
+		return e.API(e.Token(alice), "POST", "/api/tasks/"+strconv.FormatInt(taskID, 10)+"/assign", map[string]string{"assignee": carol.ID}).StatusCode
 	}
 	require.Equal(t, http.StatusOK, assign())
 
-	resp := e.deliver(t, testWebhookSecret, "msg_gone", time.Now(), directoryEvent("organization.directory.user_deleted", carol.OrgID, carol.Email))
+	resp := e.Deliver(t, apptest.WebhookSecret, "msg_gone", time.Now(), directoryEvent("organization.directory.user_deleted", carol.OrgID, carol.Email))
 	require.Equal(t, http.StatusOK, resp.StatusCode, resp.Body)
 	assert.Equal(t, http.StatusBadRequest, assign(), "no longer a member to assign to")
 
 	back := directoryEventAt("2026-11-22T11:00:00Z", "organization.directory.user_updated", carol.OrgID, carol.Email, "team_member")
-	resp = e.deliver(t, testWebhookSecret, "msg_back", time.Now(), back)
+	resp = e.Deliver(t, apptest.WebhookSecret, "msg_back", time.Now(), back)
 	require.Equal(t, http.StatusOK, resp.StatusCode, resp.Body)
 	assert.Equal(t, http.StatusOK, assign(), "back in the directory: assignable at once, before she signs in")
 }
 
 func TestADirectoryUserIsAssignableBeforeSigningIn(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testADirectoryUserIsAssignableBeforeSigningIn)
+	databasetest.Run(t, testADirectoryUserIsAssignableBeforeSigningIn)
 }
 
 func testADirectoryUserIsAssignableBeforeSigningIn(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine})
-	alice := e.user("alice@acme.example")
-	_, taskID := e.fixture(alice) // nobody has signed in through the browser
-	carol := e.user("carol@acme.example")
+	e := apptest.Start(t, apptest.Options{Engine: engine})
+	alice := e.User("alice@acme.example")
+	_, taskID := e.ProjectWithTask(alice) // nobody has signed in through the browser
+	carol := e.User("carol@acme.example")
 	assign := func() int {
-		return e.api(e.token(alice), "POST", "/api/tasks/"+strconv.FormatInt(taskID, 10)+"/assign", map[string]string{"assignee": carol.ID}).StatusCode
+		return e.API(e.Token(alice), "POST", "/api/tasks/"+strconv.FormatInt(taskID, 10)+"/assign", map[string]string{"assignee": carol.ID}).StatusCode
 	}
 	require.Equal(t, http.StatusBadRequest, assign(), "unknown here yet")
-	resp := e.deliver(t, testWebhookSecret, "msg_new", time.Now(), directoryEvent("organization.directory.user_created", carol.OrgID, carol.Email, "team_member"))
+	resp := e.Deliver(t, apptest.WebhookSecret, "msg_new", time.Now(), directoryEvent("organization.directory.user_created", carol.OrgID, carol.Email, "team_member"))
 	require.Equal(t, http.StatusOK, resp.StatusCode, resp.Body)
 	assert.Equal(t, http.StatusOK, assign())
 }
 
 func TestADirectoryEventWithoutRolesChangesNoRoles(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testADirectoryEventWithoutRolesChangesNoRoles)
+	databasetest.Run(t, testADirectoryEventWithoutRolesChangesNoRoles)
 }
 
 func testADirectoryEventWithoutRolesChangesNoRoles(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine})
-	bob := e.user("bob@acme.example")
+	e := apptest.Start(t, apptest.Options{Engine: engine})
+	bob := e.User("bob@acme.example")
 	for i, typ := range []string{"organization.directory.user_updated", "organization.directory.user_created"} {
-		resp := e.deliver(t, testWebhookSecret, fmt.Sprintf("msg_%d", i), time.Now(), directoryEvent(typ, bob.OrgID, bob.Email))
+		resp := e.Deliver(t, apptest.WebhookSecret, fmt.Sprintf("msg_%d", i), time.Now(), directoryEvent(typ, bob.OrgID, bob.Email))
 		require.Equal(t, http.StatusOK, resp.StatusCode, resp.Body)
 		assert.Contains(t, resp.Body, `"status":"applied"`)
-		assert.Equal(t, []string{"project_manager"}, e.rolesAtIdP(bob.ID), "%s with no roles keeps his roles", typ)
+		assert.Equal(t, []string{"project_manager"}, e.IdPRoles(bob.ID), "%s with no roles keeps his roles", typ)
 	}
 }
 
 func TestAUserLeavingTheDirectoryIsSignedOutAtOnceAndGainsNothing(t *testing.T) {
 	t.Parallel()
-	eachEngine(t, testAUserLeavingTheDirectoryIsSignedOutAtOnceAndGainsNothing)
+	databasetest.Run(t, testAUserLeavingTheDirectoryIsSignedOutAtOnceAndGainsNothing)
 }
 
 func testAUserLeavingTheDirectoryIsSignedOutAtOnceAndGainsNothing(t *testing.T, engine database.Engine) {
-	e := startEnv(t, envOptions{engine: engine})
-	alice, dave := e.user("alice@acme.example"), e.user("dave@acme.example")
-	daveBrowser := e.signIn(dave)
-	aliceBrowser := e.signIn(alice)
-	daveToken := e.token(dave)
-	require.Equal(t, http.StatusOK, daveBrowser.get("/projects").StatusCode)
+	e := apptest.Start(t, apptest.Options{Engine: engine})
+	alice, dave := e.User("alice@acme.example"), e.User("dave@acme.example")
+	daveBrowser := e.SignIn(dave)
+	aliceBrowser := e.SignIn(alice)
+	daveToken := e.Token(dave)
+	require.Equal(t, http.StatusOK, daveBrowser.Get("/projects").StatusCode)
 
-	resp := e.deliver(t, testWebhookSecret, "msg_gone", time.Now(), directoryEvent("organization.directory.user_deleted", dave.OrgID, dave.Email))
+	resp := e.Deliver(t, apptest.WebhookSecret, "msg_gone", time.Now(), directoryEvent("organization.directory.user_deleted", dave.OrgID, dave.Email))
 	require.Equal(t, http.StatusOK, resp.StatusCode, resp.Body)
 
-	next := daveBrowser.get("/projects")
+	next := daveBrowser.Get("/projects")
 	assert.Equal(t, http.StatusFound, next.StatusCode, "his session ended: sign in again")
 	assert.Contains(t, next.Header.Get("Location"), "/login")
-	roleChangedRefusal(t, e.api(daveToken, "GET", "/api/projects", nil))
-	assert.Equal(t, []string{"viewer"}, e.rolesAtIdP(dave.ID), "no role granted: a viewer does not become a member")
-	assert.Equal(t, http.StatusOK, aliceBrowser.get("/projects").StatusCode, "others stay signed in")
+	roleChangedRefusal(t, e.API(daveToken, "GET", "/api/projects", nil))
+	assert.Equal(t, []string{"viewer"}, e.IdPRoles(dave.ID), "no role granted: a viewer does not become a member")
+	assert.Equal(t, http.StatusOK, aliceBrowser.Get("/projects").StatusCode, "others stay signed in")
 }

@@ -1,4 +1,4 @@
-package app_test
+package apptest
 
 import (
 	"context"
@@ -19,30 +19,30 @@ import (
 	"github.com/scalekit-samples/go-rbac-projects/database"
 )
 
-// cluster is N instances of the app on one configuration (one mock IdP,
+// Cluster is N instances of the app on one configuration (one mock IdP,
 // one SESSION_SECRET, one database) behind a round-robin reverse proxy,
-// the "load balancer": APP_BASE_URL is the proxy's URL, so env's browser,
+// the "load balancer": APP_BASE_URL is the proxy's URL, so Env's browser,
 // sign-in and API helpers go through it unchanged. Tests reach a given
 // instance directly by its URL (cookies do not depend on the port, so a
 // browser's session goes with it).
-type cluster struct {
-	*env
+type Cluster struct {
+	*Env
 	mu    sync.Mutex
-	nodes []*instance // in start order; stopped ones stay, marked down
-	down  map[*instance]bool
+	nodes []*Instance // in start order; stopped ones stay, marked down
+	down  map[*Instance]bool
 	next  atomic.Uint64
-	db    *sql.DB // adminDB's
+	db    *sql.DB // AdminDB's
 }
 
-// instanceHeader names, on every answer that went through the proxy, the
+// InstanceHeader names, on every answer that went through the proxy, the
 // index of the instance that served it.
-const instanceHeader = "X-Test-Instance"
+const InstanceHeader = "X-Test-Instance"
 
 type nodeKey struct{}
 
-// startCluster starts n instances together (concurrently, as a deployment
+// StartCluster starts n instances together (concurrently, as a deployment
 // rolls them out) behind a proxy on a random loopback port.
-func startCluster(t testing.TB, n int, opts envOptions) *cluster {
+func StartCluster(t testing.TB, n int, opts Options) *Cluster {
 	t.Helper()
 	if testing.Short() {
 		// Like the browser and crash tests: whole deployments, for the
@@ -51,17 +51,17 @@ func startCluster(t testing.TB, n int, opts envOptions) *cluster {
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	c := &cluster{down: map[*instance]bool{}}
-	c.env = newEnv(t, opts, "http://"+ln.Addr().String())
+	c := &Cluster{down: map[*Instance]bool{}}
+	c.Env = newEnv(t, opts, "http://"+ln.Addr().String())
 
 	proxy := &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
-			in := r.In.Context().Value(nodeKey{}).(*instance)
-			r.SetURL(mustURL(t, in.URL))
+			in := r.In.Context().Value(nodeKey{}).(*Instance)
+			r.SetURL(MustURL(t, in.URL))
 			r.Out.Host = r.In.Host // the app sees the public host, as behind a real balancer
 		},
 		ModifyResponse: func(resp *http.Response) error {
-			resp.Header.Set(instanceHeader, strconv.Itoa(c.index(resp.Request.Context().Value(nodeKey{}).(*instance))))
+			resp.Header.Set(InstanceHeader, strconv.Itoa(c.index(resp.Request.Context().Value(nodeKey{}).(*Instance))))
 			return nil
 		},
 		ErrorLog: slog.NewLogLogger(c.log.Handler(), slog.LevelWarn),
@@ -83,10 +83,10 @@ func startCluster(t testing.TB, n int, opts envOptions) *cluster {
 		lns[i], err = net.Listen("tcp", "127.0.0.1:0")
 		require.NoError(t, err)
 	}
-	nodes := make([]*instance, n)
+	nodes := make([]*Instance, n)
 	var wg sync.WaitGroup
 	for i := range nodes {
-		wg.Go(func() { nodes[i] = c.startInstance(lns[i], c.log.With("instance", i)) })
+		wg.Go(func() { nodes[i] = c.StartInstance(lns[i], c.log.With("instance", i)) })
 	}
 	wg.Wait()
 	for _, in := range nodes {
@@ -99,10 +99,10 @@ func startCluster(t testing.TB, n int, opts envOptions) *cluster {
 
 // pick is the proxy's round robin over the instances that are up, as a
 // balancer's health check would keep them.
-func (c *cluster) pick() *instance {
+func (c *Cluster) pick() *Instance {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var up []*instance
+	var up []*Instance
 	for _, in := range c.nodes {
 		if !c.down[in] {
 			up = append(up, in)
@@ -114,7 +114,7 @@ func (c *cluster) pick() *instance {
 	return up[c.next.Add(1)%uint64(len(up))]
 }
 
-func (c *cluster) index(in *instance) int {
+func (c *Cluster) index(in *Instance) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for i, n := range c.nodes {
@@ -125,28 +125,28 @@ func (c *cluster) index(in *instance) int {
 	return -1
 }
 
-// node returns the i-th instance started.
-func (c *cluster) node(i int) *instance {
+// Node returns the i-th instance started.
+func (c *Cluster) Node(i int) *Instance {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.nodes[i]
 }
 
-// stop takes instance i out of the rotation and shuts it down gracefully.
-func (c *cluster) stop(i int) {
+// Stop takes instance i out of the rotation and shuts it down gracefully.
+func (c *Cluster) Stop(i int) {
 	c.t.Helper()
 	in := c.markDown(i)
-	require.NoError(c.t, in.stop())
+	require.NoError(c.t, in.Stop())
 }
 
-// kill takes instance i out of the rotation and cuts it off at once: its
+// Kill takes instance i out of the rotation and cuts it off at once: its
 // listener and open connections close mid-request, as in a crash.
-func (c *cluster) kill(i int) {
+func (c *Cluster) Kill(i int) {
 	c.t.Helper()
-	c.markDown(i).kill()
+	c.markDown(i).Kill()
 }
 
-func (c *cluster) markDown(i int) *instance {
+func (c *Cluster) markDown(i int) *Instance {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	in := c.nodes[i]
@@ -154,51 +154,51 @@ func (c *cluster) markDown(i int) *instance {
 	return in
 }
 
-// add starts one more instance and puts it in the rotation.
-func (c *cluster) add() *instance {
+// Add starts one more instance and puts it in the rotation.
+func (c *Cluster) Add() *Instance {
 	c.t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(c.t, err)
 	c.mu.Lock()
 	i := len(c.nodes)
 	c.mu.Unlock()
-	in := c.startInstance(ln, c.log.With("instance", i))
+	in := c.StartInstance(ln, c.log.With("instance", i))
 	c.mu.Lock()
 	c.nodes = append(c.nodes, in)
 	c.mu.Unlock()
 	return in
 }
 
-// listeners returns how many connections LISTEN on the cluster's database
+// Listeners returns how many connections LISTEN on the cluster's database
 // (PostgreSQL only; 0 on SQLite, or before role changes are propagated
 // with LISTEN/NOTIFY).
-func (c *cluster) listeners() int {
+func (c *Cluster) Listeners() int {
 	c.t.Helper()
-	if c.cfg.DatabaseURL == "" {
+	if c.Config.DatabaseURL == "" {
 		return 0
 	}
 	var n int
-	require.NoError(c.t, c.adminDB().QueryRow(
+	require.NoError(c.t, c.AdminDB().QueryRow(
 		`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'listen %'`).Scan(&n))
 	return n
 }
 
-// killListeners ends, on the server's side, every connection that LISTENs
+// KillListeners ends, on the server's side, every connection that LISTENs
 // on the cluster's database, as a network cut or a restarted proxy would:
 // role changes must then still arrive, by the poll. It returns how many.
-func (c *cluster) killListeners() int {
+func (c *Cluster) KillListeners() int {
 	c.t.Helper()
-	if c.cfg.DatabaseURL == "" {
+	if c.Config.DatabaseURL == "" {
 		return 0
 	}
 	var n int
-	require.NoError(c.t, c.adminDB().QueryRow(
+	require.NoError(c.t, c.AdminDB().QueryRow(
 		`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query ILIKE 'listen %'`).Scan(&n))
 	return n
 }
 
-// adminDB is a pool of the test's own on the cluster's database.
-func (c *cluster) adminDB() *sql.DB {
+// AdminDB is a pool of the test's own on the cluster's database.
+func (c *Cluster) AdminDB() *sql.DB {
 	c.t.Helper()
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -207,24 +207,24 @@ func (c *cluster) adminDB() *sql.DB {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	db, _, err := database.Open(ctx, c.cfg.Database(), slog.New(slog.DiscardHandler))
+	db, _, err := database.Open(ctx, c.Config.Database(), slog.New(slog.DiscardHandler))
 	require.NoError(c.t, err)
 	c.t.Cleanup(func() { db.Close() })
 	c.db = db
 	return db
 }
 
-// at is u with its scheme and host replaced by instance i's: a request the
+// At is u with its scheme and host replaced by instance i's: a request the
 // balancer would have sent there.
-func (c *cluster) at(i int, u string) string {
+func (c *Cluster) At(i int, u string) string {
 	c.t.Helper()
-	parsed := mustURL(c.t, u)
-	base := mustURL(c.t, c.node(i).URL)
+	parsed := MustURL(c.t, u)
+	base := MustURL(c.t, c.Node(i).URL)
 	parsed.Scheme, parsed.Host = base.Scheme, base.Host
 	return parsed.String()
 }
 
 // String names the cluster in failure messages.
-func (c *cluster) String() string {
+func (c *Cluster) String() string {
 	return fmt.Sprintf("cluster of %d behind %s", len(c.nodes), c.URL)
 }
