@@ -16,6 +16,7 @@ import (
 	"github.com/scalekit-samples/go-rbac-projects/app/apptest"
 	"github.com/scalekit-samples/go-rbac-projects/database"
 	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
+	"github.com/scalekit-samples/go-rbac-projects/internal/testkit"
 )
 
 // The guarantees of several instances sharing one database, each proved
@@ -230,17 +231,17 @@ func testClusterWebhookRedeliveredToEveryInstanceAppliesOnce(t *testing.T, engin
 	for i := range bodies {
 		wg.Go(func() {
 			<-start
-			resp := c.DeliverAt(t, c.Node(i%3).URL, apptest.WebhookSecret, "msg_cluster", now, promote)
+			resp := c.DeliverAt(t, c.Node(i%3).URL, testkit.WebhookSecret, "msg_cluster", now, promote)
 			// While one copy is being applied, the others are told to come
 			// back (503, Retry-After); once it is done, they are duplicates.
 			if resp.StatusCode == http.StatusServiceUnavailable {
 				assert.NotEmpty(t, resp.Header.Get("Retry-After"))
-				resp = c.DeliverAt(t, c.Node(i%3).URL, apptest.WebhookSecret, "msg_cluster", now, promote)
+				resp = c.DeliverAt(t, c.Node(i%3).URL, testkit.WebhookSecret, "msg_cluster", now, promote)
 				// As the sender would, until the copy being applied is done
 				// (a few ms; seconds on a loaded machine).
 				for deadline := time.Now().Add(15 * time.Second); resp.StatusCode == http.StatusServiceUnavailable && time.Now().Before(deadline); {
 					time.Sleep(20 * time.Millisecond)
-					resp = c.DeliverAt(t, c.Node(i%3).URL, apptest.WebhookSecret, "msg_cluster", now, promote)
+					resp = c.DeliverAt(t, c.Node(i%3).URL, testkit.WebhookSecret, "msg_cluster", now, promote)
 				}
 			}
 			assert.Equal(t, http.StatusOK, resp.StatusCode, resp.Body)

@@ -16,6 +16,7 @@ import (
 	"github.com/scalekit-samples/go-rbac-projects/app/apptest"
 	"github.com/scalekit-samples/go-rbac-projects/database"
 	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
+	"github.com/scalekit-samples/go-rbac-projects/internal/testkit"
 )
 
 // directoryEvent is a Scalekit directory-sync event for the user with
@@ -57,14 +58,14 @@ func testDirectorySyncWebhook(t *testing.T, engine database.Engine) {
 		wantRoles  []string
 	}{
 		{"a bad signature is refused", "whsec_" + "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "msg_1", now, promote, http.StatusUnauthorized, "", []string{"team_member"}},
-		{"a stale timestamp is refused", apptest.WebhookSecret, "msg_2", now.Add(-10 * time.Minute), promote, http.StatusUnauthorized, "", []string{"team_member"}},
-		{"a timestamp from the future is refused", apptest.WebhookSecret, "msg_3", now.Add(10 * time.Minute), promote, http.StatusUnauthorized, "", []string{"team_member"}},
-		{"an unknown event type is acknowledged and ignored", apptest.WebhookSecret, "msg_4", now, directoryEvent("organization.directory.group_created", carol.OrgID, carol.Email), http.StatusOK, `"status":"ignored"`, []string{"team_member"}},
-		{"an unknown role is acknowledged, refused and audited", apptest.WebhookSecret, "msg_5", now, directoryEvent("organization.directory.user_updated", carol.OrgID, carol.Email, "superuser"), http.StatusOK, `"status":"refused"`, []string{"team_member"}},
-		{"a valid delivery applies the directory's roles", apptest.WebhookSecret, "msg_6", now, promote, http.StatusOK, `"status":"applied"`, []string{"project_manager"}},
-		{"a redelivery of the same id is not applied again", apptest.WebhookSecret, "msg_6", now, promote, http.StatusOK, `"status":"duplicate"`, []string{"project_manager"}},
-		{"a user leaving the directory is granted nothing: roles unchanged", apptest.WebhookSecret, "msg_7", now, directoryEvent("organization.directory.user_deleted", carol.OrgID, carol.Email), http.StatusOK, `"status":"applied"`, []string{"project_manager"}},
-		{"not JSON is a bad request", apptest.WebhookSecret, "msg_8", now, `{`, http.StatusBadRequest, "", []string{"project_manager"}},
+		{"a stale timestamp is refused", testkit.WebhookSecret, "msg_2", now.Add(-10 * time.Minute), promote, http.StatusUnauthorized, "", []string{"team_member"}},
+		{"a timestamp from the future is refused", testkit.WebhookSecret, "msg_3", now.Add(10 * time.Minute), promote, http.StatusUnauthorized, "", []string{"team_member"}},
+		{"an unknown event type is acknowledged and ignored", testkit.WebhookSecret, "msg_4", now, directoryEvent("organization.directory.group_created", carol.OrgID, carol.Email), http.StatusOK, `"status":"ignored"`, []string{"team_member"}},
+		{"an unknown role is acknowledged, refused and audited", testkit.WebhookSecret, "msg_5", now, directoryEvent("organization.directory.user_updated", carol.OrgID, carol.Email, "superuser"), http.StatusOK, `"status":"refused"`, []string{"team_member"}},
+		{"a valid delivery applies the directory's roles", testkit.WebhookSecret, "msg_6", now, promote, http.StatusOK, `"status":"applied"`, []string{"project_manager"}},
+		{"a redelivery of the same id is not applied again", testkit.WebhookSecret, "msg_6", now, promote, http.StatusOK, `"status":"duplicate"`, []string{"project_manager"}},
+		{"a user leaving the directory is granted nothing: roles unchanged", testkit.WebhookSecret, "msg_7", now, directoryEvent("organization.directory.user_deleted", carol.OrgID, carol.Email), http.StatusOK, `"status":"applied"`, []string{"project_manager"}},
+		{"not JSON is a bad request", testkit.WebhookSecret, "msg_8", now, `{`, http.StatusBadRequest, "", []string{"project_manager"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -121,7 +122,7 @@ func testLateDirectoryEventsNeverRollAMemberBack(t *testing.T, engine database.E
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp := e.Deliver(t, apptest.WebhookSecret, tt.id, time.Now(), tt.body)
+			resp := e.Deliver(t, testkit.WebhookSecret, tt.id, time.Now(), tt.body)
 			assert.Equal(t, tt.wantStatus, resp.StatusCode, resp.Body)
 			assert.Contains(t, resp.Body, tt.wantResult)
 			assert.Equal(t, tt.wantRoles, e.IdPRoles(carol.ID))
@@ -148,7 +149,7 @@ func testDirectorySyncTakesEffectAtOnce(t *testing.T, engine database.Engine) {
 	b := e.SignIn(carol)
 	require.Equal(t, http.StatusForbidden, b.Post("/projects", nil).StatusCode)
 
-	resp := e.Deliver(t, apptest.WebhookSecret, "msg_1", time.Now(), directoryEvent("organization.directory.user_updated", carol.OrgID, carol.Email, "project_manager"))
+	resp := e.Deliver(t, testkit.WebhookSecret, "msg_1", time.Now(), directoryEvent("organization.directory.user_updated", carol.OrgID, carol.Email, "project_manager"))
 	require.Equal(t, http.StatusOK, resp.StatusCode, resp.Body)
 
 	page := apptest.ParseHTML(t, b.Get("/projects").Body)
@@ -171,7 +172,7 @@ func testADirectoryEventTheIdPAppliedFirstStillEndsOldTokens(t *testing.T, engin
 	require.NoError(t, e.IdP.SetUserRoles(bob.ID, []string{"viewer"})) // the directory, through the IdP; no webhook here
 
 	now := time.Now().UTC().Format(time.RFC3339)
-	resp := e.Deliver(t, apptest.WebhookSecret, "msg_1", time.Now(), directoryEventAt(now, "organization.directory.user_updated", bob.OrgID, bob.Email, "viewer"))
+	resp := e.Deliver(t, testkit.WebhookSecret, "msg_1", time.Now(), directoryEventAt(now, "organization.directory.user_updated", bob.OrgID, bob.Email, "viewer"))
 	require.Equal(t, http.StatusOK, resp.StatusCode, resp.Body)
 
 	assert.Equal(t, http.StatusForbidden, b.Post("/projects", url.Values{"name": {"Still a manager?"}}).StatusCode, "the session refreshed: Bob is a viewer")
@@ -185,7 +186,7 @@ func TestWebhookRouteIsAbsentWithoutASecret(t *testing.T) {
 
 func testWebhookRouteIsAbsentWithoutASecret(t *testing.T, engine database.Engine) {
 	e := apptest.Start(t, apptest.Options{Engine: engine, NoWebhookSecret: true})
-	resp := e.Deliver(t, apptest.WebhookSecret, "msg_1", time.Now(), `{}`)
+	resp := e.Deliver(t, testkit.WebhookSecret, "msg_1", time.Now(), `{}`)
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
 }
 
@@ -234,12 +235,12 @@ func testAMemberWhoLeftTheDirectoryCannotBeAssignedTasks(t *testing.T, engine da
 	}
 	require.Equal(t, http.StatusOK, assign())
 
-	resp := e.Deliver(t, apptest.WebhookSecret, "msg_gone", time.Now(), directoryEvent("organization.directory.user_deleted", carol.OrgID, carol.Email))
+	resp := e.Deliver(t, testkit.WebhookSecret, "msg_gone", time.Now(), directoryEvent("organization.directory.user_deleted", carol.OrgID, carol.Email))
 	require.Equal(t, http.StatusOK, resp.StatusCode, resp.Body)
 	assert.Equal(t, http.StatusBadRequest, assign(), "no longer a member to assign to")
 
 	back := directoryEventAt("2026-11-22T11:00:00Z", "organization.directory.user_updated", carol.OrgID, carol.Email, "team_member")
-	resp = e.Deliver(t, apptest.WebhookSecret, "msg_back", time.Now(), back)
+	resp = e.Deliver(t, testkit.WebhookSecret, "msg_back", time.Now(), back)
 	require.Equal(t, http.StatusOK, resp.StatusCode, resp.Body)
 	assert.Equal(t, http.StatusOK, assign(), "back in the directory: assignable at once, before she signs in")
 }
@@ -258,7 +259,7 @@ func testADirectoryUserIsAssignableBeforeSigningIn(t *testing.T, engine database
 		return e.API(e.Token(alice), "POST", "/api/tasks/"+strconv.FormatInt(taskID, 10)+"/assign", map[string]string{"assignee": carol.ID}).StatusCode
 	}
 	require.Equal(t, http.StatusBadRequest, assign(), "unknown here yet")
-	resp := e.Deliver(t, apptest.WebhookSecret, "msg_new", time.Now(), directoryEvent("organization.directory.user_created", carol.OrgID, carol.Email, "team_member"))
+	resp := e.Deliver(t, testkit.WebhookSecret, "msg_new", time.Now(), directoryEvent("organization.directory.user_created", carol.OrgID, carol.Email, "team_member"))
 	require.Equal(t, http.StatusOK, resp.StatusCode, resp.Body)
 	assert.Equal(t, http.StatusOK, assign())
 }
@@ -272,7 +273,7 @@ func testADirectoryEventWithoutRolesChangesNoRoles(t *testing.T, engine database
 	e := apptest.Start(t, apptest.Options{Engine: engine})
 	bob := e.User("bob@acme.example")
 	for i, typ := range []string{"organization.directory.user_updated", "organization.directory.user_created"} {
-		resp := e.Deliver(t, apptest.WebhookSecret, fmt.Sprintf("msg_%d", i), time.Now(), directoryEvent(typ, bob.OrgID, bob.Email))
+		resp := e.Deliver(t, testkit.WebhookSecret, fmt.Sprintf("msg_%d", i), time.Now(), directoryEvent(typ, bob.OrgID, bob.Email))
 		require.Equal(t, http.StatusOK, resp.StatusCode, resp.Body)
 		assert.Contains(t, resp.Body, `"status":"applied"`)
 		assert.Equal(t, []string{"project_manager"}, e.IdPRoles(bob.ID), "%s with no roles keeps his roles", typ)
@@ -292,7 +293,7 @@ func testAUserLeavingTheDirectoryIsSignedOutAtOnceAndGainsNothing(t *testing.T, 
 	daveToken := e.Token(dave)
 	require.Equal(t, http.StatusOK, daveBrowser.Get("/projects").StatusCode)
 
-	resp := e.Deliver(t, apptest.WebhookSecret, "msg_gone", time.Now(), directoryEvent("organization.directory.user_deleted", dave.OrgID, dave.Email))
+	resp := e.Deliver(t, testkit.WebhookSecret, "msg_gone", time.Now(), directoryEvent("organization.directory.user_deleted", dave.OrgID, dave.Email))
 	require.Equal(t, http.StatusOK, resp.StatusCode, resp.Body)
 
 	next := daveBrowser.Get("/projects")

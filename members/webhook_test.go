@@ -19,11 +19,10 @@ import (
 
 	"github.com/scalekit-samples/go-rbac-projects/database"
 	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
+	"github.com/scalekit-samples/go-rbac-projects/internal/testkit"
 	"github.com/scalekit-samples/go-rbac-projects/lease"
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
 )
-
-const testSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 // endedSessions records whose sessions the webhook ended.
 type endedSessions struct {
@@ -62,7 +61,7 @@ func newWebhookEnv(t *testing.T, engine database.Engine, roles map[string][]stri
 	a := NewAssigner(idp, model, audit, changes, dir, leases, log)
 	a.wait = 50 * time.Millisecond // a busy lease answers at once
 	sessions := &endedSessions{}
-	h, err := NewWebhook(db, d, testSecret, idp, a, sessions, log)
+	h, err := NewWebhook(db, d, testkit.WebhookSecret, idp, a, sessions, log)
 	require.NoError(t, err)
 	return &webhookEnv{h: h, idp: idp, leases: leases, sessions: sessions}
 }
@@ -70,7 +69,7 @@ func newWebhookEnv(t *testing.T, engine database.Engine, roles map[string][]stri
 // deliver posts a signed event and returns the recorded answer.
 func (e *webhookEnv) deliver(t *testing.T, id, body string) *httptest.ResponseRecorder {
 	t.Helper()
-	wh, err := standardwebhooks.NewWebhook(testSecret)
+	wh, err := standardwebhooks.NewWebhook(testkit.WebhookSecret)
 	require.NoError(t, err)
 	now := time.Now()
 	sig, err := wh.Sign(id, now, []byte(body))
@@ -213,7 +212,7 @@ func testConcurrentClaimsAcrossInstancesHaveOneWinner(t *testing.T, engine datab
 	var instances []*Webhook
 	for range 3 {
 		db, d := databasetest.Open(t, cfg)
-		h, err := NewWebhook(db, d, testSecret, nil, nil, nil, slog.New(slog.DiscardHandler))
+		h, err := NewWebhook(db, d, testkit.WebhookSecret, nil, nil, nil, slog.New(slog.DiscardHandler))
 		require.NoError(t, err)
 		instances = append(instances, h)
 	}

@@ -14,11 +14,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scalekit-samples/go-rbac-projects/internal/testkit"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
 	"github.com/scalekit-samples/go-rbac-projects/scalekit"
 )
-
-const webhookSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 // received is an event as an endpoint reads it.
 type received struct {
@@ -38,7 +37,7 @@ type received struct {
 
 func TestTheMockReportsRoleChangesToItsWebhookEndpoint(t *testing.T) {
 	e := start(t)
-	verifier, err := standardwebhooks.NewWebhook(webhookSecret)
+	verifier, err := standardwebhooks.NewWebhook(testkit.WebhookSecret)
 	require.NoError(t, err)
 	var mu sync.Mutex
 	var got []received
@@ -59,7 +58,7 @@ func TestTheMockReportsRoleChangesToItsWebhookEndpoint(t *testing.T) {
 		mu.Unlock()
 	}))
 	t.Cleanup(endpoint.Close)
-	require.NoError(t, e.idp.SetWebhook(mockidp.WebhookTarget{URL: endpoint.URL, Secret: webhookSecret}))
+	require.NoError(t, e.idp.SetWebhook(mockidp.WebhookTarget{URL: endpoint.URL, Secret: testkit.WebhookSecret}))
 	c := e.client(t)
 	ctx := context.Background()
 	last := func() received {

@@ -32,9 +32,6 @@ import (
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
 )
 
-// WebhookSecret signs the directory-sync webhooks of the tests.
-const WebhookSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-
 // SeedFile is the repository's rbac.seed.json, found from this file's
 // place so that a test of any package reads the same one.
 var SeedFile = func() string {
@@ -104,7 +101,7 @@ func newEnv(t testing.TB, opts Options, base string) *Env {
 		Addr:          strings.TrimPrefix(base, "http://"),
 		SessionSecret: bytes.Repeat([]byte("k"), 32),
 		SeedFile:      SeedFile,
-		WebhookSecret: WebhookSecret,
+		WebhookSecret: testkit.WebhookSecret,
 		Now:           opts.AppNow,
 
 		RoleChangeWait: opts.RoleChangeWait,
@@ -127,7 +124,7 @@ func newEnv(t testing.TB, opts Options, base string) *Env {
 		}
 	})
 	if opts.IdPWebhooks {
-		require.NoError(t, idp.SetWebhook(mockidp.WebhookTarget{URL: base + "/webhooks/scalekit", Secret: WebhookSecret}))
+		require.NoError(t, idp.SetWebhook(mockidp.WebhookTarget{URL: base + "/webhooks/scalekit", Secret: testkit.WebhookSecret}))
 	}
 	return &Env{t: t, URL: base, IdP: idp, Model: model, Logs: logs, Config: cfg, log: log}
 }

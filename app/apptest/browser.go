@@ -21,15 +21,21 @@ import (
 // see every status; SignIn follows them by hand, as a browser would.
 type Browser struct {
 	t      testing.TB
-	e      *Env
+	app    string       // the app's base URL
+	idp    string       // the IdP's
 	Client *http.Client // its Jar holds the app's and the IdP's cookies
 }
 
-// NewBrowser is a browser with no cookies: signed out.
-func (e *Env) NewBrowser() *Browser {
+// NewBrowser is a browser with no cookies, signed out, for the Env's app.
+func (e *Env) NewBrowser() *Browser { return NewBrowser(e.t, e.URL, e.IdP.URL()) }
+
+// NewBrowser is a browser with no cookies for the app at appURL, which
+// signs in at the mock IdP at idpURL: an app started some other way (a
+// process of its own, say).
+func NewBrowser(t testing.TB, appURL, idpURL string) *Browser {
 	jar, err := cookiejar.New(nil)
-	require.NoError(e.t, err)
-	return &Browser{t: e.t, e: e, Client: &http.Client{
+	require.NoError(t, err)
+	return &Browser{t: t, app: appURL, idp: idpURL, Client: &http.Client{
 		Jar:           jar,
 		Timeout:       10 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -60,7 +66,7 @@ func (b *Browser) FinishSignIn(u mockidp.User, login Response, wantPath string) 
 	b.t.Helper()
 	resp := b.PickUser(u, login)
 	callback := resp.Header.Get("Location")
-	require.True(b.t, strings.HasPrefix(callback, b.e.URL+"/auth/callback"), "IdP redirects to the callback, got %s", callback)
+	require.True(b.t, strings.HasPrefix(callback, b.app+"/auth/callback"), "IdP redirects to the callback, got %s", callback)
 	resp = b.Do("GET", callback, nil, "")
 	require.Equal(b.t, http.StatusSeeOther, resp.StatusCode, "callback: %s", resp.Body)
 	require.Equal(b.t, wantPath, resp.Header.Get("Location"))
@@ -74,14 +80,14 @@ func (b *Browser) PickUser(u mockidp.User, login Response) Response {
 	b.t.Helper()
 	authorize, err := url.Parse(login.Header.Get("Location"))
 	require.NoError(b.t, err)
-	require.True(b.t, strings.HasPrefix(authorize.String(), b.e.IdP.URL()), "login redirects to the IdP")
+	require.True(b.t, strings.HasPrefix(authorize.String(), b.idp), "login redirects to the IdP")
 
 	// The picker page is a form that posts the request back with user_id.
 	resp := b.Do("GET", authorize.String(), nil, "")
 	require.Equal(b.t, http.StatusOK, resp.StatusCode, "IdP picker")
 	form := authorize.Query()
 	form.Set("user_id", u.ID)
-	resp = b.Do("POST", b.e.IdP.URL()+"/oauth/authorize", strings.NewReader(form.Encode()), "application/x-www-form-urlencoded")
+	resp = b.Do("POST", b.idp+"/oauth/authorize", strings.NewReader(form.Encode()), "application/x-www-form-urlencoded")
 	if len(u.Memberships) > 1 && form.Get("organization_id") == "" {
 		resp = b.ChooseOrganization(resp, u.OrgID)
 	}
@@ -101,7 +107,7 @@ func (b *Browser) ChooseOrganization(page Response, orgID string) Response {
 	})
 	require.Equal(b.t, 1, doc.Find(`button[name="organization_id"][value="`+orgID+`"]`).Length(), "the chooser offers %s", orgID)
 	form.Set("organization_id", orgID)
-	return b.Do("POST", b.e.IdP.URL()+"/oauth/authorize", strings.NewReader(form.Encode()), "application/x-www-form-urlencoded")
+	return b.Do("POST", b.idp+"/oauth/authorize", strings.NewReader(form.Encode()), "application/x-www-form-urlencoded")
 }
 
 // InOrg is u as a member of orgID: the organization and roles its sign-ins
@@ -115,11 +121,11 @@ func InOrg(t testing.TB, u mockidp.User, orgID string) mockidp.User {
 }
 
 // Get fetches path of the app.
-func (b *Browser) Get(path string) Response { return b.Do("GET", b.e.URL+path, nil, "") }
+func (b *Browser) Get(path string) Response { return b.Do("GET", b.app+path, nil, "") }
 
 // Post submits a form, as the app's pages do.
 func (b *Browser) Post(path string, form url.Values) Response {
-	return b.Do("POST", b.e.URL+path, strings.NewReader(form.Encode()), "application/x-www-form-urlencoded")
+	return b.Do("POST", b.app+path, strings.NewReader(form.Encode()), "application/x-www-form-urlencoded")
 }
 
 // Do sends a request to any URL, the IdP's included, with the browser's
@@ -143,7 +149,7 @@ func (b *Browser) SwitchOrganization(orgID, from string) Response {
 	resp := b.Post("/switch-organization", url.Values{"organization_id": {orgID}, "return_to": {from}})
 	require.Equal(b.t, http.StatusFound, resp.StatusCode, "switch: %.300s", resp.Body)
 	authorize := MustURL(b.t, resp.Header.Get("Location"))
-	require.True(b.t, strings.HasPrefix(authorize.String(), b.e.IdP.URL()+"/oauth/authorize"), "a new authorization at the IdP")
+	require.True(b.t, strings.HasPrefix(authorize.String(), b.idp+"/oauth/authorize"), "a new authorization at the IdP")
 	q := authorize.Query()
 	assert.Equal(b.t, orgID, q.Get("organization_id"))
 	assert.Equal(b.t, "select_account", q.Get("prompt"))
@@ -151,7 +157,7 @@ func (b *Browser) SwitchOrganization(orgID, from string) Response {
 	resp = b.Do("GET", authorize.String(), nil, "")
 	require.Equal(b.t, http.StatusFound, resp.StatusCode, "IdP: %.300s", resp.Body)
 	callback := resp.Header.Get("Location")
-	require.True(b.t, strings.HasPrefix(callback, b.e.URL+"/auth/callback"), "IdP redirects to the callback, got %s", callback)
+	require.True(b.t, strings.HasPrefix(callback, b.app+"/auth/callback"), "IdP redirects to the callback, got %s", callback)
 	return b.Do("GET", callback, nil, "")
 }
 
@@ -176,7 +182,7 @@ func (b *Browser) AccessClaims() AccessClaims {
 // SessionCookie is the browser's session cookie for the app.
 func (b *Browser) SessionCookie() *http.Cookie {
 	b.t.Helper()
-	for _, c := range b.Client.Jar.Cookies(MustURL(b.t, b.e.URL)) {
+	for _, c := range b.Client.Jar.Cookies(MustURL(b.t, b.app)) {
 		if c.Name == "session" {
 			return c
 		}

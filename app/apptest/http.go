@@ -3,6 +3,7 @@ package apptest
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -111,15 +112,29 @@ func (e *Env) Deliver(t *testing.T, secret, id string, at time.Time, body string
 // DeliverAt is Deliver to the app at base: one instance of several, say.
 func (e *Env) DeliverAt(t *testing.T, base, secret, id string, at time.Time, body string) Response {
 	t.Helper()
+	req, err := WebhookRequest(base, secret, id, at, body)
+	require.NoError(t, err)
+	return Send(t, http.DefaultClient, req)
+}
+
+// WebhookRequest is body as a Standard Webhooks delivery to the app at
+// base, signed with secret at the given time, as Scalekit sends them.
+func WebhookRequest(base, secret, id string, at time.Time, body string) (*http.Request, error) {
 	wh, err := standardwebhooks.NewWebhook(secret)
-	require.NoError(t, err)
+	if err != nil {
+		return nil, fmt.Errorf("webhook secret: %w", err)
+	}
 	sig, err := wh.Sign(id, at, []byte(body))
-	require.NoError(t, err)
-	req, err := http.NewRequest("POST", base+"/webhooks/scalekit", bytes.NewBufferString(body))
-	require.NoError(t, err)
+	if err != nil {
+		return nil, fmt.Errorf("sign webhook: %w", err)
+	}
+	req, err := http.NewRequest("POST", base+"/webhooks/scalekit", strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("webhook-id", id)
 	req.Header.Set("webhook-timestamp", strconv.FormatInt(at.Unix(), 10))
 	req.Header.Set("webhook-signature", sig)
-	return Send(t, http.DefaultClient, req)
+	return req, nil
 }

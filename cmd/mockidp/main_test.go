@@ -23,6 +23,8 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/scalekit-samples/go-rbac-projects/internal/testkit"
 )
 
 // These tests drive cmd/mockidp as a separate process, over HTTP only, as
@@ -515,9 +517,6 @@ func TestTamperKeysRevokeLogReset(t *testing.T) {
 	})
 }
 
-// webhookSecret signs the events the command sends in these tests.
-const webhookSecret = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-
 // event is a webhook event as the command sends it.
 type event struct {
 	Type           string         `json:"type"`
@@ -531,7 +530,7 @@ type event struct {
 // the returned channel.
 func webhookSink(t *testing.T) (<-chan event, string) {
 	t.Helper()
-	verifier, err := standardwebhooks.NewWebhook(webhookSecret)
+	verifier, err := standardwebhooks.NewWebhook(testkit.WebhookSecret)
 	require.NoError(t, err)
 	got := make(chan event, 10)
 	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -551,7 +550,7 @@ func webhookSink(t *testing.T) (<-chan event, string) {
 func TestWebhooksOut(t *testing.T) {
 	needBinary(t)
 	got, sinkURL := webhookSink(t)
-	issuer := start(t, "-webhook-url", sinkURL, "-webhook-secret", webhookSecret)
+	issuer := start(t, "-webhook-url", sinkURL, "-webhook-secret", testkit.WebhookSecret)
 	ctl := issuer + "/_mock"
 
 	// Control-plane changes wait for their webhooks: the events are there.
@@ -594,7 +593,7 @@ func TestWebhooksOut(t *testing.T) {
 		assert.Equal(t, 200, d.Status, d.Type)
 	}
 	require.Equal(t, 204, call(t, "DELETE", ctl+"/webhook", nil, nil))
-	require.Equal(t, 200, call(t, "PUT", ctl+"/webhook", map[string]any{"url": sinkURL, "secret": webhookSecret}, nil))
+	require.Equal(t, 200, call(t, "PUT", ctl+"/webhook", map[string]any{"url": sinkURL, "secret": testkit.WebhookSecret}, nil))
 }
 
 func TestKeptKeyKeepsTheJWKSAcrossARestart(t *testing.T) {
@@ -758,7 +757,7 @@ func TestAConsultantSignsInToOneOrganizationAtATime(t *testing.T) {
 func TestControlPlaneMemberships(t *testing.T) {
 	needBinary(t)
 	got, sinkURL := webhookSink(t)
-	issuer := start(t, "-webhook-url", sinkURL, "-webhook-secret", webhookSecret)
+	issuer := start(t, "-webhook-url", sinkURL, "-webhook-secret", testkit.WebhookSecret)
 	ctl := issuer + "/_mock"
 	orgOf := func(ev event) string { return ev.Data["organization"].(map[string]any)["id"].(string) }
 

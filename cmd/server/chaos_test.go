@@ -7,11 +7,9 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,12 +17,13 @@ import (
 	"testing"
 	"time"
 
-	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scalekit-samples/go-rbac-projects/app/apptest"
 	"github.com/scalekit-samples/go-rbac-projects/database"
 	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
+	"github.com/scalekit-samples/go-rbac-projects/internal/testkit"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
 )
@@ -171,70 +170,14 @@ func chaosUser(t *testing.T, idp *chaosIdP, email string) mockidp.User {
 	return idp.Users()[i]
 }
 
-// chaosBrowser is a cookie jar that signs in through the real redirects;
-// the cookie goes to every server on 127.0.0.1, whatever its port.
-type chaosBrowser struct {
-	t      *testing.T
-	client *http.Client
-}
-
-func signInAt(t *testing.T, s *server, idp *chaosIdP, u mockidp.User) *chaosBrowser {
+// signInAt signs u in at server s through the real redirects; the cookie
+// goes to every server on 127.0.0.1, whatever its port.
+func signInAt(t *testing.T, s *server, idp *chaosIdP, u mockidp.User) *apptest.Browser {
 	t.Helper()
-	jar, err := cookiejar.New(nil)
-	require.NoError(t, err)
-	b := &chaosBrowser{t: t, client: &http.Client{Jar: jar, Timeout: 40 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-	resp := b.do("GET", s.base+"/login", nil)
-	require.Equal(t, http.StatusFound, resp.StatusCode)
-	authorize := mustParse(t, resp.Header.Get("Location"))
-	form := authorize.Query()
-	form.Set("user_id", u.ID)
-	resp = b.do("POST", idp.URL()+"/oauth/authorize", form)
-	require.Equal(t, http.StatusFound, resp.StatusCode, "picker")
-	resp = b.do("GET", resp.Header.Get("Location"), nil)
-	require.Equal(t, http.StatusSeeOther, resp.StatusCode, "callback")
+	b := apptest.NewBrowser(t, s.base, idp.URL())
+	b.Client.Timeout = 40 * time.Second // a request may wait on an IdP answer held by the test
+	b.SignInTo(u, "/")
 	return b
-}
-
-type answer struct {
-	StatusCode int
-	Header     http.Header
-	Body       string
-}
-
-func (b *chaosBrowser) do(method, u string, form url.Values) answer {
-	b.t.Helper()
-	a, err := b.try(method, u, form)
-	require.NoError(b.t, err)
-	return a
-}
-
-func (b *chaosBrowser) try(method, u string, form url.Values) (answer, error) {
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, err := http.NewRequest(method, u, body)
-	if err != nil {
-		return answer{}, err
-	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	resp, err := b.client.Do(req)
-	if err != nil {
-		return answer{}, err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	return answer{resp.StatusCode, resp.Header, string(data)}, err
-}
-
-func mustParse(t *testing.T, s string) *url.URL {
-	t.Helper()
-	u, err := url.Parse(s)
-	require.NoError(t, err)
-	return u
 }
 
 // chaosDatabase is a fresh database of engine e that several server
@@ -326,11 +269,11 @@ func testKillMidRefresh(t *testing.T, bin string, e database.Engine, after bool)
 	db := chaosDatabase(t, e)
 	a, b := startServer(t, bin, idp.URL(), db), startServer(t, bin, idp.URL(), db)
 	browser := signInAt(t, a, idp, chaosUser(t, idp, "bob@acme.example"))
-	require.Equal(t, http.StatusOK, browser.do("GET", b.base+"/projects", nil).StatusCode, "the session works on both")
+	require.Equal(t, http.StatusOK, browser.Do("GET", b.base+"/projects", nil, "").StatusCode, "the session works on both")
 	time.Sleep(2100 * time.Millisecond) // past the access token's expiry
 
 	h := idp.hold(after, isRefresh)
-	go func() { _, _ = browser.try("GET", a.base+"/projects", nil) }() // cut by the kill
+	go func() { _, _ = browser.Client.Get(a.base + "/projects") }() // cut by the kill
 	waitHeld(t, h, "the refresh")
 	a.kill(t)
 	h.release <- false // before: the IdP never sees it; after: it rotated, and the answer is lost
@@ -339,20 +282,20 @@ func testKillMidRefresh(t *testing.T, bin string, e database.Engine, after bool)
 	// The killed instance still holds the session's refresh lease: the
 	// other instance waits a few seconds, then says when to come back.
 	start := time.Now()
-	resp := browser.do("GET", b.base+"/projects", nil)
+	resp := browser.Do("GET", b.base+"/projects", nil, "")
 	t.Logf("next request on the other instance: %d after %v, Retry-After %q", resp.StatusCode, time.Since(start).Round(time.Millisecond), resp.Header.Get("Retry-After"))
 	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, "busy behind the dead holder, not a hang: %s", resp.Body)
 	assert.NotEmpty(t, resp.Header.Get("Retry-After"))
 
 	lapseLeases(t, db)
-	resp = browser.do("GET", b.base+"/projects", nil)
+	resp = browser.Do("GET", b.base+"/projects", nil, "")
 	t.Logf("once the lease lapsed: %d; %d refreshes, %d replays", resp.StatusCode, idp.Refreshes(), idp.RefreshReplays())
 	assert.Less(t, resp.StatusCode, 500, "no 5xx: %s", resp.Body)
 	if !after {
 		assert.Equal(t, http.StatusOK, resp.StatusCode, "the sign-in survived")
 		assert.Equal(t, spent+1, idp.Refreshes(), "refreshed once, with the token that was never spent")
 		assert.Zero(t, idp.RefreshReplays(), "no refresh token replayed")
-		assert.Equal(t, http.StatusOK, browser.do("GET", b.base+"/projects", nil).StatusCode)
+		assert.Equal(t, http.StatusOK, browser.Do("GET", b.base+"/projects", nil, "").StatusCode)
 		return
 	}
 	assert.Equal(t, http.StatusFound, resp.StatusCode, "the session ended: sign in again")
@@ -379,14 +322,14 @@ func testKillMidRoleChange(t *testing.T, bin string, e database.Engine) {
 
 	h := idp.hold(true, isRoleWrite(bob.ID))
 	go func() {
-		_, _ = aliceBrowser.try("POST", a.base+"/members/"+bob.ID+"/role", url.Values{"role": {"viewer"}})
+		_, _ = aliceBrowser.Client.PostForm(a.base+"/members/"+bob.ID+"/role", url.Values{"role": {"viewer"}})
 	}()
 	waitHeld(t, h, "Alice's demotion of Bob")
 	a.kill(t)
 	h.release <- false // applied at the IdP; the instance died before recording it
 
 	start := time.Now()
-	resp := bobBrowser.do("POST", b.base+"/members/"+alice.ID+"/role", url.Values{"role": {"viewer"}})
+	resp := bobBrowser.Post("/members/"+alice.ID+"/role", url.Values{"role": {"viewer"}})
 	t.Logf("Bob's demotion of Alice on the other instance: %d after %v", resp.StatusCode, time.Since(start).Round(time.Millisecond))
 	// The killed instance's lease on the organization's role changes
 	// outlives the wait: refused, to be retried, never applied blind.
@@ -399,7 +342,7 @@ func testKillMidRoleChange(t *testing.T, bin string, e database.Engine) {
 		}
 	}
 	assert.Equal(t, []string{alice.Email}, admins, "the last admin kept")
-	assert.Equal(t, http.StatusOK, bobBrowser.do("GET", b.base+"/projects", nil).StatusCode, "the other instance serves on")
+	assert.Equal(t, http.StatusOK, bobBrowser.Do("GET", b.base+"/projects", nil, "").StatusCode, "the other instance serves on")
 }
 
 // testKillMidWebhook SIGKILLs the instance applying a directory
@@ -596,31 +539,16 @@ func testDatabaseCrashesAndComesBack(t *testing.T, bin string, _ database.Engine
 
 // deliverWebhook posts a signed directory event to the server at base.
 func deliverWebhook(base, id string, at time.Time, body string) (int, string, error) {
-	return signedWebhook(base, chaosWebhookSecret, id, at, body)
+	return signedWebhook(base, testkit.WebhookSecret, id, at, body)
 }
-
-// chaosWebhookSecret signs the webhooks the tests send the servers.
-const chaosWebhookSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 // signedWebhook posts body as a Standard Webhooks delivery signed with
 // secret, as Scalekit sends them.
 func signedWebhook(base, secret, id string, at time.Time, body string) (int, string, error) {
-	wh, err := standardwebhooks.NewWebhook(secret)
+	req, err := apptest.WebhookRequest(base, secret, id, at, body)
 	if err != nil {
 		return 0, "", err
 	}
-	sig, err := wh.Sign(id, at, []byte(body))
-	if err != nil {
-		return 0, "", err
-	}
-	req, err := http.NewRequest("POST", base+"/webhooks/scalekit", strings.NewReader(body))
-	if err != nil {
-		return 0, "", err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("webhook-id", id)
-	req.Header.Set("webhook-timestamp", strconv.FormatInt(at.Unix(), 10))
-	req.Header.Set("webhook-signature", sig)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, "", err

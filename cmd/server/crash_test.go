@@ -25,6 +25,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scalekit-samples/go-rbac-projects/database"
+	"github.com/scalekit-samples/go-rbac-projects/internal/testkit"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp/mockidptest"
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
@@ -194,7 +195,7 @@ func startServer(t *testing.T, bin, issuer, db string) *server {
 		"APP_BASE_URL=" + s.base,
 		databaseVariable(db),
 		"RBAC_SEED_FILE=../../rbac.seed.json",
-		"SCALEKIT_WEBHOOK_SECRET=" + chaosWebhookSecret,
+		"SCALEKIT_WEBHOOK_SECRET=" + testkit.WebhookSecret,
 		"TMPDIR=" + t.TempDir(),
 	}
 	s.cmd.Stdout = io.Discard

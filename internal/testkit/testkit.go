@@ -72,3 +72,8 @@ func (b *Buffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// WebhookSecret is the Standard Webhooks secret (whsec_ and base64) that
+// tests sign and check their webhook deliveries with: a test value, never
+// a real environment's.
+const WebhookSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
