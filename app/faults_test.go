@@ -36,6 +36,9 @@ func testSignedInUsersKeepWorkingWhileTheIdPIsDown(t *testing.T, engine database
 	require.NoError(t, e.IdP.Close())
 
 	assert.Equal(t, http.StatusOK, b.Get("/projects").StatusCode, "the session's token is still valid and its key cached")
+	assert.Equal(t, http.StatusOK, b.Get("/projects").StatusCode)
+	assert.Equal(t, 1, strings.Count(e.Logs.String(), "organization names not read from the IdP"),
+		"the header asked the IdP for its names once, not on every page (each ask may wait 2 s)")
 	assert.Equal(t, http.StatusOK, e.API(token, "GET", "/api/projects", nil).StatusCode, "bearer tokens too")
 
 	resp := e.NewBrowser().Get("/login")

@@ -38,6 +38,10 @@ const orgDirectoryTTL = 30 * time.Second
 // orgDirectoryTimeout bounds the lookup a page waits for.
 const orgDirectoryTimeout = 2 * time.Second
 
+// orgDirectoryRetry is how long a failed lookup stands: while the IdP is
+// down, one page of a user's in that time waits for it, not every page.
+const orgDirectoryRetry = 10 * time.Second
+
 // maxCachedUsers bounds the cache: past it, expired entries are dropped,
 // and if none were, all of them.
 const maxCachedUsers = 10_000
@@ -57,6 +61,7 @@ type orgDirectory struct {
 
 type orgEntry struct {
 	memberships []scalekit.Membership
+	err         error // the last lookup failed, and there was no list before it
 	expires     time.Time
 }
 
@@ -75,13 +80,27 @@ func (d *orgDirectory) memberships(ctx context.Context, userID string) ([]scalek
 	e, ok := d.cache[userID]
 	d.mu.Unlock()
 	if ok && now.Before(e.expires) {
-		return e.memberships, nil
+		return e.memberships, e.err
 	}
-	ctx, cancel := context.WithTimeout(ctx, orgDirectoryTimeout)
+	lookup, cancel := context.WithTimeout(ctx, orgDirectoryTimeout)
 	defer cancel()
-	u, err := d.idp.GetUser(ctx, userID)
+	u, err := d.idp.GetUser(lookup, userID)
 	if err != nil {
-		return nil, err
+		if ctx.Err() != nil {
+			return nil, err // the visitor left: their failure, not the IdP's
+		}
+		// Keep what was known (names change rarely, and a switch is
+		// checked by the IdP anyway), or remember the failure, for a
+		// while: an outage must not slow down every page.
+		if ok && e.err == nil {
+			d.log.WarnContext(ctx, "organization names not refreshed from the IdP: showing the last ones read", "sub", userID, "err", err)
+		} else {
+			d.log.WarnContext(ctx, "organization names not read from the IdP", "sub", userID, "err", err)
+			e = orgEntry{err: err}
+		}
+		e.expires = now.Add(orgDirectoryRetry)
+		d.store(userID, e)
+		return e.memberships, e.err
 	}
 	var active []scalekit.Membership
 	for _, m := range u.Memberships {
@@ -90,6 +109,13 @@ func (d *orgDirectory) memberships(ctx context.Context, userID string) ([]scalek
 			active = append(active, m)
 		}
 	}
+	d.store(userID, orgEntry{memberships: active, expires: now.Add(orgDirectoryTTL)})
+	return active, nil
+}
+
+// store caches e for the user, within maxCachedUsers.
+func (d *orgDirectory) store(userID string, e orgEntry) {
+	now := d.now()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if len(d.cache) >= maxCachedUsers {
@@ -102,8 +128,7 @@ func (d *orgDirectory) memberships(ctx context.Context, userID string) ([]scalek
 			clear(d.cache)
 		}
 	}
-	d.cache[userID] = orgEntry{memberships: active, expires: now.Add(orgDirectoryTTL)}
-	return active, nil
+	d.cache[userID] = e
 }
 
 // forget drops a user's cached memberships, so that the next page after a
@@ -122,8 +147,7 @@ func (d *orgDirectory) header(r *http.Request, p *auth.Principal) render.Organiz
 	orgs := render.Organizations{Current: p.OrgID}
 	ms, err := d.memberships(r.Context(), p.Subject)
 	if err != nil {
-		d.log.WarnContext(r.Context(), "organization names not read from the IdP", "sub", p.Subject, "err", err)
-		return orgs
+		return orgs // memberships said why, once
 	}
 	for _, m := range ms {
 		name := cmp.Or(m.DisplayName, m.Name, m.OrganizationID)
