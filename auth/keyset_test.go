@@ -2,7 +2,6 @@ package auth_test
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/rsa"
 	"net/http"
 	"testing"
@@ -38,6 +37,7 @@ func TestKeySetRefetchesForUnknownKeysAtMostOncePerInterval(t *testing.T) {
 	clk := testkit.NewClock(time.Now())
 	v := newVerifier(idp, clk.Now)
 	bob := idp.Users()[1]
+	attacker := mockidptest.Key(t)
 	ctx := context.Background()
 
 	tok, err := idp.AccessToken(bob.ID, mockidp.DemoClientID)
@@ -47,14 +47,14 @@ func TestKeySetRefetchesForUnknownKeysAtMostOncePerInterval(t *testing.T) {
 	require.EqualValues(t, 1, idp.JWKSFetches(), "the first verification fetches the JWKS")
 
 	for i := range 50 {
-		_, err := v.Verify(ctx, forgedWithKid(t, idp, bob, "forged-"+string(rune('a'+i%26))))
+		_, err := v.Verify(ctx, forgedWithKid(t, attacker, idp, bob, "forged-"+string(rune('a'+i%26))))
 		require.Error(t, err)
 	}
 	assert.EqualValues(t, 1, idp.JWKSFetches(), "a flood of unknown kids within the interval fetches nothing")
 
 	clk.Advance(11 * time.Second)
 	for range 20 {
-		_, _ = v.Verify(ctx, forgedWithKid(t, idp, bob, "forged-again"))
+		_, _ = v.Verify(ctx, forgedWithKid(t, attacker, idp, bob, "forged-again"))
 	}
 	assert.EqualValues(t, 2, idp.JWKSFetches(), "one refetch per interval, however many unknown kids")
 }
@@ -104,11 +104,10 @@ func TestVerifiedTokensAreCachedButFailuresAreNot(t *testing.T) {
 	assert.Equal(t, "the access token has expired", te.Reason)
 }
 
-// forgedWithKid signs valid-looking claims with a key the IdP never had.
-func forgedWithKid(t testing.TB, idp *mockidp.Server, u mockidp.User, kid string) string {
+// forgedWithKid signs valid-looking claims with key, one the IdP never
+// had (mockidptest.Key lends none that an IdP holds).
+func forgedWithKid(t testing.TB, key *rsa.PrivateKey, idp *mockidp.Server, u mockidp.User, kid string) string {
 	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 1024) //nolint:gosec // a throwaway attacker key
-	require.NoError(t, err)
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: key},
 		(&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", kid))
 	require.NoError(t, err)

@@ -18,6 +18,7 @@ import (
 // key ever made stays in the published JWKS, so tokens signed before a
 // rotation keep verifying, as they do at a real provider during a rollover.
 type keyring struct {
+	newKey  func() (*rsa.PrivateKey, error) // Config.NewKey; nil: generateKey
 	mu      sync.RWMutex
 	signer  jose.Signer
 	private jose.JSONWebKey    // the key signer signs with
@@ -25,18 +26,26 @@ type keyring struct {
 }
 
 // newKeyring starts with priv as the signing key, or a new one when priv
-// is nil.
-func newKeyring(priv *rsa.PrivateKey) (*keyring, error) {
-	k := &keyring{}
+// is nil. newKey makes the new keys; nil generates them.
+func newKeyring(priv *rsa.PrivateKey, newKey func() (*rsa.PrivateKey, error)) (*keyring, error) {
+	k := &keyring{newKey: newKey}
+	if k.newKey == nil {
+		k.newKey = generateKey
+	}
 	if priv == nil {
 		return k, k.rotate()
 	}
 	return k, k.add(priv)
 }
 
-// rotate makes a new 2048-bit key and signs with it from now on.
+// generateKey makes a fresh 2048-bit key.
+func generateKey() (*rsa.PrivateKey, error) {
+	return rsa.GenerateKey(rand.Reader, 2048)
+}
+
+// rotate makes a new key and signs with it from now on.
 func (k *keyring) rotate() error {
-	priv, err := rsa.GenerateKey(rand.Reader, 2048)
+	priv, err := k.newKey()
 	if err != nil {
 		return fmt.Errorf("generate signing key: %w", err)
 	}

@@ -49,6 +49,11 @@ type Config struct {
 	// SigningKey signs tokens; nil makes a new one, so the JWKS changes at
 	// every start. LoadSigningKey reads one from a file to keep it.
 	SigningKey *rsa.PrivateKey
+	// NewKey makes each key the server switches to later (RotateKey, the
+	// control plane's /keys/rotate), and the first one when SigningKey is
+	// nil. nil generates a fresh 2048-bit key, as cmd/server and
+	// cmd/mockidp do; mockidptest lends keys made in advance instead.
+	NewKey func() (*rsa.PrivateKey, error)
 	// ControlPlane mounts the JSON control plane under /_mock/ (see
 	// control.go); it answers loopback clients only.
 	ControlPlane bool
@@ -127,7 +132,7 @@ func New(issuer string, cfg Config) (*Server, error) {
 		}
 		s.clients[c.ID] = c
 	}
-	if s.keys, err = newKeyring(cfg.SigningKey); err != nil {
+	if s.keys, err = newKeyring(cfg.SigningKey, cfg.NewKey); err != nil {
 		return nil, fmt.Errorf("mock idp: %w", err)
 	}
 	if s.pages, err = parsePages(); err != nil {

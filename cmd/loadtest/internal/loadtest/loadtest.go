@@ -18,6 +18,7 @@ package loadtest
 
 import (
 	"context"
+	"crypto/rsa"
 	"errors"
 	"fmt"
 	"io"
@@ -37,6 +38,10 @@ type Options struct {
 	// instead of a SQLite file: the run creates a database of its own
 	// there (the user needs CREATEDB) and drops it at the end.
 	DatabaseURL string
+	// SigningKey is the mock IdP's signing key; nil: a fresh one, as
+	// cmd/loadtest uses. Tests lend one (mockidptest.Key) rather than
+	// spend the CPU of generating a key per run.
+	SigningKey *rsa.PrivateKey
 }
 
 // Engine names the database a run with these options uses.

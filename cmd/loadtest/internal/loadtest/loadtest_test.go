@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scalekit-samples/go-rbac-projects/internal/testkit"
+	"github.com/scalekit-samples/go-rbac-projects/mockidp/mockidptest"
 )
 
 // TestMixedLoadKeepsEveryWriteAndEveryTenantApart is the load script in
@@ -20,13 +21,19 @@ import (
 // read back.
 func TestMixedLoadKeepsEveryWriteAndEveryTenantApart(t *testing.T) {
 	t.Parallel()
-	d := 3 * time.Second
-	if testing.Short() {
-		d = time.Second // the same checks on fewer requests
+	o := Options{
+		Duration: 3 * time.Second, Workers: 4, Orgs: 3, SeedFile: "../../../../rbac.seed.json", Log: testLog(t),
+		SigningKey: mockidptest.Key(t),
 	}
-	rep, err := Run(context.Background(), Options{
-		Duration: d, Workers: 4, Orgs: 3, SeedFile: "../../../../rbac.seed.json", Log: testLog(t),
-	})
+	if testing.Short() {
+		// The same checks on fewer requests: a budget rather than a
+		// shorter time, so that a loaded machine sends as many. Each
+		// worker gets about a quarter; the rarest kind, a team member's
+		// refused POST, is 5% of one worker's. The assertions below fail
+		// if a kind never came up.
+		o.MaxRequests = 1200
+	}
+	rep, err := Run(context.Background(), o)
 	require.NoError(t, err)
 	var out bytes.Buffer
 	rep.Print(&out, "go test ./loadtest")
@@ -58,8 +65,13 @@ func TestMixedLoadKeepsEveryWriteAndEveryTenantApart(t *testing.T) {
 
 func TestCompareMeasuresTheRoutesSideBySide(t *testing.T) {
 	t.Parallel()
+	d := 600 * time.Millisecond
+	if testing.Short() {
+		d = 300 * time.Millisecond // a round of 75 ms per route: still dozens of requests each, hundreds on a quiet machine
+	}
 	rep, err := Compare(context.Background(), Options{
-		Duration: 600 * time.Millisecond, Workers: 2, Orgs: 2, SeedFile: "../../../../rbac.seed.json", Log: testLog(t),
+		Duration: d, Workers: 2, Orgs: 2, SeedFile: "../../../../rbac.seed.json", Log: testLog(t),
+		SigningKey: mockidptest.Key(t),
 	})
 	require.NoError(t, err)
 	var out bytes.Buffer
@@ -111,6 +123,7 @@ func TestRunStopsAfterMaxRequests(t *testing.T) {
 	t.Parallel()
 	rep, err := Run(context.Background(), Options{
 		Duration: time.Minute, Workers: 4, Orgs: 2, MaxRequests: 200, SeedFile: "../../../../rbac.seed.json", Log: testLog(t),
+		SigningKey: mockidptest.Key(t),
 	})
 	require.NoError(t, err)
 	assert.Equal(t, int64(200), rep.Requests)

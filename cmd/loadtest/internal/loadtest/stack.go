@@ -105,6 +105,7 @@ func startStack(ctx context.Context, o Options) (_ *stack, err error) {
 		Users:          users,
 		Addr:           "127.0.0.1:0",
 		AccessTokenTTL: o.Duration + 5*time.Minute,
+		SigningKey:     o.SigningKey,
 		Logger:         log.With("component", "mockidp"),
 	})
 	if err != nil {
