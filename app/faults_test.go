@@ -18,6 +18,7 @@ import (
 	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
 	"github.com/scalekit-samples/go-rbac-projects/internal/testkit"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
+	"github.com/scalekit-samples/go-rbac-projects/mockidp/mockidptest"
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
 )
 
@@ -84,7 +85,7 @@ func TestStartUpWaitsForTheIdPWithBackoff(t *testing.T) {
 		t.Fatalf("app.New returned before the IdP was up: %v", err)
 	default:
 	}
-	idp, err := mockidp.Start(mockidp.Config{Model: model, Addr: idpAddr})
+	idp, err := mockidp.Start(mockidp.Config{Model: model, Addr: idpAddr, SigningKey: mockidptest.Key(t)})
 	require.NoError(t, err)
 	defer idp.Close()
 

@@ -1,8 +1,6 @@
 package app_test
 
 import (
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -21,6 +19,7 @@ import (
 	"github.com/scalekit-samples/go-rbac-projects/database"
 	"github.com/scalekit-samples/go-rbac-projects/database/databasetest"
 	"github.com/scalekit-samples/go-rbac-projects/mockidp"
+	"github.com/scalekit-samples/go-rbac-projects/mockidp/mockidptest"
 )
 
 // TestAccessTokenVerification sends hand-built tokens to the API: only a
@@ -208,8 +207,7 @@ func hs256WithPublicKey(t *testing.T, e *apptest.Env, claims map[string]any) str
 // a naive verifier would follow (jwk: the attacker's own public key).
 func signWithHeader(t *testing.T, claims map[string]any, name string, value any) string {
 	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	require.NoError(t, err)
+	key := mockidptest.Key(t) // held by no IdP of this test
 	opts := (&jose.SignerOptions{}).WithType("JWT")
 	switch name {
 	case "jwk":
@@ -224,8 +222,7 @@ func signWithHeader(t *testing.T, claims map[string]any, name string, value any)
 
 func signWithUnknownKey(t *testing.T, claims map[string]any) string {
 	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	require.NoError(t, err)
+	key := mockidptest.Key(t) // held by no IdP of this test
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: key},
 		(&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", "attacker-key"))
 	require.NoError(t, err)
