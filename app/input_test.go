@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -135,8 +137,15 @@ func TestSecurityHeadersOnEveryPage(t *testing.T) {
 func testSecurityHeadersOnEveryPage(t *testing.T, engine database.Engine) {
 	e := apptest.Start(t, apptest.Options{Engine: engine})
 	b := e.SignIn(e.User("alice@acme.example"))
-	for _, path := range []string{"/", "/projects", "/me", "/nope", "/healthz"} {
-		resp := b.Get(path)
+	// Pages, and the answers that are not pages: a static file, a method
+	// the route does not take, the API's and the webhook's JSON errors.
+	requests := [][2]string{
+		{"GET", "/"}, {"GET", "/projects"}, {"GET", "/me"}, {"GET", "/nope"}, {"GET", "/healthz"},
+		{"GET", "/static/app.css"}, {"PUT", "/projects"}, {"TRACE", "/"}, {"OPTIONS", "/api/projects"},
+		{"GET", "/api/projects"}, {"POST", "/webhooks/scalekit"},
+	}
+	for _, req := range requests {
+		resp, path := b.Do(req[0], e.URL+req[1], nil, ""), req[0]+" "+req[1]
 		csp := resp.Header.Get("Content-Security-Policy")
 		assert.Contains(t, csp, "default-src 'none'", path)
 		assert.NotContains(t, csp, "unsafe-inline", path)
@@ -177,4 +186,118 @@ func testUnreadableFormsChangeNothing(t *testing.T, engine database.Engine) {
 			assert.Equal(t, before, e.API(token, "GET", fmt.Sprintf("/api/projects/%d/tasks", projectID), nil).Body, "the task is unchanged")
 		})
 	}
+}
+
+// TestInputThatIsNotTextIsA400OnBothEngines sends names, titles,
+// descriptions and assignees holding a NUL, invalid UTF-8 or a control
+// character, through the API and the forms. PostgreSQL refuses such bytes
+// in text (the statement fails: a 500), SQLite stored them as sent: both
+// must answer 400 naming the field, and write nothing.
+func TestInputThatIsNotTextIsA400OnBothEngines(t *testing.T) {
+	t.Parallel()
+	databasetest.Run(t, testInputThatIsNotTextIsA400OnBothEngines)
+}
+
+func testInputThatIsNotTextIsA400OnBothEngines(t *testing.T, engine database.Engine) {
+	e := apptest.Start(t, apptest.Options{Engine: engine})
+	alice := e.User("alice@acme.example")
+	b := e.SignIn(alice)
+	token := e.Token(alice)
+	projectID, taskID := e.ProjectWithTask(alice)
+	state := func() string {
+		return e.API(token, "GET", "/api/projects", nil).Body + e.API(token, "GET", fmt.Sprintf("/api/projects/%d/tasks", projectID), nil).Body
+	}
+	before := state()
+
+	bad := map[string]string{"a NUL": "a\x00b", "invalid UTF-8": "a\xffb", "an escape sequence": "\x1b[2Jx"}
+	project := fmt.Sprintf("/projects/%d", projectID)
+	for what, s := range bad {
+		tests := []struct {
+			name, method, path string
+			json               map[string]string // an API call, else a form post
+			form               url.Values
+			field              string
+		}{
+			{"API project name", "POST", "/api/projects", map[string]string{"name": s}, nil, "name"},
+			{"API project description", "PATCH", "/api" + project, map[string]string{"description": s}, nil, "description"},
+			{"API task title", "POST", "/api" + project + "/tasks", map[string]string{"title": s}, nil, "title"},
+			{"API assignee", "POST", fmt.Sprintf("/api/tasks/%d/assign", taskID), map[string]string{"assignee": s}, nil, "assignee"},
+			{"form project name", "POST", "/projects", nil, url.Values{"name": {s}}, ""},
+			{"form project edit", "POST", project, nil, url.Values{"name": {"Fixture"}, "description": {s}}, ""},
+			{"form task title", "POST", project + "/tasks", nil, url.Values{"title": {s}}, ""},
+			{"form assignee", "POST", fmt.Sprintf("/tasks/%d/assign", taskID), nil, url.Values{"assignee": {s}}, ""},
+		}
+		for _, tt := range tests {
+			if tt.json != nil && !utf8.ValidString(s) {
+				continue // JSON carries text only: a decoder reads invalid UTF-8 as U+FFFD, as RFC 8259 allows
+			}
+			t.Run(tt.name+" with "+what, func(t *testing.T) {
+				if tt.json != nil {
+					resp := e.API(token, tt.method, tt.path, tt.json)
+					require.Equal(t, http.StatusBadRequest, resp.StatusCode, resp.Body)
+					assert.Equal(t, tt.field, apptest.Decode[map[string]string](t, resp)["field"])
+				} else {
+					resp := b.Post(tt.path, tt.form)
+					require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+					assert.NotEmpty(t, apptest.Text(apptest.ParseHTML(t, resp.Body), `.message, .form-error`), "the page says what is wrong")
+				}
+				assert.Equal(t, before, state(), "nothing written")
+			})
+		}
+	}
+	// What a person types stays accepted: line breaks in a description,
+	// and text of any script.
+	resp := e.API(token, "PATCH", "/api"+project, map[string]string{"description": "line one\r\nline two\ttabbed"})
+	assert.Equal(t, http.StatusOK, resp.StatusCode, resp.Body)
+	resp = e.API(token, "POST", "/api/projects", map[string]string{"name": "Запуск ✓ 発売"})
+	assert.Equal(t, http.StatusCreated, resp.StatusCode, resp.Body)
+}
+
+// TestEveryBrowserFormRefusesCrossSitePosts posts a form that would
+// succeed, to every POST route of the browser's tables (sign-out and the
+// organization switch included), as a page of another site would, or a
+// sibling subdomain, or a sandboxed frame: each is refused with 403, the
+// session stays signed in, and nothing changes.
+func TestEveryBrowserFormRefusesCrossSitePosts(t *testing.T) {
+	t.Parallel()
+	e := apptest.Start(t, apptest.Options{})
+	alice, bob := e.User("alice@acme.example"), e.User("bob@acme.example")
+	b := e.SignIn(alice)
+	projectID, taskID := e.ProjectWithTask(alice)
+	fix := fixtures{admin: alice, projectID: projectID, taskID: taskID}
+	forged := []struct {
+		name, header, value string
+	}{
+		{"another site", "Sec-Fetch-Site", "cross-site"},
+		{"a sibling subdomain", "Sec-Fetch-Site", "same-site"},
+		{"an old browser on another origin", "Origin", "https://evil.example"},
+		{"a sandboxed frame", "Origin", "null"},
+	}
+	var posts int
+	for _, rt := range tableOf(e.App) {
+		if rt.Method != http.MethodPost || (rt.group != "Pages" && rt.group != "SignIn") {
+			continue
+		}
+		posts++
+		path := strings.NewReplacer("/tasks/{id}", fmt.Sprintf("/tasks/%d", taskID), "{id}", strconv.FormatInt(projectID, 10), "{userID}", bob.ID).Replace(rt.Pattern)
+		form := url.Values{
+			"name": {"Forged"}, "title": {"Forged task"}, "assignee": {alice.ID}, "done": {"true"}, "role": {"viewer"},
+			"organization_id": {alice.OrgID}, "return_to": {"/projects"},
+		}
+		for _, f := range forged {
+			t.Run(rt.Method+" "+rt.Pattern+" from "+f.name, func(t *testing.T) {
+				req, err := http.NewRequest("POST", e.URL+path, strings.NewReader(form.Encode()))
+				require.NoError(t, err)
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.Header.Set(f.header, f.value)
+				resp := apptest.Send(t, b.Client, req)
+				assert.Equal(t, http.StatusForbidden, resp.StatusCode, resp.Header.Get("Location"))
+				assert.Empty(t, resp.Header.Values("Set-Cookie"), "no session ended, no sign-in started")
+				assert.Equal(t, http.StatusOK, b.Get("/me").StatusCode, "still signed in")
+				assertUnchanged(t, e, fix)
+				assert.Equal(t, []string{"project_manager"}, e.IdPRoles(bob.ID))
+			})
+		}
+	}
+	assert.GreaterOrEqual(t, posts, 9, "every form of the app was tried")
 }

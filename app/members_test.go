@@ -125,6 +125,11 @@ func testARefusedRoleChangeStoresAFewHundredBytesWhateverItSends(t *testing.T, e
 		{"a 1 MB user id and a 60 KB role", hugeID, url.Values{"role": {hugeRole}}},
 		{"a thousand roles", "usr_100000000000000003", url.Values{"role": slices.Repeat([]string{strings.Repeat("x", 50)}, 1000)}},
 		{"an id of multibyte characters", strings.Repeat("é", 150_000), url.Values{"role": {"admin"}}},
+		// PostgreSQL refuses NUL and invalid UTF-8 in text: stored as sent,
+		// they would make the insert fail and the attempt leave no trace.
+		{"an id and a role with a NUL", "usr_\x00evil", url.Values{"role": {"ad\x00min"}}},
+		{"an id and a role that are not UTF-8", "usr_\xff\xfe", url.Values{"role": {"\xc3"}}},
+		{"an id with line breaks", "usr_1\r\nrefused", url.Values{"role": {"admin\n"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,9 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/scalekit-samples/go-rbac-projects/internal/plaintext"
 )
 
 // Sources of a role change, as the audit log shows them.
@@ -171,17 +172,21 @@ func boundRoles(roles []string) []string {
 	return out
 }
 
-// clip returns s if it is valid UTF-8 of at most max bytes; otherwise its
-// valid beginning, at most max bytes, and a marker saying how much was cut.
+// clip returns s if it is text (plaintext.Valid) of at most max bytes;
+// otherwise its beginning, at most max bytes, with invalid UTF-8 and
+// control characters as "?", and a marker saying how much was cut. A NUL
+// or invalid UTF-8 stored as sent would fail the insert on PostgreSQL, and
+// the attempt would leave no trace; line breaks would let a sender forge
+// lines in anything that prints the log line by line.
 func clip(s string, max int) string {
-	if len(s) <= max && utf8.ValidString(s) {
+	if len(s) <= max && plaintext.Valid(s, false) {
 		return s
 	}
 	cut := min(len(s), max)
 	for cut > 0 && cut < len(s) && !utf8.RuneStart(s[cut]) {
 		cut-- // never end in the middle of a character
 	}
-	kept := strings.ToValidUTF8(s[:cut], "?")
+	kept := plaintext.Sanitize(s[:cut])
 	if cut == len(s) {
 		return kept
 	}

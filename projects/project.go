@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/scalekit-samples/go-rbac-projects/internal/plaintext"
 	"github.com/scalekit-samples/go-rbac-projects/problem"
 )
 
@@ -41,6 +42,11 @@ func (in *Input) Validate() error {
 	switch {
 	case in.Name == "":
 		return problem.Invalid("name", "Give the project a name.")
+	// Checked before the lengths: invalid UTF-8 would be counted wrong.
+	case !plaintext.Valid(in.Name, false):
+		return problem.Invalid("name", "The name holds characters that are not text (control characters or invalid UTF-8).")
+	case !plaintext.Valid(in.Description, true):
+		return problem.Invalid("description", "The description holds characters that are not text (control characters or invalid UTF-8).")
 	case utf8.RuneCountInString(in.Name) > MaxNameLen:
 		return problem.Invalid("name", "The name is too long: at most %d characters.", MaxNameLen)
 	case utf8.RuneCountInString(in.Description) > MaxDescriptionLen:

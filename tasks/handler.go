@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/scalekit-samples/go-rbac-projects/auth"
+	"github.com/scalekit-samples/go-rbac-projects/internal/plaintext"
 	"github.com/scalekit-samples/go-rbac-projects/problem"
 	"github.com/scalekit-samples/go-rbac-projects/render"
 )
@@ -118,6 +119,11 @@ func (h *Handler) assign(r *http.Request, assignee string) (Task, error) {
 		return Task{}, err
 	}
 	if assignee != "" {
+		// No user id holds such bytes, and PostgreSQL would fail the lookup
+		// itself on them (a 500): they name nobody of the organization.
+		if !plaintext.Valid(assignee, false) {
+			return Task{}, problem.Invalid("assignee", "That user is not a member of your organization.")
+		}
 		ok, err := h.members.IsMember(r.Context(), p.OrgID, assignee)
 		if err != nil {
 			return Task{}, err

@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/scalekit-samples/go-rbac-projects/internal/plaintext"
 	"github.com/scalekit-samples/go-rbac-projects/problem"
 )
 
@@ -30,6 +31,9 @@ func ValidateTitle(title string) (string, error) {
 	switch {
 	case title == "":
 		return "", problem.Invalid("title", "Give the task a title.")
+	// Checked before the length: invalid UTF-8 would be counted wrong.
+	case !plaintext.Valid(title, false):
+		return "", problem.Invalid("title", "The title holds characters that are not text (control characters or invalid UTF-8).")
 	case utf8.RuneCountInString(title) > MaxTitleLen:
 		return "", problem.Invalid("title", "The title is too long: at most %d characters.", MaxTitleLen)
 	}
