@@ -9,7 +9,7 @@
 #
 # It builds and starts the server with its built-in mock IdP on loopback
 # ports 18480 and 18481 (APP_ADDR, IDP_ADDR change them), asks the mock for a demo user's access token, runs the
-# three requests in rotating order each round, and prints each round's
+# four requests in rotating order each round, and prints each round's
 # throughput and the medians of the per-round ratios. Everything stays on
 # 127.0.0.1 and stops at the end.
 set -euo pipefail

@@ -17,6 +17,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -206,12 +207,20 @@ func load(o options) (mockidp.Config, error) {
 		}
 		cfg.Clients = []mockidp.Client{c}
 	}
-	if o.key != "" {
+	if o.key != "" && !(o.check && o.generateKey && missing(o.key)) {
+		// -check creates nothing: a key that -generate-key would make is
+		// not there to validate, while an existing one still is.
 		if cfg.SigningKey, err = mockidp.LoadSigningKey(o.key, o.generateKey && !o.check); err != nil {
 			return cfg, err
 		}
 	}
 	return cfg, nil
+}
+
+// missing reports whether path does not exist.
+func missing(path string) bool {
+	_, err := os.Stat(path)
+	return errors.Is(err, fs.ErrNotExist)
 }
 
 // checkAddr refuses a listen address other hosts can reach, unless asked:

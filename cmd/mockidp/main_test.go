@@ -650,6 +650,19 @@ func TestCheck(t *testing.T) {
 	require.NoError(t, err, "%s", out)
 	assert.Contains(t, string(out), "ok: 2 users")
 
+	// A key that -generate-key would create is no error to -check, which
+	// creates nothing; without -generate-key it is, and a bad key always.
+	key := filepath.Join(dir, "mock.key")
+	out, err = exec.Command(bin, "-check", "-seed", "../../rbac.seed.json", "-key", key, "-generate-key").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.NoFileExists(t, key, "-check writes no key")
+	out, err = exec.Command(bin, "-check", "-seed", "../../rbac.seed.json", "-key", key).CombinedOutput()
+	assert.Error(t, err)
+	assert.Contains(t, string(out), "pass -generate-key to make one")
+	out, err = exec.Command(bin, "-check", "-seed", "../../rbac.seed.json", "-key", write("bad.key", "not a key"), "-generate-key").CombinedOutput()
+	assert.Error(t, err)
+	assert.Contains(t, string(out), "not a PEM file")
+
 	out, err = exec.Command(bin, "-seed", "../../rbac.seed.json", "-addr", "0.0.0.0:0").CombinedOutput()
 	assert.Error(t, err)
 	assert.Contains(t, string(out), "not a loopback address")
