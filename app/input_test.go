@@ -301,3 +301,31 @@ func TestEveryBrowserFormRefusesCrossSitePosts(t *testing.T) {
 	}
 	assert.GreaterOrEqual(t, posts, 9, "every form of the app was tried")
 }
+
+// A method the path does not answer is a 405 that says which it does
+// (the Allow header of RFC 9110 15.5.6), pages and API alike.
+func TestA405NamesTheMethodsThePathAnswers(t *testing.T) {
+	t.Parallel()
+	e := apptest.Start(t, apptest.Options{})
+	tests := []struct {
+		method, path, allow string
+		json                bool
+	}{
+		{"PUT", "/projects", "GET, HEAD, POST", false},
+		{"GET", "/logout", "POST", false},
+		{"TRACE", "/healthz", "GET, HEAD", false},
+		{"DELETE", "/api/projects", "GET, HEAD, POST", true},
+		{"PUT", "/api/projects/1", "GET, HEAD, PATCH, DELETE", true},
+		{"GET", "/webhooks/scalekit", "POST", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			resp := e.NewBrowser().Do(tt.method, e.URL+tt.path, nil, "")
+			assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode, resp.Body)
+			assert.Equal(t, tt.allow, resp.Header.Get("Allow"))
+			if tt.json {
+				assert.Equal(t, "method_not_allowed", apptest.Decode[map[string]string](t, resp)["error"])
+			}
+		})
+	}
+}

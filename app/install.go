@@ -51,7 +51,7 @@ func (a *App) install(t Routes, s stack) (http.Handler, error) {
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		a.failPage(w, r, fmt.Errorf("no route %s: %w", r.URL.Path, problem.ErrNotFound))
 	})
-	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) { a.failPage(w, r, errMethodNotAllowed) })
+	r.MethodNotAllowed(notAllowed(r, a.failPage))
 	static := a.staticFiles(templates.Static)
 	r.Method(http.MethodGet, "/static/*", static)
 	r.Method(http.MethodHead, "/static/*", static)
@@ -68,7 +68,7 @@ func (a *App) install(t Routes, s stack) (http.Handler, error) {
 		{name: "Signed", routes: t.Signed, prefix: "/webhooks", fail: a.failJSON},
 	}
 	for _, g := range groups {
-		if err := g.mount(r, csrf, a.recoverer(g.fail)); err != nil {
+		if err := g.mount(r, csrf, a.recoverer(g.fail), notAllowed(r, g.fail)); err != nil {
 			return nil, err
 		}
 	}
@@ -77,7 +77,7 @@ func (a *App) install(t Routes, s stack) (http.Handler, error) {
 
 // mount registers the group's routes on r, each behind its gate. A route
 // without a gate, or outside the group's prefix, stops start-up.
-func (g group) mount(r chi.Router, csrf *http.CrossOriginProtection, recoverer func(http.Handler) http.Handler) error {
+func (g group) mount(r chi.Router, csrf *http.CrossOriginProtection, recoverer func(http.Handler) http.Handler, notAllowed http.HandlerFunc) error {
 	for _, rt := range g.routes {
 		if !rt.Gate.Valid() {
 			return fmt.Errorf("route %s %s has no gate: use auth.Public to make it public", rt.Method, rt.Pattern)
@@ -108,10 +108,26 @@ func (g group) mount(r chi.Router, csrf *http.CrossOriginProtection, recoverer f
 		sub.NotFound(func(w http.ResponseWriter, r *http.Request) {
 			g.fail(w, r, fmt.Errorf("no route %s: %w", capped(r.URL.Path, maxLoggedPath), problem.ErrNotFound))
 		})
-		sub.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) { g.fail(w, r, errMethodNotAllowed) })
+		sub.MethodNotAllowed(notAllowed)
 		register(sub)
 	})
 	return nil
+}
+
+// notAllowed answers 405 with the Allow header that RFC 9110 (15.5.6)
+// requires: the methods the path does answer, asked of the whole router.
+func notAllowed(routes chi.Routes, fail func(http.ResponseWriter, *http.Request, error)) http.HandlerFunc {
+	methods := []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+	return func(w http.ResponseWriter, r *http.Request) {
+		var allowed []string
+		for _, m := range methods {
+			if routes.Match(chi.NewRouteContext(), m, r.URL.Path) {
+				allowed = append(allowed, m)
+			}
+		}
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		fail(w, r, errMethodNotAllowed)
+	}
 }
 
 // staticFiles serves the files of fsys, and only files: a directory
