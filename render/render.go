@@ -6,10 +6,8 @@ package render
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"html/template"
-	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -18,7 +16,6 @@ import (
 	"strings"
 
 	"github.com/scalekit-samples/go-rbac-projects/auth"
-	"github.com/scalekit-samples/go-rbac-projects/problem"
 )
 
 // MaxBody is the largest JSON request body accepted.
@@ -166,30 +163,6 @@ func WriteJSON(w http.ResponseWriter, status int, v any) error {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_, _ = w.Write(append(body, '\n'))
-	return nil
-}
-
-// DecodeJSON reads the request body into v: at most MaxBody bytes, one
-// JSON object, no unknown fields. Its errors are problem.InputErrors that
-// tell the developer what to fix.
-func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var tooBig *http.MaxBytesError
-		switch {
-		case errors.As(err, &tooBig):
-			return problem.Invalid("body", "the request body is larger than %d bytes", MaxBody)
-		case errors.Is(err, io.EOF):
-			return problem.Invalid("body", "the request body is empty; send a JSON object")
-		case strings.HasPrefix(err.Error(), "json: unknown field"):
-			return problem.Invalid("body", "the body has a field this endpoint does not take")
-		}
-		return problem.Invalid("body", "the request body is not valid JSON for this endpoint")
-	}
-	if dec.More() {
-		return problem.Invalid("body", "the request body holds more than one JSON value")
-	}
 	return nil
 }
 
