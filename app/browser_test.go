@@ -16,6 +16,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -370,11 +371,19 @@ func (tab *browserTab) visit(path string) {
 	require.Less(tab.t, resp.Status, int64(400), "open %s: %s", path, resp.URL)
 }
 
-// click clicks the element and waits for the page it leads to; every link
-// and button of the app navigates.
+// click activates the element as a keyboard user would (focus, Enter)
+// and waits for the page it leads to; every link and button of the app
+// navigates. A mouse click lands on coordinates read a moment before, and
+// a page opened at a #fragment (every task form leads to one) may still be
+// scrolling there: on a busy machine the click then missed the button.
 func (tab *browserTab) click(selector string) {
 	tab.t.Helper()
-	resp := tab.navigate("click "+selector, chromedp.Click(chromedp.CSS(selector)))
+	resp := tab.navigate("click "+selector, func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		if _, err := chromedp.Focus(chromedp.CSS(selector), chromedp.NodeVisible)(ctx, t); err != nil {
+			return chromedp.Void{}, err
+		}
+		return chromedp.KeyEvent(kb.Enter)(ctx, t)
+	})
 	require.Less(tab.t, resp.Status, int64(400), "click %s: %s", selector, resp.URL)
 }
 
