@@ -61,11 +61,11 @@ func checkKeys(body []byte, v any) error {
 		}
 		key, _ := tok.(string)
 		if seen[key] {
-			return problem.Invalid("body", "the field %q is given twice", key)
+			return problem.Invalid("body", "the field %s is given twice", quoteKey(key))
 		}
 		seen[key] = true
 		if fields != nil && !slices.Contains(fields, key) {
-			return problem.Invalid("body", "the body has a field this endpoint does not take: %q (it takes %s)", key, quoted(fields))
+			return problem.Invalid("body", "the body has a field this endpoint does not take: %s (it takes %s)", quoteKey(key), quoted(fields))
 		}
 		var skip json.RawMessage
 		if err := dec.Decode(&skip); err != nil {
@@ -103,4 +103,16 @@ func quoted(names []string) string {
 		q[i] = strconv.Quote(n)
 	}
 	return strings.Join(q, ", ")
+}
+
+// maxEchoedKey bounds how much of a client's key an error repeats: a key
+// may be as long as the body.
+const maxEchoedKey = 64
+
+// quoteKey quotes key for an error message, cut to maxEchoedKey bytes.
+func quoteKey(key string) string {
+	if len(key) <= maxEchoedKey {
+		return strconv.Quote(key)
+	}
+	return strconv.Quote(strings.ToValidUTF8(key[:maxEchoedKey], "")) + "..."
 }
