@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/scalekit-samples/go-rbac-projects/auth"
+	"github.com/scalekit-samples/go-rbac-projects/internal/plaintext"
 	"github.com/scalekit-samples/go-rbac-projects/problem"
 	"github.com/scalekit-samples/go-rbac-projects/render"
 	"github.com/scalekit-samples/go-rbac-projects/session"
@@ -135,7 +136,7 @@ func (a *App) explain(r *http.Request, err error) (ans answer, ok bool) {
 		page.Heading = "Temporarily unavailable"
 		page.Message = "The app cannot reach its database right now. Try again in a few seconds."
 		ans.retry = databaseRetryAfter
-		a.log.WarnContext(r.Context(), "database unavailable", "method", capped(r.Method, maxLoggedMethod), "path", logPath(r), "err", err)
+		a.log.WarnContext(r.Context(), "database unavailable", "method", plaintext.Cut(r.Method, maxLoggedMethod), "path", logPath(r), "err", err)
 	case errors.Is(err, context.DeadlineExceeded):
 		// The request ran out of its own deadline waiting for something
 		// shared (a lease another instance holds, a slow database): the
@@ -144,7 +145,7 @@ func (a *App) explain(r *http.Request, err error) (ans answer, ok bool) {
 		page.Heading = "Temporarily unavailable"
 		page.Message = "This took too long: something it waits for is busy. Try again in a few seconds."
 		ans.retry = databaseRetryAfter
-		a.log.WarnContext(r.Context(), "request ran out of time", "method", capped(r.Method, maxLoggedMethod), "path", logPath(r), "err", err)
+		a.log.WarnContext(r.Context(), "request ran out of time", "method", plaintext.Cut(r.Method, maxLoggedMethod), "path", logPath(r), "err", err)
 	case errors.As(err, &input):
 		ans.status, ans.code = http.StatusBadRequest, "invalid_request"
 		page.Heading, page.Message = "That didn't work", input.Message
@@ -163,11 +164,11 @@ func (a *App) explain(r *http.Request, err error) (ans answer, ok bool) {
 		page.Heading, page.Message = "Request refused", "This form was submitted from another site, so it was refused. Use the app's own pages."
 	case errors.Is(err, errMethodNotAllowed):
 		ans.status, ans.code = http.StatusMethodNotAllowed, "method_not_allowed"
-		page.Heading, page.Message = "Method not allowed", "This address does not accept "+capped(r.Method, maxLoggedMethod)+"."
+		page.Heading, page.Message = "Method not allowed", "This address does not accept "+plaintext.Cut(r.Method, maxLoggedMethod)+"."
 	default:
 		ans.status, ans.code = http.StatusInternalServerError, "server_error"
 		page.Heading, page.Message = "Something went wrong", "An unexpected error occurred. It has been logged; please try again."
-		a.log.ErrorContext(r.Context(), "request failed", "method", capped(r.Method, maxLoggedMethod), "path", logPath(r), "err", err)
+		a.log.ErrorContext(r.Context(), "request failed", "method", plaintext.Cut(r.Method, maxLoggedMethod), "path", logPath(r), "err", err)
 	}
 	if ans.status >= 500 {
 		page.Reference = requestID(r.Context())

@@ -10,6 +10,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/scalekit-samples/go-rbac-projects/auth"
+	"github.com/scalekit-samples/go-rbac-projects/internal/plaintext"
 	"github.com/scalekit-samples/go-rbac-projects/members"
 	"github.com/scalekit-samples/go-rbac-projects/problem"
 	"github.com/scalekit-samples/go-rbac-projects/render"
@@ -106,7 +107,7 @@ func (g group) mount(r chi.Router, csrf *http.CrossOriginProtection, recoverer f
 	}
 	r.Route(g.prefix, func(sub chi.Router) {
 		sub.NotFound(func(w http.ResponseWriter, r *http.Request) {
-			g.fail(w, r, fmt.Errorf("no route %s: %w", capped(r.URL.Path, maxLoggedPath), problem.ErrNotFound))
+			g.fail(w, r, fmt.Errorf("no route %s: %w", plaintext.Cut(r.URL.Path, maxLoggedPath), problem.ErrNotFound))
 		})
 		sub.MethodNotAllowed(notAllowed)
 		register(sub)
@@ -138,7 +139,7 @@ func (a *App) staticFiles(fsys fs.FS) http.Handler {
 		name := strings.TrimPrefix(r.URL.Path, "/static/")
 		// fs.Stat refuses "", "a/" and ".." (not valid fs paths) as well.
 		if info, err := fs.Stat(fsys, name); err != nil || info.IsDir() {
-			a.failPage(w, r, fmt.Errorf("no static file %s: %w", capped(name, maxLoggedPath), problem.ErrNotFound))
+			a.failPage(w, r, fmt.Errorf("no static file %s: %w", plaintext.Cut(name, maxLoggedPath), problem.ErrNotFound))
 			return
 		}
 		files.ServeHTTP(w, r)

@@ -4,11 +4,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
+	"github.com/scalekit-samples/go-rbac-projects/internal/plaintext"
 	"github.com/scalekit-samples/go-rbac-projects/render"
 )
 
@@ -79,7 +78,7 @@ func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter 
 // strings carry authorization codes and state, and headers carry tokens
 // and cookies, so neither is ever logged. The path and method are the
 // client's own bytes, up to the server's 1 MB header limit: both are
-// capped, so that anonymous requests cannot fill the disk through the log.
+// cut (plaintext.Cut), so that anonymous requests cannot fill the disk through the log.
 func (a *App) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -89,7 +88,7 @@ func (a *App) logRequests(next http.Handler) http.Handler {
 			rec.status = http.StatusOK
 		}
 		a.log.LogAttrs(r.Context(), levelFor(rec.status), "request",
-			slog.String("method", capped(r.Method, maxLoggedMethod)), slog.String("path", logPath(r)),
+			slog.String("method", plaintext.Cut(r.Method, maxLoggedMethod)), slog.String("path", logPath(r)),
 			slog.Int("status", rec.status), slog.Duration("took", time.Since(start)))
 	})
 }
@@ -103,20 +102,7 @@ const (
 
 // logPath is the request's path as logged: never the query, at most
 // maxLoggedPath bytes.
-func logPath(r *http.Request) string { return capped(r.URL.Path, maxLoggedPath) }
-
-// capped returns s cut to at most max bytes (on a UTF-8 boundary), marked
-// with how much was left out, so that a reader knows the line is cut.
-func capped(s string, max int) string {
-	if len(s) <= max {
-		return s
-	}
-	cut := max
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "...(" + strconv.Itoa(len(s)-cut) + " more bytes)"
-}
+func logPath(r *http.Request) string { return plaintext.Cut(r.URL.Path, maxLoggedPath) }
 
 // recoverer turns a panic into a logged 500, answered by fail, instead of
 // a dropped connection.

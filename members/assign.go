@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/scalekit-samples/go-rbac-projects/auth"
+	"github.com/scalekit-samples/go-rbac-projects/internal/plaintext"
 	"github.com/scalekit-samples/go-rbac-projects/lease"
 	"github.com/scalekit-samples/go-rbac-projects/problem"
 	"github.com/scalekit-samples/go-rbac-projects/rbac"
@@ -310,12 +311,7 @@ func firstMissing(want, have []rbac.Permission) rbac.Permission {
 }
 
 // short cuts user input down to a length fit for messages and the log.
-func short(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "..."
-	}
-	return s
-}
+func short(s string) string { return plaintext.Cut(s, 64) }
 
 // errUnchanged is not a failure: the member already has those roles.
 var errUnchanged = errors.New("roles unchanged")

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"time"
-	"unicode/utf8"
 
 	"github.com/scalekit-samples/go-rbac-projects/internal/plaintext"
 )
@@ -179,16 +178,5 @@ func boundRoles(roles []string) []string {
 // the attempt would leave no trace; line breaks would let a sender forge
 // lines in anything that prints the log line by line.
 func clip(s string, max int) string {
-	if len(s) <= max && plaintext.Valid(s, false) {
-		return s
-	}
-	cut := min(len(s), max)
-	for cut > 0 && cut < len(s) && !utf8.RuneStart(s[cut]) {
-		cut-- // never end in the middle of a character
-	}
-	kept := plaintext.Sanitize(s[:cut])
-	if cut == len(s) {
-		return kept
-	}
-	return fmt.Sprintf("%s…(%d bytes cut)", kept, len(s)-cut)
+	return plaintext.Sanitize(plaintext.Cut(s, max))
 }

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/scalekit-samples/go-rbac-projects/internal/plaintext"
 	"github.com/scalekit-samples/go-rbac-projects/problem"
 )
 
@@ -110,9 +111,4 @@ func quoted(names []string) string {
 const maxEchoedKey = 64
 
 // quoteKey quotes key for an error message, cut to maxEchoedKey bytes.
-func quoteKey(key string) string {
-	if len(key) <= maxEchoedKey {
-		return strconv.Quote(key)
-	}
-	return strconv.Quote(strings.ToValidUTF8(key[:maxEchoedKey], "")) + "..."
-}
+func quoteKey(key string) string { return strconv.Quote(plaintext.Cut(key, maxEchoedKey)) }

@@ -26,7 +26,7 @@ func TestDecodeJSONTakesOnlyTheFieldsAsSpelled(t *testing.T) {
 		{"a key in another case", `{"NAME":"Launch"}`, `the body has a field this endpoint does not take: "NAME" (it takes "name", "description")`},
 		{"an unknown key", `{"name":"Launch","owner":"usr_1"}`, `the body has a field this endpoint does not take: "owner" (it takes "name", "description")`},
 		{"a key given twice", `{"name":"a","name":"b"}`, `the field "name" is given twice`},
-		{"a long key, echoed in part", `{"` + strings.Repeat("k", 5000) + `":1}`, `the body has a field this endpoint does not take: "` + strings.Repeat("k", 64) + `"... (it takes "name", "description")`},
+		{"a long key, echoed in part", `{"` + strings.Repeat("k", 5000) + `":1}`, `the body has a field this endpoint does not take: "` + strings.Repeat("k", 64) + `…(4936 bytes cut)" (it takes "name", "description")`},
 		{"not an object", `["Launch"]`, "the request body is not valid JSON for this endpoint"},
 		{"a field of the wrong type", `{"name":7}`, "the request body is not valid JSON for this endpoint"},
 		{"broken JSON", `{"name":`, "the request body is not valid JSON for this endpoint"},

@@ -1,8 +1,10 @@
 // Package plaintext tells text a person could have typed from bytes that
-// only a crafted request sends, before either is stored.
+// only a crafted request sends, before either is stored, and bounds how
+// much of a sender's text is kept or repeated.
 package plaintext
 
 import (
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -38,4 +40,20 @@ func Sanitize(s string) string {
 		}
 		return r
 	}, strings.ToValidUTF8(s, "?"))
+}
+
+// Cut returns s if it is at most max bytes long; otherwise its beginning,
+// at most max bytes and never ending inside a character, and a marker
+// saying how much was cut. Logs, error messages and the audit log repeat
+// what a sender wrote only this far: a path or a key may be as long as the
+// request.
+func Cut(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…(" + strconv.Itoa(len(s)-cut) + " bytes cut)"
 }

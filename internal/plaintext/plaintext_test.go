@@ -37,3 +37,20 @@ func TestValidAndSanitize(t *testing.T) {
 		})
 	}
 }
+
+func TestCutKeepsWholeCharactersAndSaysHowMuchWent(t *testing.T) {
+	tests := []struct {
+		s    string
+		max  int
+		want string
+	}{
+		{"short", 64, "short"},
+		{"exactly", 7, "exactly"},
+		{"abcdef", 3, "abc…(3 bytes cut)"},
+		{"aé", 2, "a…(2 bytes cut)"}, // é is 2 bytes: not split
+		{"", 0, ""},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, plaintext.Cut(tt.s, tt.max), "Cut(%q, %d)", tt.s, tt.max)
+	}
+}
